@@ -1,0 +1,34 @@
+#pragma once
+// Runs a program to completion: argv, env, bytes on stdin, an optional timeout. Used for OCI hooks
+// and for tools the tests and scripts drive.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace skiff {
+
+struct SubprocessOptions {
+  std::string path;                   // program to exec (absolute); argv[0] if empty
+  std::vector<std::string> argv;
+  std::optional<std::vector<std::string>> env;  // inherit when unset
+  std::string stdin_data;
+  std::optional<std::chrono::milliseconds> timeout;
+  bool capture_output = true;         // collect stdout+stderr (else inherit)
+};
+
+struct SubprocessResult {
+  int status = 0;          // raw wait status
+  bool timed_out = false;
+  std::string output;      // stdout and stderr, interleaved
+  bool exited_ok() const;  // exited with 0
+  std::string describe() const;  // "exit status 3", "killed by signal 9", "timed out"
+};
+
+// Forks, execs and waits. An error means it could not be started; a non-zero exit is a result.
+Result<SubprocessResult> run_subprocess(const SubprocessOptions& options);
+
+}  // namespace skiff

@@ -1,0 +1,79 @@
+#pragma once
+// One cgroup manager interface, one implementation per hierarchy (v1, v2) — crun's
+// cgroup-internal.h, youki's libcgroups. The runtime picks v1 or v2 by looking at the host.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/json_util.hpp"
+#include "oci/runtime_spec.hpp"
+
+namespace skiff::runtime::cgroups {
+
+enum class Mode { kV1, kV2, kHybrid };  // hybrid: v1 controllers + a cgroup2 mount (v1 is used)
+const char* mode_name(Mode mode);        // "v1", "v2", "hybrid"
+
+// Looks at `root` (normally /sys/fs/cgroup): cgroup2 at the root → v2; tmpfs with v1 controller
+// mounts → v1, or hybrid when a cgroup2 mount also exists under it (e.g. "unified").
+Result<Mode> detect_mode(const std::string& root = "/sys/fs/cgroup");
+
+struct Options {
+  std::string root = "/sys/fs/cgroup";  // tests point this at a fake tree
+  std::string cgroups_path;             // linux.cgroupsPath as given; may be empty or relative
+  std::string container_id;             // for the default path when cgroups_path is empty
+  bool systemd = false;                 // --systemd-cgroup ("slice:prefix:name")
+};
+
+// What `events --stats` reports (runc's types.Stats subset).
+struct Stats {
+  uint64_t cpu_usage_total = 0, cpu_usage_user = 0, cpu_usage_kernel = 0;  // ns
+  uint64_t cpu_throttled_periods = 0, cpu_throttled_time = 0;
+  uint64_t memory_usage = 0, memory_max_usage = 0, memory_limit = 0, memory_cache = 0;
+  uint64_t memory_swap_usage = 0, memory_swap_limit = 0;
+  uint64_t oom_kill = 0;
+  uint64_t pids_current = 0, pids_limit = 0;
+  Json raw;  // everything else read, as {file: value}
+};
+
+// One mount the container gets under /sys/fs/cgroup (the "cgroup" mount type).
+struct MountPoint {
+  std::string name;       // "memory", "cpu,cpuacct", "unified" — dir name under /sys/fs/cgroup
+  std::string fs_type;    // "cgroup" or "cgroup2"
+  std::string options;    // mount data for a fresh mount in a cgroupns ("memory", "" for v2)
+  std::string host_path;  // the container's cgroup dir on the host (for a bind mount)
+};
+
+class Manager {
+ public:
+  virtual ~Manager() = default;
+  virtual Mode mode() const = 0;
+  // Creates the container's cgroup(s) (parents too). Fails cleanly: on error nothing is left.
+  virtual Result<void> create() = 0;
+  // Writes the resource limits (at create and at `update`); v2 also writes resources.unified.
+  virtual Result<void> apply(const oci::Resources& resources) = 0;
+  // Moves a process into the container's cgroup(s).
+  virtual Result<void> add_process(pid_t pid) = 0;
+  virtual Result<void> freeze() = 0;
+  virtual Result<void> thaw() = 0;
+  virtual Result<bool> is_frozen() = 0;
+  virtual Result<std::vector<pid_t>> pids() = 0;
+  virtual Result<Stats> stats() = 0;
+  // Number of OOM kills seen in the container's cgroup (memory.oom_control / memory.events).
+  virtual Result<uint64_t> oom_kill_count() = 0;
+  // Removes the cgroup dirs (retrying briefly while the kernel drains dying tasks). ENOENT is ok.
+  virtual Result<void> destroy() = 0;
+  virtual std::vector<MountPoint> mount_points() const = 0;
+  // Where the cgroup is, for state.json, so later commands find it again with `load`.
+  virtual Json to_json() const = 0;
+};
+
+// A manager for a new container (nothing is created until create()).
+Result<std::unique_ptr<Manager>> make_manager(const Options& options);
+// The manager of an existing container from what to_json() saved.
+Result<std::unique_ptr<Manager>> load_manager(const Json& saved);
+
+}  // namespace skiff::runtime::cgroups

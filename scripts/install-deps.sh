@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package skiff needs to build, test and benchmark. Idempotent: a second run
+# with everything present does no apt work and prints nothing.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config git clang-format
+  # libraries (see README: dependency table)
+  libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libarchive-dev
+  nlohmann-json3-dev libboost-dev libboost-system-dev libssl-dev libsqlite3-dev libyaml-cpp-dev
+  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # fixtures, peers and test tools
+  busybox-static crun runc podman skopeo uidmap iproute2 procps psmisc jq util-linux
+  fuse-overlayfs containers-storage time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: need root to install: ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
