@@ -9,6 +9,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -117,7 +118,8 @@ Result<void> remove_tree_at(int parent, const char* name, dev_t dev) {
       return errno_error("rmdir ", quote(name));
     return ok();
   }
-  if (::unlinkat(parent, name, 0) < 0 && errno != ENOENT) return errno_error("unlink ", quote(name));
+  if (::unlinkat(parent, name, 0) < 0 && errno != ENOENT)
+    return errno_error("unlink ", quote(name));
   return ok();
 }
 
@@ -159,19 +161,42 @@ Result<UniqueFd> mkdir_in_root(int root_fd, std::string_view path, mode_t mode) 
   UniqueFd cur(::fcntl(root_fd, F_DUPFD_CLOEXEC, 3));
   if (!cur) return errno_error("dup root fd");
   std::string walked;
-  for (const auto& part : split(path, '/', true)) {
+  std::vector<std::string> todo = split(path, '/', true);
+  std::reverse(todo.begin(), todo.end());
+  int links = 0;
+  while (!todo.empty()) {
+    std::string part = std::move(todo.back());
+    todo.pop_back();
     if (part == ".") continue;
-    walked += "/" + part;
+    std::string next_path = part == ".." ? clean_path("/" + walked + "/..") : walked + "/" + part;
     // Each step is resolved inside the root, so ".." and symlinks stay in it.
-    auto next = open_in_root(root_fd, walked, O_PATH | O_DIRECTORY);
-    if (!next) {
-      if (next.error().code() != ENOENT) return std::move(next).error();
-      // Create the missing component in the (already safely resolved) parent.
-      if (::mkdirat(cur.get(), part.c_str(), mode) < 0 && errno != EEXIST)
-        return errno_error("mkdir ", quote(walked), " in the container's root");
-      next = open_in_root(root_fd, walked, O_PATH | O_DIRECTORY);
-      if (!next) return std::move(next).error();
+    auto next = open_in_root(root_fd, next_path, O_PATH | O_DIRECTORY);
+    if (!next && next.error().code() == ENOENT) {
+      if (::mkdirat(cur.get(), part.c_str(), mode) < 0) {
+        if (errno != EEXIST)
+          return errno_error("mkdir ", quote(next_path), " in the container's root");
+        // A dangling symlink: create what it points to, resolved inside the root.
+        char target[4096];
+        ssize_t n = readlinkat(cur.get(), part.c_str(), target, sizeof target - 1);
+        if (n < 0) return errno_error("mkdir ", quote(next_path), " in the container's root");
+        if (++links > 40) {
+          errno = ELOOP;
+          return errno_error("mkdir ", quote(next_path), " in the container's root");
+        }
+        std::string t(target, static_cast<size_t>(n));
+        auto parts = split(t, '/', true);
+        for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.push_back(*it);
+        if (!t.empty() && t[0] == '/') {
+          walked.clear();
+          cur.reset(::fcntl(root_fd, F_DUPFD_CLOEXEC, 3));
+        }
+        continue;
+      }
+      next = open_in_root(root_fd, next_path, O_PATH | O_DIRECTORY);
     }
+    if (!next) return std::move(next).error();
+    walked = clean_path(next_path);
+    if (walked == "/") walked.clear();
     cur = std::move(*next);
   }
   return cur;
@@ -223,8 +248,10 @@ std::string clean_path(std::string_view path) {
   for (auto& part : split(path, '/', true)) {
     if (part == ".") continue;
     if (part == "..") {
-      if (!out.empty() && out.back() != "..") out.pop_back();
-      else if (!abs) out.push_back(part);
+      if (!out.empty() && out.back() != "..")
+        out.pop_back();
+      else if (!abs)
+        out.push_back(part);
       continue;
     }
     out.push_back(part);

@@ -78,7 +78,16 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& o) {
   }
 
   // Feed stdin (ignore EPIPE: the program may not read it), collect output, honour the timeout.
-  signal(SIGPIPE, SIG_IGN);
+  // A program that does not read its stdin must not kill us with SIGPIPE; restore the old
+  // disposition after, since an ignored signal would be inherited across a later execve.
+  struct sigaction ignore {
+  }, saved_pipe{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &saved_pipe);
+  struct RestorePipe {
+    struct sigaction* saved;
+    ~RestorePipe() { sigaction(SIGPIPE, saved, nullptr); }
+  } restore_pipe{&saved_pipe};
   SubprocessResult result;
   size_t in_off = 0;
   if (o.stdin_data.empty()) in_w.reset();
@@ -105,13 +114,17 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& o) {
       if (!fds[i].revents) continue;
       if (in_w && fds[i].fd == in_w.get()) {
         ssize_t w = ::write(in_w.get(), o.stdin_data.data() + in_off, o.stdin_data.size() - in_off);
-        if (w < 0) in_w.reset();
-        else if ((in_off += static_cast<size_t>(w)) >= o.stdin_data.size()) in_w.reset();
+        if (w < 0)
+          in_w.reset();
+        else if ((in_off += static_cast<size_t>(w)) >= o.stdin_data.size())
+          in_w.reset();
       } else if (out_r && fds[i].fd == out_r.get()) {
         char buf[4096];
         ssize_t rd = ::read(out_r.get(), buf, sizeof buf);
-        if (rd <= 0) out_r.reset();
-        else result.output.append(buf, static_cast<size_t>(rd));
+        if (rd <= 0)
+          out_r.reset();
+        else
+          result.output.append(buf, static_cast<size_t>(rd));
       }
     }
   }

@@ -1,6 +1,6 @@
 #pragma once
 // The OCI runtime-spec (config.json) model for Linux, parsed with errors that name the JSON path
-// and the reason ("process.args: expected array of strings, got string"), and validated
+// and the reason ("process.args[0]: expected string, got integer"), and validated
 // ("linux.namespaces[2].type: unknown namespace type `foo`").
 
 #include <cstdint>
@@ -107,7 +107,7 @@ struct Device {
 
 struct DeviceCgroupRule {
   bool allow = false;
-  std::string type = "a";  // a, c, b
+  std::string type = "a";               // a, c, b
   std::optional<int64_t> major, minor;  // unset = wildcard
   std::string access = "rwm";
 };
@@ -246,21 +246,28 @@ Result<Resources> parse_resources(const Json& j, const std::string& path = "linu
 Result<void> validate_spec(const Spec& spec);
 Result<void> validate_process(const Process& process, const std::string& path = "process");
 
-// Reads BUNDLE/config.json, parses and validates it.
+// Reads BUNDLE/config.json, parses and validates it; errors start with the file's path
+// ("`/b/config.json`: process.args: must not be empty"). On success `root` is set and root.path
+// is non-empty, kept as written (a relative path is relative to the bundle; not resolved here).
 Result<Spec> load_spec(const std::string& bundle);
 
 // The default config.json of `skiff spec` (like `runc spec`): sh in a rootfs/ dir, the usual
 // mounts, masked and read-only paths, namespaces; `rootless` adds a user namespace mapping.
 Json default_spec(bool rootless = false);
 
-// Serializes the pieces other components need back to JSON.
+// Serializes back to JSON, the inverse of the parsers: only fields that are set are written
+// (required ones always: process.user.uid/gid, process.cwd, root.path, mount destinations, ...).
 Json to_json(const Resources& r);
 Json to_json(const Process& p);
+// A whole config.json (the kubelet writes what it translated from a Pod).
+Json to_json(const Spec& s);
 
 // Known names, shared by validation and `skiff features`.
 const std::vector<std::string>& known_namespace_types();
-const std::vector<std::string>& known_capabilities();  // CAP_CHOWN ... CAP_CHECKPOINT_RESTORE
-const std::vector<std::string>& known_rlimits();       // RLIMIT_AS ...
-const std::vector<std::string>& known_mount_options(); // ro rw bind rbind nosuid ... (features)
+// CAP_CHOWN ... CAP_CHECKPOINT_RESTORE; the index is the capability number.
+const std::vector<std::string>& known_capabilities();
+// RLIMIT_CPU ... RLIMIT_RTTIME; the index is the resource number.
+const std::vector<std::string>& known_rlimits();
+const std::vector<std::string>& known_mount_options();  // ro rw bind rbind nosuid ... (features)
 
 }  // namespace skiff::oci

@@ -1,1 +1,56 @@
 #include "runtime/cgroups/manager.hpp"
+
+#include <linux/magic.h>
+#include <sys/vfs.h>
+
+#include "common/fs.hpp"
+#include "runtime/cgroups/hierarchies.hpp"
+#include "runtime/cgroups/v1_manager.hpp"
+#include "runtime/cgroups/v2_manager.hpp"
+
+namespace skiff::runtime::cgroups {
+
+const char* mode_name(Mode mode) {
+  switch (mode) {
+    case Mode::kV1:
+      return "v1";
+    case Mode::kV2:
+      return "v2";
+    case Mode::kHybrid:
+      return "hybrid";
+  }
+  return "v1";
+}
+
+Result<Mode> detect_mode(const std::string& root) {
+  struct statfs sfs;
+  if (::statfs(root.c_str(), &sfs) < 0) return errno_error("statfs ", quote(root));
+  if (sfs.f_type == CGROUP2_SUPER_MAGIC) return Mode::kV2;
+  auto hierarchies = TRY(discover_hierarchies(root));
+  bool v1 = false, v2 = false;
+  for (const auto& h : hierarchies) (h.cgroup2 ? v2 : v1) = true;
+  if (!v1)
+    return error(quote(root), " is not a cgroup2 mount and has no cgroup v1 hierarchy under it");
+  return v2 ? Mode::kHybrid : Mode::kV1;
+}
+
+Result<std::unique_ptr<Manager>> make_manager(const Options& options) {
+  std::string relative = TRY(resolve_cgroups_path(options));
+  Mode mode = options.mode ? *options.mode : TRY(detect_mode(options.root));
+  std::string root = clean_path(options.root);
+  if (mode == Mode::kV2) return std::unique_ptr<Manager>(new V2Manager(root, relative));
+  std::vector<Hierarchy> hierarchies =
+      options.hierarchies ? *options.hierarchies : TRY(discover_hierarchies(root));
+  return std::unique_ptr<Manager>(new V1Manager(mode, std::move(hierarchies), relative));
+}
+
+Result<std::unique_ptr<Manager>> load_manager(const Json& saved) {
+  if (!saved.is_object() || !saved.contains("mode") || !saved["mode"].is_string())
+    return error("saved cgroup state: expected an object with a `mode`, got ", saved.dump());
+  std::string mode = saved["mode"].get<std::string>();
+  if (mode == "v2") return V2Manager::from_json(saved);
+  if (mode == "v1" || mode == "hybrid") return V1Manager::from_json(saved);
+  return error("saved cgroup state: unknown mode ", quote(mode));
+}
+
+}  // namespace skiff::runtime::cgroups

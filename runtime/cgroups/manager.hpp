@@ -5,7 +5,9 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -15,28 +17,54 @@
 namespace skiff::runtime::cgroups {
 
 enum class Mode { kV1, kV2, kHybrid };  // hybrid: v1 controllers + a cgroup2 mount (v1 is used)
-const char* mode_name(Mode mode);        // "v1", "v2", "hybrid"
+const char* mode_name(Mode mode);       // "v1", "v2", "hybrid"
 
 // Looks at `root` (normally /sys/fs/cgroup): cgroup2 at the root → v2; tmpfs with v1 controller
 // mounts → v1, or hybrid when a cgroup2 mount also exists under it (e.g. "unified").
 Result<Mode> detect_mode(const std::string& root = "/sys/fs/cgroup");
+
+// One cgroup hierarchy mounted on the host: a v1 controller mount ("cpu,cpuacct"), a named one
+// ("name=systemd") or, on hybrid hosts, the cgroup2 mount ("unified").
+struct Hierarchy {
+  std::string mountpoint;                // "/sys/fs/cgroup/cpu,cpuacct"
+  std::vector<std::string> controllers;  // {"cpu","cpuacct"}; {"name=systemd"}; {} for cgroup2
+  bool cgroup2 = false;                  // the hybrid host's cgroup2 mount
+  // The directory name under /sys/fs/cgroup ("cpu,cpuacct", "systemd", "unified").
+  std::string name() const;
+  bool has(std::string_view controller) const;
+};
 
 struct Options {
   std::string root = "/sys/fs/cgroup";  // tests point this at a fake tree
   std::string cgroups_path;             // linux.cgroupsPath as given; may be empty or relative
   std::string container_id;             // for the default path when cgroups_path is empty
   bool systemd = false;                 // --systemd-cgroup ("slice:prefix:name")
+  // Tests: skip detect_mode() and use this mode.
+  std::optional<Mode> mode;
+  // v1/hybrid: the hierarchies to use; unset = those mounted under `root` (/proc/self/mountinfo).
+  std::optional<std::vector<Hierarchy>> hierarchies;
+  // Exists when systemd is PID 1 (sd_booted(3)); tests point it elsewhere.
+  std::string systemd_run_dir = "/run/systemd/system";
 };
+
+// The container's cgroup path relative to every hierarchy's root, always absolute and clean
+// ("/skiff/c1"). Absolute and relative linux.cgroupsPath both live under the hierarchy root
+// (relative is NOT joined to the caller's own cgroup, unlike runc); empty → "/skiff/<id>"; a
+// path that climbs out of the root or names the root itself is an error; --systemd-cgroup
+// paths are refused with the reason (no systemd on the host, or no systemd driver in skiff).
+Result<std::string> resolve_cgroups_path(const Options& options);
 
 // What `events --stats` reports (runc's types.Stats subset).
 struct Stats {
   uint64_t cpu_usage_total = 0, cpu_usage_user = 0, cpu_usage_kernel = 0;  // ns
   uint64_t cpu_throttled_periods = 0, cpu_throttled_time = 0;
+  // Limits: "max" (v2) reads as UINT64_MAX; v1 reports the kernel's own huge number.
   uint64_t memory_usage = 0, memory_max_usage = 0, memory_limit = 0, memory_cache = 0;
+  // Memory+swap, as v1's memory.memsw.* report it (v2: swap.current + memory.current).
   uint64_t memory_swap_usage = 0, memory_swap_limit = 0;
   uint64_t oom_kill = 0;
-  uint64_t pids_current = 0, pids_limit = 0;
-  Json raw;  // everything else read, as {file: value}
+  uint64_t pids_current = 0, pids_limit = 0;  // pids_limit 0: unlimited
+  Json raw;                                   // everything else read, as {file: value}
 };
 
 // One mount the container gets under /sys/fs/cgroup (the "cgroup" mount type).

@@ -20,7 +20,8 @@ struct SeccompProgram {
 };
 
 // Parent side: validates names (actions, arches, ops, syscalls unknown to this kernel's libseccomp
-// are skipped as runc does) and exports the BPF program. Errors name "linux.seccomp.syscalls[i]...".
+// are skipped as runc does) and exports the BPF program. Errors name
+// "linux.seccomp.syscalls[i]...".
 Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp);
 
 // Child side: installs the program (seccomp(2) SECCOMP_SET_MODE_FILTER). Returns the notify
@@ -28,9 +29,12 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp);
 Result<UniqueFd> install_seccomp(const SeccompProgram& program);
 
 // Sends the listener fd and the container state JSON to linux.seccomp.listenerPath (a unix socket)
-// with SCM_RIGHTS, as the runtime-spec's seccomp notify section says.
+// with SCM_RIGHTS, as the runtime-spec's seccomp notify section says: the message data is the
+// spec's ContainerProcessState {"ociVersion","fds":["seccompFd"],"pid","metadata","state"}, built
+// around `state_json` (its "pid" and "ociVersion" are reused); `metadata` is
+// linux.seccomp.listenerMetadata.
 Result<void> send_seccomp_listener(const std::string& listener_path, int listener_fd,
-                                   const std::string& state_json);
+                                   const std::string& state_json, const std::string& metadata = "");
 
 // Names for `skiff features`.
 std::vector<std::string> seccomp_known_actions();

@@ -1,0 +1,104 @@
+#include "runtime/linux/sync.hpp"
+
+#include <sys/socket.h>
+
+#include <cstring>
+#include <vector>
+
+namespace skiff::runtime::linux {
+
+Result<std::pair<SyncChannel, SyncChannel>> SyncChannel::make_pair() {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return errno_error("socketpair for the sync channel");
+  return std::make_pair(SyncChannel(UniqueFd(sv[0])), SyncChannel(UniqueFd(sv[1])));
+}
+
+Result<void> SyncChannel::send(SyncMsg type, std::string_view payload) {
+  std::string buf(sizeof(uint32_t), '\0');
+  uint32_t t = static_cast<uint32_t>(type);
+  memcpy(buf.data(), &t, sizeof t);
+  buf.append(payload.substr(0, 60000));
+  ssize_t n;
+  do {
+    n = ::send(fd_.get(), buf.data(), buf.size(), MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno_error("sync channel send");
+  return ok();
+}
+
+Result<std::pair<SyncMsg, std::string>> SyncChannel::recv() {
+  std::vector<char> buf(65536);
+  ssize_t n;
+  do {
+    n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno_error("sync channel receive");
+  if (n < static_cast<ssize_t>(sizeof(uint32_t)))
+    return error("the container process exited before reporting its state");
+  uint32_t t;
+  memcpy(&t, buf.data(), sizeof t);
+  std::string payload(buf.data() + sizeof t, static_cast<size_t>(n) - sizeof t);
+  if (static_cast<SyncMsg>(t) == SyncMsg::kError) return Error(payload);
+  return std::make_pair(static_cast<SyncMsg>(t), std::move(payload));
+}
+
+Result<std::string> SyncChannel::expect(SyncMsg type) {
+  auto [t, payload] = TRY(recv());
+  if (t != type)
+    return error("sync channel: expected message ", static_cast<uint32_t>(type), ", got ",
+                 static_cast<uint32_t>(t));
+  return payload;
+}
+
+Result<void> send_fd_over(int sock, int fd, std::string_view name) {
+  struct msghdr msg {};
+  char data[1] = {0};
+  struct iovec iov;
+  std::string payload(name.empty() ? std::string_view(data, 1) : name);
+  iov.iov_base = payload.data();
+  iov.iov_len = payload.size();
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  ssize_t n;
+  do {
+    n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno_error("send fd over socket");
+  return ok();
+}
+
+Result<UniqueFd> recv_fd_over(int sock, std::string* name) {
+  struct msghdr msg {};
+  char data[4096];
+  struct iovec iov = {data, sizeof data};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno_error("receive fd over socket");
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) return error("no fd received over socket");
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  if (name) name->assign(data, static_cast<size_t>(n));
+  return UniqueFd(fd);
+}
+
+Result<void> SyncChannel::send_fd(int fd) { return send_fd_over(fd_.get(), fd, "fd"); }
+Result<UniqueFd> SyncChannel::recv_fd() { return recv_fd_over(fd_.get()); }
+
+}  // namespace skiff::runtime::linux

@@ -1,0 +1,64 @@
+#pragma once
+// For tests that drive the real `skiff` binary: a busybox bundle with the probe inside, a private
+// state root, and a snapshot of host state to prove nothing is left behind.
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/test_util.hpp"
+
+namespace skiff::test {
+
+using nlohmann::json;
+
+// A busybox bundle (scripts/fixtures/make-busybox-bundle.sh) in a temp dir, with
+// /bin/skiff-probe inside. Edit `config` and call save().
+class Bundle {
+ public:
+  explicit Bundle(const std::vector<std::string>& args = {"sh"});
+  const std::string& dir() const { return dir_.path(); }
+  std::string rootfs() const { return dir_.path() + "/rootfs"; }
+  void save() const;
+  // Sets process.args and saves.
+  void set_args(const std::vector<std::string>& args);
+  json config;
+
+ private:
+  TempDir dir_{"skiff-bundle"};
+};
+
+// Runs the built skiff with --root pointing at a private state dir.
+class Skiff {
+ public:
+  Skiff();
+  CommandResult operator()(const std::vector<std::string>& args,
+                           const std::string& stdin_text = "") const;
+  // For commands that leave a container behind (create, run -d, exec -d): the container
+  // inherits stdio, so it goes to /dev/null and a file here instead of pipes that would stay open.
+  CommandResult detached(const std::vector<std::string>& args) const;
+  const std::string& root() const { return root_.path(); }
+  static std::string binary_path();
+
+ private:
+  TempDir root_{"skiff-root"};
+};
+
+// Host state that a container must not leave behind: mounts, cgroup dirs, processes.
+struct HostSnapshot {
+  size_t mount_count = 0;
+  std::set<std::string> cgroup_dirs;  // every dir below each hierarchy's "skiff" subtree
+  std::set<int> children;             // processes whose parent is this test
+  static HostSnapshot take();
+};
+// Empty when equal, else what differs.
+std::string diff(const HostSnapshot& before, const HostSnapshot& after);
+
+// Parses the last line of output that is a JSON object (the probe's report).
+json probe_report(const std::string& out);
+
+// A unique container id for this test.
+std::string unique_id(const std::string& prefix = "t");
+
+}  // namespace skiff::test
