@@ -201,7 +201,6 @@ Result<NamespacePlan> plan_namespaces(const oci::Linux& lx) {
     p.unshare_flags = p.clone_flags;
     p.clone_flags = 0;
   }
-  if (p.new_cgroup) p.unshare_flags |= CLONE_NEWCGROUP;
   return p;
 }
 
@@ -286,6 +285,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   cg_opts.container_id = o.id;
   cg_opts.systemd = g.systemd_cgroup;
   auto cgroup = TRY(cgroups::make_manager(cg_opts));
+  cgroup->prime_migration();
   TRY_CTX(cgroup->create(), "create the container's cgroup");
   Defer destroy_cgroup([&] { (void)cgroup->destroy(); });
   if (lx.resources) TRY(cgroup->apply(effective_resources(lx)));
@@ -336,6 +336,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   for (auto& [flag, fd] : plan.join) args.join.emplace_back(flag, fd.get());
   args.unshare_flags = plan.unshare_flags;
   args.new_userns = plan.new_user;
+  args.new_cgroupns = plan.new_cgroup;
   args.run_create_runtime_hooks =
       !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
   args.no_new_keyring = o.no_new_keyring;
@@ -363,7 +364,6 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
     TRY_CTX(write_file(proc + "/uid_map", id_map_text(lx.uid_mappings)), "linux.uidMappings");
     TRY_CTX(write_file(proc + "/gid_map", id_map_text(lx.gid_mappings)), "linux.gidMappings");
   }
-  TRY_CTX(cgroup->add_process(pid), "move the init into its cgroup");
 
   SavedState st;
   st.id = o.id;
@@ -377,6 +377,10 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   st.systemd_cgroup = g.systemd_cgroup;
   std::string hooks_state = internal::hook_state(st, Status::kCreating);
   TRY(parent_sync.send(SyncMsg::kGo, hooks_state));
+  // On cgroup v1 the first migration into a cgroup waits for an RCU grace period (milliseconds);
+  // the child builds its rootfs meanwhile and only waits for this before it needs the cgroup.
+  TRY_CTX(cgroup->add_process(pid), "move the init into its cgroup");
+  TRY(parent_sync.send(SyncMsg::kCgroupJoined));
 
   while (true) {
     auto [type, payload] = TRY_CTX(parent_sync.recv(), "create container ", quote(o.id));

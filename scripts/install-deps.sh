@@ -12,7 +12,7 @@ packages=(
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   # fixtures, peers and test tools
   busybox-static crun runc podman skopeo uidmap iproute2 procps psmisc jq util-linux
-  fuse-overlayfs containers-storage time python3
+  fuse-overlayfs containers-storage time python3 strace
 )
 
 missing=()

@@ -85,6 +85,10 @@ class Manager {
   virtual Result<void> apply(const oci::Resources& resources) = 0;
   // Moves a process into the container's cgroup(s).
   virtual Result<void> add_process(pid_t pid) = 0;
+  // Starts, in the background, the slow part of a later add_process where there is one (v1: the
+  // RCU grace period the kernel waits for before the first migration), so it overlaps other
+  // work. Best effort; never fails. Call early, then add_process as usual.
+  virtual void prime_migration() {}
   virtual Result<void> freeze() = 0;
   virtual Result<void> thaw() = 0;
   virtual Result<bool> is_frozen() = 0;

@@ -25,6 +25,27 @@ Result<void> join_namespaces(InitArgs& a) {
   return ok();
 }
 
+// Waits for `want` from the parent; a kCgroupJoined arriving first is noted on the way.
+Result<std::string> expect(InitArgs& a, SyncMsg want) {
+  while (true) {
+    auto [type, payload] = TRY(a.sync->recv());
+    if (type == SyncMsg::kCgroupJoined) {
+      a.cgroup_joined = true;
+      if (want == SyncMsg::kCgroupJoined) return payload;
+      continue;
+    }
+    if (type != want)
+      return error("sync channel: expected message ", static_cast<uint32_t>(want), ", got ",
+                   static_cast<uint32_t>(type));
+    return payload;
+  }
+}
+
+Result<void> wait_cgroup(InitArgs& a) {
+  if (!a.cgroup_joined) TRY(expect(a, SyncMsg::kCgroupJoined));
+  return ok();
+}
+
 Result<void> become_root_in_userns(InitArgs& a) {
   if (!a.new_userns) return ok();
   // Maps were written by the parent; become uid/gid 0 of the new user namespace.
@@ -61,21 +82,26 @@ Result<void> wait_for_start(InitArgs& a) {
     ::close(a.fifo_fd);
     return ok();
   }
-  TRY(a.sync->expect(SyncMsg::kStart));
+  TRY(expect(a, SyncMsg::kStart));
   return ok();
 }
 
 Result<void> init_steps(InitArgs& a, std::string* state_json) {
   const oci::Spec& spec = *a.spec;
-  *state_json = TRY(a.sync->expect(SyncMsg::kGo));
+  *state_json = TRY(expect(a, SyncMsg::kGo));
   TRY(join_namespaces(a));
   TRY(become_root_in_userns(a));
   if (setsid() < 0) return errno_error("setsid");
   TRY(join_session_keyring(a));
+  if (a.new_cgroupns) {
+    // The cgroup namespace's root is the cgroup we are in when we unshare it.
+    TRY(wait_cgroup(a));
+    if (unshare(CLONE_NEWCGROUP) < 0) return errno_error("unshare the cgroup namespace");
+  }
   TRY_CTX(prepare_rootfs(a.rootfs), "prepare the rootfs");
   if (a.run_create_runtime_hooks) {
     TRY(a.sync->send(SyncMsg::kRunHooks));
-    TRY(a.sync->expect(SyncMsg::kHooksDone));
+    TRY(expect(a, SyncMsg::kHooksDone));
   }
   // createContainer hooks: in the container's namespaces, before pivot_root.
   TRY(run_hooks("createContainer", spec.hooks.create_container, *state_json));
@@ -114,6 +140,7 @@ void container_init(InitArgs& a) {
     if (auto r = a.sync->send_fd(listener.get()); !r) fail(r.error());
     listener.reset();
   }
+  if (auto r = wait_cgroup(a); !r) fail(r.error());
   prctl(PR_SET_PDEATHSIG, 0);
   if (!a.sync->send(SyncMsg::kReady)) _exit(1);
   if (auto r = wait_for_start(a); !r) {

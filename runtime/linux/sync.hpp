@@ -14,14 +14,15 @@
 namespace skiff::runtime::linux {
 
 enum class SyncMsg : uint32_t {
-  kGo = 1,     // parent → child: id maps written, cgroup joined; go on
-  kRunHooks,   // child → parent: run prestart/createRuntime hooks now (payload: none)
-  kHooksDone,  // parent → child
-  kReady,      // child → parent: created; waiting for start
-  kStart,      // parent → child: exec now (`run` uses this instead of the exec fifo)
-  kPid,        // child → parent: pid of a process (decimal text)
-  kSeccompFd,  // child → parent: a seccomp notify fd follows (SCM_RIGHTS)
-  kError,      // either way: payload is the error message; the sender exits
+  kGo = 1,        // parent → child: id maps written, cgroup joined; go on
+  kRunHooks,      // child → parent: run prestart/createRuntime hooks now (payload: none)
+  kHooksDone,     // parent → child
+  kReady,         // child → parent: created; waiting for start
+  kStart,         // parent → child: exec now (`run` uses this instead of the exec fifo)
+  kPid,           // child → parent: pid of a process (decimal text)
+  kSeccompFd,     // child → parent: a seccomp notify fd follows (SCM_RIGHTS)
+  kCgroupJoined,  // parent → child: the child is in its cgroup now
+  kError,         // either way: payload is the error message; the sender exits
 };
 
 class SyncChannel {

@@ -57,6 +57,47 @@ CommandResult Skiff::detached(const std::vector<std::string>& args) const {
   return r;
 }
 
+CommandResult Skiff::with_redirections(const std::string& redirections,
+                                       const std::vector<std::string>& args) const {
+  std::string script = "exec \"$0\" --root \"$1\"";
+  std::vector<std::string> argv = {"/bin/sh", "-c", "", binary_path(), root_.path()};
+  for (size_t i = 0; i < args.size(); ++i) script += " \"${" + std::to_string(i + 2) + "}\"";
+  argv[2] = script + " " + redirections;
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv);
+}
+
+json Skiff::state(const std::string& id) const {
+  auto r = (*this)({"state", id});
+  if (r.exit_code != 0) return json();
+  return json::parse(r.out, nullptr, false);
+}
+
+bool Skiff::wait_for_status(const std::string& id, const std::string& status,
+                            int timeout_ms) const {
+  return wait_until(
+      [&] {
+        auto s = state(id);
+        return s.is_object() && s.value("status", "") == status;
+      },
+      timeout_ms);
+}
+
+bool wait_until(const std::function<bool()>& done, int timeout_ms) {
+  for (int waited = 0;; waited += 10) {
+    if (done()) return true;
+    if (waited >= timeout_ms) return false;
+    usleep(10000);
+  }
+}
+
+std::string ns_link(int pid, const std::string& ns) {
+  char buf[256];
+  std::string path = "/proc/" + (pid ? std::to_string(pid) : std::string("self")) + "/ns/" + ns;
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
 namespace {
 
 void walk_dirs(const std::string& dir, std::set<std::string>& out) {

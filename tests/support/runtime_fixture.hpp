@@ -2,6 +2,7 @@
 // For tests that drive the real `skiff` binary: a busybox bundle with the probe inside, a private
 // state root, and a snapshot of host state to prove nothing is left behind.
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -38,6 +39,15 @@ class Skiff {
   // For commands that leave a container behind (create, run -d, exec -d): the container
   // inherits stdio, so it goes to /dev/null and a file here instead of pipes that would stay open.
   CommandResult detached(const std::vector<std::string>& args) const;
+  // Like operator() through `sh -c`, with `redirections` (e.g. "3</etc/hostname") applied to
+  // skiff: for fds a test wants the command to inherit.
+  CommandResult with_redirections(const std::string& redirections,
+                                  const std::vector<std::string>& args) const;
+  // `state ID` parsed; null when the command fails.
+  json state(const std::string& id) const;
+  // Polls `state ID` until its status is `status` (or `timeout_ms` passes).
+  bool wait_for_status(const std::string& id, const std::string& status,
+                       int timeout_ms = 3000) const;
   const std::string& root() const { return root_.path(); }
   static std::string binary_path();
 
@@ -57,6 +67,12 @@ std::string diff(const HostSnapshot& before, const HostSnapshot& after);
 
 // Parses the last line of output that is a JSON object (the probe's report).
 json probe_report(const std::string& out);
+
+// Polls `done` every 10 ms until it returns true or `timeout_ms` passes; returns its last value.
+bool wait_until(const std::function<bool()>& done, int timeout_ms = 3000);
+
+// The target of /proc/PID/ns/NS ("net:[4026531840]"; pid 0: this process), "" if unreadable.
+std::string ns_link(int pid, const std::string& ns);
 
 // A unique container id for this test.
 std::string unique_id(const std::string& prefix = "t");
