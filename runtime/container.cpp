@@ -27,6 +27,7 @@
 #include "runtime/linux/rootfs.hpp"
 #include "runtime/linux/seccomp.hpp"
 #include "runtime/linux/sync.hpp"
+#include "runtime/signal_forwarding.hpp"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -261,6 +262,18 @@ struct Created {
 
 enum class StartGate { kFifo, kSync };
 
+// After kGo the init runs on while the parent moves it into its cgroup. When that (or telling
+// the init) fails because the init has failed already, the init's own error, queued on the
+// channel, says why — not "No such process" or "Broken pipe".
+Error init_error_or(SyncChannel& sync, const std::string& id, Error fallback) {
+  struct pollfd p = {sync.fd(), POLLIN, 0};
+  if (poll(&p, 1, 0) == 1) {
+    auto msg = sync.recv();
+    if (!msg) return std::move(msg.error().wrap(cat("create container ", quote(id))));
+  }
+  return fallback;
+}
+
 // Everything `create` does; `run` uses it with the sync gate instead of the exec fifo, and may
 // pass its own console socket (a pty proxied in the foreground).
 Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o, StartGate gate,
@@ -285,6 +298,8 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   cg_opts.container_id = o.id;
   cg_opts.systemd = g.systemd_cgroup;
   auto cgroup = TRY(cgroups::make_manager(cg_opts));
+  log::debug("cgroup manager: ", cgroups::mode_name(cgroup->mode()), " (", quote(lx.cgroups_path),
+             ")");
   cgroup->prime_migration();
   TRY_CTX(cgroup->create(), "create the container's cgroup");
   Defer destroy_cgroup([&] { (void)cgroup->destroy(); });
@@ -302,7 +317,9 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   UniqueFd fifo;
   if (gate == StartGate::kFifo) {
     std::string fifo_path = exec_fifo_path(g.root, o.id);
-    if (mkfifo(fifo_path.c_str(), 0622) < 0) return errno_error("mkfifo ", quote(fifo_path));
+    // 0622 as runc: whoever may `start` the container can write it (mkfifo applies the umask).
+    if (mkfifo(fifo_path.c_str(), 0622) < 0 || chmod(fifo_path.c_str(), 0622) < 0)
+      return errno_error("mkfifo ", quote(fifo_path));
     // O_RDWR: the init holds both ends, so its read blocks until `start` writes.
     fifo.reset(::open(fifo_path.c_str(), O_RDWR | O_CLOEXEC));
     if (!fifo) return errno_error("open ", quote(fifo_path));
@@ -379,8 +396,10 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   TRY(parent_sync.send(SyncMsg::kGo, hooks_state));
   // On cgroup v1 the first migration into a cgroup waits for an RCU grace period (milliseconds);
   // the child builds its rootfs meanwhile and only waits for this before it needs the cgroup.
-  TRY_CTX(cgroup->add_process(pid), "move the init into its cgroup");
-  TRY(parent_sync.send(SyncMsg::kCgroupJoined));
+  if (auto moved = cgroup->add_process(pid); !moved)
+    return init_error_or(parent_sync, o.id, moved.error().wrap("move the init into its cgroup"));
+  if (auto sent = parent_sync.send(SyncMsg::kCgroupJoined); !sent)
+    return init_error_or(parent_sync, o.id, sent.error());
 
   while (true) {
     auto [type, payload] = TRY_CTX(parent_sync.recv(), "create container ", quote(o.id));
@@ -511,14 +530,7 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
       own_pty = true;
     }
   }
-  sigset_t forward, old;
-  sigemptyset(&forward);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
-    sigaddset(&forward, s);
-  if (!o.detach) sigprocmask(SIG_BLOCK, &forward, &old);
-  Defer restore([&] {
-    if (!o.detach) sigprocmask(SIG_SETMASK, &old, nullptr);
-  });
+  SignalForwarder signals(!o.detach);
 
   auto c = TRY(create_container(g, o, StartGate::kSync, own_pty ? console_child.get() : -1));
   console_child.reset();
@@ -528,19 +540,9 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
   run_poststart(c.spec, c.state);
   if (o.detach) return 0;
 
-  int status = 0;
-  if (own_pty) {
-    // Proxy until the pty closes; signals stay blocked and are delivered after the wait.
-    linux::proxy_pty(master.get());
-  }
-  while (true) {
-    pid_t w = waitpid(c.pid, &status, WNOHANG);
-    if (w == c.pid) break;
-    struct timespec timeout = {0, 200 * 1000 * 1000};
-    siginfo_t info;
-    int sig = sigtimedwait(&forward, &info, &timeout);
-    if (sig > 0 && sig != SIGCHLD) ::kill(c.pid, sig);
-  }
+  // Proxy until the pty closes; signals stay blocked and are delivered after it.
+  if (own_pty) linux::proxy_pty(master.get());
+  int code = TRY(signals.wait(c.pid));
   if (!o.keep) {
     auto lock = lock_container(g.root, o.id);
     auto st = load_state(g.root, o.id);
@@ -549,9 +551,7 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
       if (auto r = destroy(g, *st); !r) log::warn(r.error().what());
     }
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
+  return code;
 }
 
 Result<void> kill(const GlobalOptions& g, const std::string& id, int signal, bool all) {

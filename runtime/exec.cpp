@@ -17,6 +17,7 @@
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/process.hpp"
 #include "runtime/linux/sync.hpp"
+#include "runtime/signal_forwarding.hpp"
 
 namespace skiff::runtime {
 
@@ -120,14 +121,7 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     }
   }
 
-  sigset_t forward, old;
-  sigemptyset(&forward);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD})
-    sigaddset(&forward, s);
-  if (!o.detach) sigprocmask(SIG_BLOCK, &forward, &old);
-  Defer restore([&] {
-    if (!o.detach) sigprocmask(SIG_SETMASK, &old, nullptr);
-  });
+  SignalForwarder signals(!o.detach);
 
   auto [parent_sync, child_sync] = TRY(SyncChannel::make_pair());
   pid_t helper = fork();
@@ -150,7 +144,11 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     // joined above applies to it.
     pid_t pid = static_cast<pid_t>(
         syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-    if (pid < 0) fail(errno_error("clone the exec process"));
+    if (pid < 0) {
+      // ENOMEM from clone into a pid namespace whose init has exited: the container is stopping.
+      if (errno == ENOMEM) fail(error("cannot exec: the container is stopping"));
+      fail(errno_error("clone the exec process"));
+    }
     if (pid == 0) exec_child(o, spec, seccomp ? &*seccomp : nullptr, child_sync, console.get());
     (void)child_sync.send(SyncMsg::kPid, std::to_string(pid));
     _exit(0);
@@ -198,19 +196,7 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
   if (o.detach) return 0;
 
   if (own_pty) linux::proxy_pty(master.get());
-  int status = 0;
-  while (true) {
-    pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno == ECHILD) return error("lost the exec process");
-    struct timespec timeout = {0, 200 * 1000 * 1000};
-    siginfo_t info;
-    int sig = sigtimedwait(&forward, &info, &timeout);
-    if (sig > 0 && sig != SIGCHLD) ::kill(pid, sig);
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
+  return signals.wait(pid);
 }
 
 }  // namespace skiff::runtime

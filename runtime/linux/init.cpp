@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/fs.hpp"
+#include "common/json_util.hpp"
 #include "runtime/linux/console.hpp"
 #include "runtime/linux/hooks.hpp"
 #include "runtime/linux/process.hpp"
@@ -147,6 +148,12 @@ void container_init(InitArgs& a) {
     // `create`'s parent is gone; nobody reads the sync channel for the start path of the fifo.
     (void)a.sync->send(SyncMsg::kError, r.error().what());
     _exit(1);
+  }
+  if (!a.spec->hooks.start_container.empty()) {
+    // The state these hooks see is the container's at `start`: created, no longer creating.
+    auto j = Json::parse(state_json, nullptr, false);
+    if (j.is_object()) j["status"] = "created";
+    state_json = j.dump();
   }
   if (auto r = run_hooks("startContainer", a.spec->hooks.start_container, state_json); !r) {
     (void)a.sync->send(SyncMsg::kError, r.error().what());

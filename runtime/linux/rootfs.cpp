@@ -1,5 +1,6 @@
 #include "runtime/linux/rootfs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
@@ -11,6 +12,7 @@
 
 #include <map>
 
+#include "common/defer.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 
@@ -151,6 +153,15 @@ Result<void> check_proc_target(int fd, std::string_view dest) {
   return ok();
 }
 
+// /proc itself only takes a procfs (a proc mount, or a bind of one): anything else there is the
+// container's to fake, and the runtime goes through /proc after pivot_root (CVE-2019-19921;
+// runc refuses it too).
+Result<void> check_proc_mount(std::string_view dest, std::string_view what, bool procfs) {
+  if (dest != "/proc" || procfs) return ok();
+  return error("mount destination ", quote(dest), ": ", what,
+               " is not a procfs; only procfs may be mounted there");
+}
+
 Result<void> mount_cgroup(const RootfsConfig& c, int root_fd, const oci::Mount& m,
                           const MountOptions& o, const std::string& dest) {
   unsigned long flags = (o.flags | MS_NOSUID | MS_NODEV | MS_NOEXEC) & ~(MS_BIND | MS_REC);
@@ -198,6 +209,49 @@ Result<void> mount_cgroup(const RootfsConfig& c, int root_fd, const oci::Mount& 
   return ok();
 }
 
+// Copies a directory's entries (files, dirs, symlinks; modes and owners) into another: tmpcopyup.
+Result<void> copy_tree(int from, int to) {
+  UniqueFd dup(::fcntl(from, F_DUPFD_CLOEXEC, 3));
+  DIR* d = fdopendir(dup.release());
+  if (!d) return errno_error("opendir");
+  Defer close_dir([&] { closedir(d); });
+  while (struct dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (fstatat(from, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+      return errno_error("stat ", quote(name));
+    if (S_ISDIR(st.st_mode)) {
+      if (mkdirat(to, name.c_str(), st.st_mode & 07777) < 0 && errno != EEXIST)
+        return errno_error("mkdir ", quote(name));
+      UniqueFd src(::openat(from, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd dst(::openat(to, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!src || !dst) return errno_error("open ", quote(name));
+      TRY_CTX(copy_tree(src.get(), dst.get()), name);
+    } else if (S_ISLNK(st.st_mode)) {
+      char buf[4096];
+      ssize_t n = readlinkat(from, name.c_str(), buf, sizeof buf - 1);
+      if (n < 0) return errno_error("readlink ", quote(name));
+      buf[n] = '\0';
+      if (symlinkat(buf, to, name.c_str()) < 0) return errno_error("symlink ", quote(name));
+    } else if (S_ISREG(st.st_mode)) {
+      UniqueFd src(::openat(from, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd dst(
+          ::openat(to, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777));
+      if (!src || !dst) return errno_error("copy ", quote(name));
+      auto data = TRY(read_fd(src.get()));
+      TRY(write_all(dst.get(), data));
+    } else {
+      continue;  // device nodes, fifos, sockets: not copied
+    }
+    if (fchownat(to, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+      return errno_error("chown ", quote(name));
+    if (!S_ISLNK(st.st_mode) && fchmodat(to, name.c_str(), st.st_mode & 07777, 0) < 0)
+      return errno_error("chmod ", quote(name));
+  }
+  return ok();
+}
+
 Result<void> mount_one(const RootfsConfig& c, int root_fd, const oci::Mount& m) {
   auto o = TRY(parse_mount_options(m.options));
   std::string dest = clean_path(m.destination);
@@ -208,6 +262,11 @@ Result<void> mount_one(const RootfsConfig& c, int root_fd, const oci::Mount& m) 
     struct stat st;
     if (::stat(m.source.c_str(), &st) < 0)
       return errno_error("bind mount source ", quote(m.source));
+    if (dest == "/proc") {
+      UniqueFd source(::open(m.source.c_str(), O_PATH | O_CLOEXEC));
+      TRY(check_proc_mount(dest, cat("bind source ", quote(m.source)),
+                           source && is_procfs(source.get())));
+    }
     auto target = TRY(make_target_in_root(root_fd, dest, S_ISDIR(st.st_mode)));
     TRY(check_proc_target(target.get(), dest));
     TRY(do_mount(m.source, target.get(), nullptr, MS_BIND | (o.recursive ? MS_REC : 0), "", dest));
@@ -223,12 +282,24 @@ Result<void> mount_one(const RootfsConfig& c, int root_fd, const oci::Mount& m) 
     if (fstat(self.get(), &st) < 0 || !S_ISDIR(st.st_mode))
       return error("mount destination ", quote(dest), " for proc is not a directory");
   } else {
+    TRY(check_proc_mount(dest, cat("type ", quote(type)), false));
     TRY(check_proc_target(target.get(), dest));
   }
   unsigned long flags = o.flags & ~(MS_BIND | MS_REC);
   std::string data = o.data;
+  // tmpcopyup: the image's files under the target are copied into the new tmpfs; keep a handle
+  // on the directory the mount is about to cover.
+  UniqueFd covered;
+  if (o.tmpcopyup && type == "tmpfs") {
+    covered.reset(::openat(target.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!covered) return errno_error("open ", quote(dest), " for tmpcopyup");
+  }
   auto r =
       do_mount(m.source.empty() ? type : m.source, target.get(), type.c_str(), flags, data, dest);
+  if (r && covered) {
+    auto fresh = TRY(open_in_root(root_fd, dest, O_RDONLY | O_DIRECTORY));
+    TRY_CTX(copy_tree(covered.get(), fresh.get()), "tmpcopyup into ", quote(dest));
+  }
   if (!r && type == "sysfs" && !c.new_netns) {
     // sysfs can only be mounted by the owner of the network namespace: bind the host's instead.
     log::debug("sysfs mount refused (", r.error().what(), "); binding /sys");

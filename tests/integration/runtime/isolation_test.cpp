@@ -194,6 +194,32 @@ TEST_F(Isolation, BindMountsWithOptionsAndTmpfs) {
   EXPECT_NE(r.out.find("scratch-ok\n1777"), std::string::npos) << r.out;
 }
 
+TEST_F(Isolation, TmpfsWithTmpcopyupKeepsTheImageFiles) {
+  Bundle b;
+  b.config["mounts"].push_back({{"destination", "/etc"},
+                                {"type", "tmpfs"},
+                                {"source", "tmpfs"},
+                                {"options", {"tmpcopyup", "mode=755"}}});
+  b.save();
+  b.set_args({"sh", "-c",
+              "grep -c root /etc/passwd; touch /etc/new && echo writable; "
+              "grep ' /etc ' /proc/self/mountinfo | grep -c tmpfs"});
+  auto r = skiff_({"run", "--bundle", b.dir(), unique_id("copyup")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\nwritable\n1\n");
+  struct stat st;
+  EXPECT_NE(stat((b.rootfs() + "/etc/new").c_str(), &st), 0) << "written into the image";
+}
+
+TEST_F(Isolation, NoPivotAndRootfsPropagation) {
+  Bundle b({"sh", "-c", "ls /bin/busybox && grep -c ' / ' /proc/self/mountinfo"});
+  b.config["linux"]["rootfsPropagation"] = "rprivate";
+  b.save();
+  auto r = skiff_({"run", "--no-pivot", "--bundle", b.dir(), unique_id("nopivot")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("/bin/busybox"), std::string::npos);
+}
+
 TEST_F(Isolation, SeccompDeniesWithErrno) {
   Bundle b;
   b.config["linux"]["seccomp"] = {
