@@ -60,13 +60,14 @@ Result<void> write_file(const std::string& path, std::string_view data, int flag
   return ok();
 }
 
-Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
+                               bool durable) {
   static std::mt19937_64 rng{std::random_device{}()};
   std::string tmp = cat(path, ".tmp.", rng() % 1000000000);
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return errno_error("create ", quote(tmp));
   auto r = write_all(fd.get(), data);
-  if (!r || ::fsync(fd.get()) < 0 || ::rename(tmp.c_str(), path.c_str()) < 0) {
+  if (!r || (durable && ::fsync(fd.get()) < 0) || ::rename(tmp.c_str(), path.c_str()) < 0) {
     Error e = r ? errno_error("write ", quote(path)) : std::move(r.error());
     ::unlink(tmp.c_str());
     return e;

@@ -17,9 +17,11 @@ Result<std::string> read_file(const std::string& path);
 Result<std::string> read_fd(int fd);
 Result<void> write_file(const std::string& path, std::string_view data, int flags = 0,
                         mode_t mode = 0644);
-// Writes to a temp file in the same directory, fsyncs and renames over `path`: readers see the old
-// or the new content, never half of it.
-Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Writes to a temp file in the same directory and renames it over `path`: readers see the old or
+// the new content, never half of it. `durable` also fsyncs first, so a crash cannot leave an empty
+// file; state under /run (tmpfs, gone at reboot anyway) does not need that and skips its cost.
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644,
+                               bool durable = true);
 Result<void> write_all(int fd, std::string_view data);
 Result<void> mkdir_p(const std::string& path, mode_t mode = 0755);
 // Removes a directory tree; does not cross into other mounts (a bind mount left behind is an error,
@@ -28,7 +30,8 @@ Result<void> remove_tree(const std::string& path);
 bool path_exists(const std::string& path);
 
 Result<UniqueFd> open_dir(const std::string& path);
-// openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: `path` is resolved as if `root_fd` were "/".
+// openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: `path` is resolved as if `root_fd` were
+// "/".
 Result<UniqueFd> open_in_root(int root_fd, std::string_view path, int flags, mode_t mode = 0);
 // Creates the directories of `path` inside the root (each component resolved in the root) and
 // returns an O_PATH fd of the last one.

@@ -300,10 +300,11 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   auto cgroup = TRY(cgroups::make_manager(cg_opts));
   log::debug("cgroup manager: ", cgroups::mode_name(cgroup->mode()), " (", quote(lx.cgroups_path),
              ")");
-  cgroup->prime_migration();
   TRY_CTX(cgroup->create(), "create the container's cgroup");
   Defer destroy_cgroup([&] { (void)cgroup->destroy(); });
   if (lx.resources) TRY(cgroup->apply(effective_resources(lx)));
+  // After the cgroup writes: the primer holds the kernel's cgroup lock while it waits.
+  cgroup->prime_migration();
 
   std::optional<linux::SeccompProgram> seccomp;
   if (lx.seccomp) seccomp = TRY(linux::compile_seccomp(*lx.seccomp));
@@ -425,7 +426,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   st.pid_start_time = process_start_time(pid);
   TRY(save_state(g.root, st));
   if (!o.pid_file.empty())
-    TRY_CTX(write_file_atomic(o.pid_file, std::to_string(pid), 0644), "write --pid-file");
+    TRY_CTX(write_file_atomic(o.pid_file, std::to_string(pid), 0644, false), "write --pid-file");
 
   kill_child.cancel();
   destroy_cgroup.cancel();
@@ -470,15 +471,20 @@ Result<void> kill_all_and_wait(const SavedState& st, Status status) {
   return ok();
 }
 
-Result<void> destroy(const GlobalOptions& g, const SavedState& st) {
-  auto spec = internal::load_bundle_spec(st.bundle);
+// Runs poststop hooks (from `known` when the caller has the spec, else from the bundle), removes
+// the cgroup and the state dir.
+Result<void> destroy(const GlobalOptions& g, const SavedState& st,
+                     const oci::Spec* known = nullptr) {
+  Result<oci::Spec> loaded =
+      known ? Result<oci::Spec>(oci::Spec{}) : internal::load_bundle_spec(st.bundle);
+  const oci::Spec* spec = known ? known : (loaded ? &*loaded : nullptr);
   if (spec) {
     if (auto r = linux::run_hooks("poststop", spec->hooks.poststop,
                                   internal::hook_state(st, Status::kStopped));
         !r)
       log::warn(r.error().what());
   } else {
-    log::warn("poststop hooks skipped: ", spec.error().what());
+    log::warn("poststop hooks skipped: ", loaded.error().what());
   }
   if (!st.cgroup.is_null()) {
     auto mgr = TRY(internal::cgroup_of(st));
@@ -534,9 +540,18 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
 
   auto c = TRY(create_container(g, o, StartGate::kSync, own_pty ? console_child.get() : -1));
   console_child.reset();
+  // A container that fails to start (startContainer hook, exec) is removed again, as runc does.
+  Defer remove_unstarted([&] {
+    ::kill(c.pid, SIGKILL);
+    waitpid(c.pid, nullptr, 0);
+    if (auto r = destroy(g, c.state, &c.spec); !r) log::warn(r.error().what());
+  });
   UniqueFd master;
   if (own_pty) master = TRY(linux::recv_fd_over(console_parent.get()));
   TRY(c.sync.send(SyncMsg::kStart));
+  // Started means exec'd: wait for the init's sync fd to close on execve (or for its error).
+  TRY_CTX(c.sync.wait_closed(), "start container ", quote(o.id));
+  remove_unstarted.cancel();
   run_poststart(c.spec, c.state);
   if (o.detach) return 0;
 
@@ -548,7 +563,7 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
     auto st = load_state(g.root, o.id);
     if (st) {
       (void)kill_all_and_wait(*st, Status::kStopped);
-      if (auto r = destroy(g, *st); !r) log::warn(r.error().what());
+      if (auto r = destroy(g, *st, &c.spec); !r) log::warn(r.error().what());
     }
   }
   return code;

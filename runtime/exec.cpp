@@ -70,10 +70,9 @@ Result<std::vector<std::pair<int, UniqueFd>>> open_namespaces(pid_t pid) {
     listener.reset();
   }
   if (!sync.send(SyncMsg::kReady)) _exit(1);
-  sync.close();
+  // The sync fd stays open until execve closes it (O_CLOEXEC): the caller sees EOF on success.
   Error e = linux::exec_process(o.process, *prepared, seccomp, o.preserve_fds);
-  std::string msg = cat("skiff exec: ", e.what(), "\n");
-  (void)!::write(STDERR_FILENO, msg.data(), msg.size());
+  (void)sync.send(SyncMsg::kError, e.what());
   _exit(127);
 }
 
@@ -190,8 +189,10 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
     }
   }
   if (own_pty) master = TRY(linux::recv_fd_over(console_parent.get()));
+  // Started means exec'd: the process's sync fd closes on execve (or it reports why not).
+  TRY_CTX(parent_sync.wait_closed(), "exec in ", quote(o.id));
   if (!o.pid_file.empty())
-    TRY_CTX(write_file_atomic(o.pid_file, std::to_string(pid), 0644), "write --pid-file");
+    TRY_CTX(write_file_atomic(o.pid_file, std::to_string(pid), 0644, false), "write --pid-file");
   kill_process.cancel();
   if (o.detach) return 0;
 

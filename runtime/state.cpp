@@ -58,7 +58,7 @@ std::string exec_fifo_path(const std::string& root, const std::string& id) {
 
 Result<void> save_state(const std::string& root, const SavedState& s) {
   return write_file_atomic(path_join(container_dir(root, s.id), "state.json"), s.to_json().dump(),
-                           0600);
+                           0600, /*durable=*/false);
 }
 
 Result<SavedState> load_state(const std::string& root, const std::string& id) {

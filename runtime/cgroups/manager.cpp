@@ -3,6 +3,8 @@
 #include <linux/magic.h>
 #include <sys/vfs.h>
 
+#include <algorithm>
+
 #include "common/fs.hpp"
 #include "runtime/cgroups/hierarchies.hpp"
 #include "runtime/cgroups/v1_manager.hpp"
@@ -34,14 +36,29 @@ Result<Mode> detect_mode(const std::string& root) {
   return v2 ? Mode::kHybrid : Mode::kV1;
 }
 
+std::vector<std::string> Manager::owned(std::vector<std::string> created,
+                                        const std::vector<std::string>& leaves) const {
+  if (!keep_parents_) return created;
+  std::erase_if(created, [&](const std::string& dir) {
+    return std::find(leaves.begin(), leaves.end(), dir) == leaves.end();
+  });
+  return created;
+}
+
 Result<std::unique_ptr<Manager>> make_manager(const Options& options) {
   std::string relative = TRY(resolve_cgroups_path(options));
   Mode mode = options.mode ? *options.mode : TRY(detect_mode(options.root));
   std::string root = clean_path(options.root);
-  if (mode == Mode::kV2) return std::unique_ptr<Manager>(new V2Manager(root, relative));
-  std::vector<Hierarchy> hierarchies =
-      options.hierarchies ? *options.hierarchies : TRY(discover_hierarchies(root));
-  return std::unique_ptr<Manager>(new V1Manager(mode, std::move(hierarchies), relative));
+  std::unique_ptr<Manager> m;
+  if (mode == Mode::kV2) {
+    m.reset(new V2Manager(root, relative));
+  } else {
+    std::vector<Hierarchy> hierarchies =
+        options.hierarchies ? *options.hierarchies : TRY(discover_hierarchies(root));
+    m.reset(new V1Manager(mode, std::move(hierarchies), relative));
+  }
+  if (options.cgroups_path.empty() && !options.systemd) m->keep_parents();
+  return m;
 }
 
 Result<std::unique_ptr<Manager>> load_manager(const Json& saved) {

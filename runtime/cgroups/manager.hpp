@@ -101,6 +101,17 @@ class Manager {
   virtual std::vector<MountPoint> mount_points() const = 0;
   // Where the cgroup is, for state.json, so later commands find it again with `load`.
   virtual Json to_json() const = 0;
+
+  // Parents that create() makes (e.g. "/skiff" of the default "/skiff/<id>") stay on destroy():
+  // other containers share them, and re-making them per container costs a mkdir and an rmdir in
+  // every hierarchy.
+  void keep_parents() { keep_parents_ = true; }
+
+ protected:
+  // What create() made that destroy() should remove: everything, or only `leaf` dirs.
+  std::vector<std::string> owned(std::vector<std::string> created,
+                                 const std::vector<std::string>& leaves) const;
+  bool keep_parents_ = false;
 };
 
 // A manager for a new container (nothing is created until create()).

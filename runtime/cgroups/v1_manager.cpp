@@ -81,6 +81,9 @@ Result<void> V1Manager::create() {
     }
   }
   undo.cancel();
+  std::vector<std::string> leaves;
+  for (const auto& h : hierarchies_) leaves.push_back(dir_in(h));
+  created = owned(std::move(created), leaves);
   created_.insert(created_.end(), created.begin(), created.end());
   return ok();
 }

@@ -66,6 +66,7 @@ Result<void> V2Manager::create() {
   auto enabled = enable_v2_controllers(root_, relative_);
   if (!enabled) return std::move(enabled.error().wrap(cat("create cgroup ", quote(dir_))));
   undo.cancel();
+  created = owned(std::move(created), {dir_});
   created_.insert(created_.end(), created.begin(), created.end());
   return ok();
 }

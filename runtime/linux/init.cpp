@@ -160,8 +160,10 @@ void container_init(InitArgs& a) {
     (void)!::write(STDERR_FILENO, r.error().what().c_str(), r.error().what().size());
     _exit(1);
   }
-  a.sync->close();
+  // The sync fd stays open until execve closes it (O_CLOEXEC): `run` sees EOF on success. After
+  // `create` + `start` nobody listens, so the error also goes to the container's stderr.
   Error e = exec_process(*a.spec->process, *prepared, a.seccomp, a.preserve_fds);
+  (void)a.sync->send(SyncMsg::kError, e.what());
   std::string msg = cat("skiff: ", e.what(), "\n");
   (void)!::write(STDERR_FILENO, msg.data(), msg.size());
   _exit(127);

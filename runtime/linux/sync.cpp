@@ -43,6 +43,21 @@ Result<std::pair<SyncMsg, std::string>> SyncChannel::recv() {
   return std::make_pair(static_cast<SyncMsg>(t), std::move(payload));
 }
 
+Result<void> SyncChannel::wait_closed() {
+  char buf[65536];
+  ssize_t n;
+  do {
+    n = ::recv(fd_.get(), buf, sizeof buf, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return errno_error("sync channel receive");
+  if (n == 0) return ok();
+  uint32_t t = 0;
+  if (static_cast<size_t>(n) >= sizeof t) memcpy(&t, buf, sizeof t);
+  if (static_cast<SyncMsg>(t) == SyncMsg::kError)
+    return Error(std::string(buf + sizeof t, static_cast<size_t>(n) - sizeof t));
+  return error("sync channel: unexpected message ", t, " while waiting for exec");
+}
+
 Result<std::string> SyncChannel::expect(SyncMsg type) {
   auto [t, payload] = TRY(recv());
   if (t != type)

@@ -36,6 +36,9 @@ class SyncChannel {
   // Receives the next message; a kError message is returned as an Error with its text, and EOF
   // (the other side died) as an error saying so.
   Result<std::pair<SyncMsg, std::string>> recv();
+  // Waits until the other side closes its end — e.g. by a successful execve of an O_CLOEXEC
+  // holder; a kError message instead (the exec failed) is returned as that error.
+  Result<void> wait_closed();
   // recv() that also checks the message type.
   Result<std::string> expect(SyncMsg type);
   // Sends an fd with SCM_RIGHTS.

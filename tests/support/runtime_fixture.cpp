@@ -118,7 +118,14 @@ HostSnapshot HostSnapshot::take() {
   HostSnapshot s;
   std::istringstream mi(read_file("/proc/self/mountinfo"));
   std::string line;
-  while (std::getline(mi, line)) ++s.mount_count;
+  const char* tmp = getenv("TMPDIR");
+  std::string ours = std::string(tmp && *tmp ? tmp : "/tmp") + "/skiff-";
+  while (std::getline(mi, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    fields >> id >> parent >> dev >> root >> point;
+    if (point.rfind(ours, 0) == 0 || point.rfind("/run/skiff", 0) == 0) s.mounts.insert(point);
+  }
   if (DIR* d = opendir("/sys/fs/cgroup")) {
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] == '.') continue;
@@ -151,8 +158,8 @@ HostSnapshot HostSnapshot::take() {
 
 std::string diff(const HostSnapshot& a, const HostSnapshot& b) {
   std::ostringstream out;
-  if (a.mount_count != b.mount_count)
-    out << "mounts: " << a.mount_count << " -> " << b.mount_count << "\n";
+  for (const auto& m : b.mounts)
+    if (b.mounts.count(m) > a.mounts.count(m)) out << "mount left behind: " << m << "\n";
   for (const auto& d : b.cgroup_dirs)
     if (!a.cgroup_dirs.count(d)) out << "cgroup left behind: " << d << "\n";
   for (int p : b.children)

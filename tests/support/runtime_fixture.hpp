@@ -57,7 +57,9 @@ class Skiff {
 
 // Host state that a container must not leave behind: mounts, cgroup dirs, processes.
 struct HostSnapshot {
-  size_t mount_count = 0;
+  // Host mount points under the tests' own paths (temp dirs named skiff-*, /run/skiff): what a
+  // leaking container would leave. Mounts others make on a shared machine are not counted.
+  std::multiset<std::string> mounts;
   std::set<std::string> cgroup_dirs;  // every dir below each hierarchy's "skiff" subtree
   std::set<int> children;             // processes whose parent is this test
   static HostSnapshot take();

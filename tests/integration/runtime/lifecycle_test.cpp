@@ -63,6 +63,22 @@ TEST_F(Lifecycle, RunKilledBySignalReports128PlusN) {
   EXPECT_NE(skiff_({"state", id}).exit_code, 0) << "foreground run deletes the container";
 }
 
+TEST_F(Lifecycle, ExecFailureAfterStartIsReportedAndCleanedUp) {
+  // Found and executable, but not a program: execve itself fails (ENOEXEC) after `start`.
+  Bundle b({"/bin/garbage"});
+  write_file(b.rootfs() + "/bin/garbage", "\x01\x02not a program");
+  chmod((b.rootfs() + "/bin/garbage").c_str(), 0755);
+  for (bool detach : {false, true}) {
+    std::string id = new_id();
+    std::vector<std::string> args = {"run", "--bundle", b.dir(), id};
+    if (detach) args.insert(args.begin() + 1, "-d");
+    auto r = detach ? skiff_.detached(args) : skiff_(args);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("Exec format error"), std::string::npos) << r.err;
+    EXPECT_NE(skiff_({"state", id}).exit_code, 0) << "state left behind";
+  }
+}
+
 TEST_F(Lifecycle, CreateStartStateKillDelete) {
   Bundle b({"sleep", "60"});
   std::string id = new_id();
@@ -222,6 +238,30 @@ TEST_F(Lifecycle, SpecWritesAValidDefaultConfig) {
   EXPECT_EQ(j["root"]["path"], "rootfs");
   auto again = skiff_({"spec", "--bundle", dir.path()});
   EXPECT_NE(again.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace skiff::test
+
+namespace skiff::test {
+namespace {
+
+// The leak detector itself must see a leak: a mount, a cgroup dir and a child process.
+TEST(HostSnapshotTest, SeesWhatIsLeftBehind) {
+  SKIFF_REQUIRE_ROOT();
+  TempDir dir("skiff-snapshot");
+  auto before = HostSnapshot::take();
+  ASSERT_EQ(run({"mount", "-t", "tmpfs", "tmpfs", dir.path()}).exit_code, 0);
+  auto after = HostSnapshot::take();
+  EXPECT_NE(diff(before, after).find("mount left behind: " + dir.path()), std::string::npos)
+      << diff(before, after);
+  run({"umount", dir.path()});
+  EXPECT_EQ(diff(before, HostSnapshot::take()), "");
+  std::string cg = "/sys/fs/cgroup/pids/skiff/snapshot-test";
+  run({"mkdir", "-p", cg});
+  EXPECT_NE(diff(before, HostSnapshot::take()).find("cgroup left behind: " + cg),
+            std::string::npos);
+  run({"rmdir", cg});
 }
 
 }  // namespace
