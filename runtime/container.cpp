@@ -248,8 +248,9 @@ oci::Resources effective_resources(const oci::Linux& lx) {
 void reset_signals_in_child() {
   sigset_t none;
   sigemptyset(&none);
+  // Only the mask: skiff installs no handlers, and dispositions the caller chose (SIG_IGN) pass
+  // on to the container as with runc.
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int s = 1; s < NSIG; ++s) signal(s, SIG_DFL);
 }
 
 // What create leaves running: the init's pid and the channel to it.
@@ -276,10 +277,9 @@ Error init_error_or(SyncChannel& sync, const std::string& id, Error fallback) {
 
 // Everything `create` does; `run` uses it with the sync gate instead of the exec fifo, and may
 // pass its own console socket (a pty proxied in the foreground).
-Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o, StartGate gate,
-                                 int console_override) {
+Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o, Bundle bundle,
+                                 StartGate gate, int console_override) {
   TRY(validate_id(o.id));
-  auto bundle = TRY(open_bundle(o.bundle));
   const oci::Spec& spec = bundle.spec;
   const oci::Linux& lx = *spec.linux;
   // Relative bind sources are relative to the bundle, as for runc.
@@ -496,7 +496,7 @@ Result<void> destroy(const GlobalOptions& g, const SavedState& st,
 }  // namespace
 
 Result<void> create(const GlobalOptions& g, const CreateOptions& o) {
-  TRY(create_container(g, o, StartGate::kFifo, -1));
+  TRY(create_container(g, o, TRY(open_bundle(o.bundle)), StartGate::kFifo, -1));
   return ok();
 }
 
@@ -513,8 +513,16 @@ Result<void> start(const GlobalOptions& g, const std::string& id) {
     return errno_error("open ", quote(fifo_path));
   }
   if (::write(fifo.get(), "0", 1) != 1) return errno_error("write ", quote(fifo_path));
-  fifo.reset();
   ::unlink(fifo_path.c_str());
+  // The init is the fifo's only reader and holds it O_CLOEXEC: the write end reports POLLERR
+  // once it has exec'd (or died). Poststart hooks must run after the process has started.
+  struct pollfd p = {fifo.get(), 0, 0};
+  while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+  }
+  fifo.reset();
+  bool zombie = false;
+  if (process_start_time(l.saved.pid, &zombie) != l.saved.pid_start_time || zombie)
+    return error("container ", quote(id), " failed to start (its init exited; see its stderr)");
   run_poststart(spec, l.saved);
   return ok();
 }
@@ -523,22 +531,20 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
   // Foreground with a terminal and no console socket: we hold the pty master and proxy it.
   UniqueFd console_parent, console_child;
   bool own_pty = false;
-  {
-    auto peek = oci::load_spec(o.bundle);
-    if (peek && peek->process && peek->process->terminal && o.console_socket.empty()) {
-      if (o.detach)
-        return error("cannot allocate a terminal with --detach and no --console-socket");
-      int sv[2];
-      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return errno_error("socketpair");
-      console_parent.reset(sv[0]);
-      console_child.reset(sv[1]);
-      own_pty = true;
-    }
+  auto bundle = TRY(open_bundle(o.bundle));
+  if (bundle.spec.process->terminal && o.console_socket.empty()) {
+    if (o.detach) return error("cannot allocate a terminal with --detach and no --console-socket");
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+      return errno_error("socketpair");
+    console_parent.reset(sv[0]);
+    console_child.reset(sv[1]);
+    own_pty = true;
   }
   SignalForwarder signals(!o.detach);
 
-  auto c = TRY(create_container(g, o, StartGate::kSync, own_pty ? console_child.get() : -1));
+  auto c = TRY(create_container(g, o, std::move(bundle), StartGate::kSync,
+                                own_pty ? console_child.get() : -1));
   console_child.reset();
   // A container that fails to start (startContainer hook, exec) is removed again, as runc does.
   Defer remove_unstarted([&] {

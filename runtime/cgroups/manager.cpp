@@ -47,15 +47,29 @@ std::vector<std::string> Manager::owned(std::vector<std::string> created,
 
 Result<std::unique_ptr<Manager>> make_manager(const Options& options) {
   std::string relative = TRY(resolve_cgroups_path(options));
-  Mode mode = options.mode ? *options.mode : TRY(detect_mode(options.root));
   std::string root = clean_path(options.root);
   std::unique_ptr<Manager> m;
+  std::optional<Mode> mode = options.mode;
+  if (!mode) {
+    // One look at mountinfo decides the mode and lists the hierarchies (container start path).
+    struct statfs sfs;
+    if (::statfs(root.c_str(), &sfs) < 0) return errno_error("statfs ", quote(root));
+    if (sfs.f_type == CGROUP2_SUPER_MAGIC) mode = Mode::kV2;
+  }
   if (mode == Mode::kV2) {
     m.reset(new V2Manager(root, relative));
   } else {
     std::vector<Hierarchy> hierarchies =
         options.hierarchies ? *options.hierarchies : TRY(discover_hierarchies(root));
-    m.reset(new V1Manager(mode, std::move(hierarchies), relative));
+    if (!mode) {
+      bool v1 = false, v2 = false;
+      for (const auto& h : hierarchies) (h.cgroup2 ? v2 : v1) = true;
+      if (!v1)
+        return error(quote(root),
+                     " is not a cgroup2 mount and has no cgroup v1 hierarchy under it");
+      mode = v2 ? Mode::kHybrid : Mode::kV1;
+    }
+    m.reset(new V1Manager(*mode, std::move(hierarchies), relative));
   }
   if (options.cgroups_path.empty() && !options.systemd) m->keep_parents();
   return m;
