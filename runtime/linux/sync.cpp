@@ -27,12 +27,27 @@ Result<void> SyncChannel::send(SyncMsg type, std::string_view payload) {
   return ok();
 }
 
-Result<std::pair<SyncMsg, std::string>> SyncChannel::recv() {
-  std::vector<char> buf(65536);
+namespace {
+
+// recv() that survives the peer's exit: a unix socket closed with unread data in its own queue
+// reports ECONNRESET once, before the messages it sent us (its last error) are read.
+ssize_t recv_message(int fd, char* buf, size_t size) {
   ssize_t n;
   do {
-    n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
+    n = ::recv(fd, buf, size, 0);
   } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == ECONNRESET) {
+    n = ::recv(fd, buf, size, MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN) n = 0;  // nothing was queued: plain EOF
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<std::pair<SyncMsg, std::string>> SyncChannel::recv() {
+  std::vector<char> buf(65536);
+  ssize_t n = recv_message(fd_.get(), buf.data(), buf.size());
   if (n < 0) return errno_error("sync channel receive");
   if (n < static_cast<ssize_t>(sizeof(uint32_t)))
     return error("the container process exited before reporting its state");
@@ -45,10 +60,7 @@ Result<std::pair<SyncMsg, std::string>> SyncChannel::recv() {
 
 Result<void> SyncChannel::wait_closed() {
   char buf[65536];
-  ssize_t n;
-  do {
-    n = ::recv(fd_.get(), buf, sizeof buf, 0);
-  } while (n < 0 && errno == EINTR);
+  ssize_t n = recv_message(fd_.get(), buf, sizeof buf);
   if (n < 0) return errno_error("sync channel receive");
   if (n == 0) return ok();
   uint32_t t = 0;

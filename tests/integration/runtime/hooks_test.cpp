@@ -189,7 +189,13 @@ TEST_P(HookTimeout, FailsCreateAndLeavesNothing) {
   EXPECT_NE(r.err.find(phase), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("timed out"), std::string::npos) << r.err;
   EXPECT_EQ(run({"ls", "-A", skiff_.root()}).out, "");
-  EXPECT_NE(run({"pgrep", "-f", "sleep 7.25"}).exit_code, 0) << "the hook's child lives on";
+  // SIGKILL to the hook's process group is delivered asynchronously: give it a moment.
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = run({"pgrep", "-f", "sleep 7.25"}).exit_code != 0;
+    if (!gone) usleep(20000);
+  }
+  EXPECT_TRUE(gone) << "the hook's child lives on";
 }
 
 INSTANTIATE_TEST_SUITE_P(Phases, HookTimeout,
