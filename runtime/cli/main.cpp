@@ -18,6 +18,11 @@
 #endif
 
 namespace skiff::cli {
+
+// Image verbs live in skiff_image's CLI files (commands/image.cpp, commands/bundle.cpp).
+Action add_image(CLI::App& cmd, const Globals& g);
+Action add_bundle(CLI::App& cmd, const Globals& g);
+
 namespace {
 
 // A new verb, or a group of them (`pod`, `image`), is one line here and one file in commands/.
@@ -38,6 +43,8 @@ const Verb kVerbs[] = {
      add_events},
     {"spec", "create a new specification file", add_spec},
     {"features", "show the enabled features", add_features},
+    {"image", "manage images: import, ls, inspect, rm, prune", add_image},
+    {"bundle", "make a runnable bundle from an image, or remove one", add_bundle},
 };
 
 void add_global_flags(CLI::App& app, Globals& g) {
@@ -128,18 +135,25 @@ int run_main(int argc, char** argv) {
 
 namespace {
 
-// Verbs whose processes enter a container re-exec skiff from a sealed view of its binary first
-// (CVE-2019-5736). An id that happens to be spelled like one of them costs one extra exec.
+// Verbs whose processes enter a container (create, run, exec) re-exec skiff from a sealed view
+// of its binary first (CVE-2019-5736).
 void protect_binary(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
+    // Skip global flags (and the values of those that take one) up to the verb.
+    if (a == "--root" || a == "-root" || a == "--log" || a == "-log" || a == "--log-format" ||
+        a == "-log-format" || a == "--rootless" || a == "-rootless") {
+      ++i;
+      continue;
+    }
+    if (a.starts_with("-")) continue;
     if (a == "create" || a == "run" || a == "exec") {
       if (auto r = skiff::runtime::linux::reexec_sealed(argv); !r) {
         skiff::log::write_error_everywhere(r.error().what());
         exit(1);
       }
-      return;
     }
+    return;
   }
 }
 
