@@ -23,7 +23,7 @@ struct InitArgs {
   std::vector<std::pair<int, int>> join;  // (CLONE_NEW*, fd) to setns, user first
   int unshare_flags = 0;                  // namespaces to unshare after the joins
   bool new_userns = false;
-  bool new_cgroupns = false;  // unshared once the parent has moved us into the cgroup
+  bool new_cgroupns = false;   // unshared once the parent has moved us into the cgroup
   bool cgroup_joined = false;  // set when kCgroupJoined has arrived
   bool setgroups_allowed = true;
   bool run_create_runtime_hooks = false;  // ask the parent to run prestart + createRuntime
