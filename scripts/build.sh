@@ -10,7 +10,6 @@ else
   build=${SKIFF_BUILD_DIR:-build}
   extra=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 fi
-if [[ ! -f $build/build.ninja ]]; then
-  cmake -S . -B "$build" -G Ninja "${extra[@]}" >/dev/null
-fi
+# Configure every time (about a second): a build dir made by an older tree regenerates cleanly.
+cmake -S . -B "$build" -G Ninja "${extra[@]}" >/dev/null
 ninja -C "$build" "$@"
