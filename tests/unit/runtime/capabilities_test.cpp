@@ -10,38 +10,14 @@
 #include <map>
 
 #include "common/fs.hpp"
+#include "tests/support/child.hpp"
 #include "tests/support/test_util.hpp"
 
 namespace skiff::runtime::linux {
 namespace {
 
-struct ChildReport {
-  int status = -1;
-  std::string text;  // "" or the error; else /proc/self/status
-};
-
-// Runs `fn` in a forked child (identity changes must not touch the test process). The child
-// sends back fn's text over a pipe and exits 0 when fn succeeded, 1 when it reported an error.
-ChildReport run_in_child(const std::function<Result<std::string>()>& fn) {
-  int p[2];
-  EXPECT_EQ(pipe2(p, O_CLOEXEC), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(p[0]);
-    auto r = fn();
-    std::string text = r.ok() ? *r : r.error().what();
-    (void)!write(p[1], text.data(), text.size());
-    _exit(r.ok() ? 0 : 1);
-  }
-  close(p[1]);
-  ChildReport c;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(p[0], buf, sizeof buf)) > 0) c.text.append(buf, static_cast<size_t>(n));
-  close(p[0]);
-  waitpid(pid, &c.status, 0);
-  return c;
-}
+using test::ChildReport;
+using test::run_in_child;
 
 // apply_identity in a child, then its /proc/self/status as "Key" -> "value".
 std::map<std::string, std::string> identity_status(const oci::Process& p, bool setgroups_allowed,

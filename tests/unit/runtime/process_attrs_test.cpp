@@ -13,39 +13,14 @@
 #include <functional>
 
 #include "common/fs.hpp"
+#include "tests/support/child.hpp"
 #include "tests/support/test_util.hpp"
 
 namespace skiff::runtime::linux {
 namespace {
 
-struct ChildReport {
-  int status = -1;
-  std::string text;
-  bool ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
-};
-
-// Runs `fn` in a forked child so process attributes never change the test process; the child
-// sends fn's text (or its error) over a pipe and exits 0 on success, 1 on error.
-ChildReport run_in_child(const std::function<Result<std::string>()>& fn) {
-  int p[2];
-  EXPECT_EQ(pipe2(p, O_CLOEXEC), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(p[0]);
-    auto r = fn();
-    std::string text = r.ok() ? *r : r.error().what();
-    (void)!write(p[1], text.data(), text.size());
-    _exit(r.ok() ? 0 : 1);
-  }
-  close(p[1]);
-  ChildReport c;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(p[0], buf, sizeof buf)) > 0) c.text.append(buf, static_cast<size_t>(n));
-  close(p[0]);
-  waitpid(pid, &c.status, 0);
-  return c;
-}
+using test::ChildReport;
+using test::run_in_child;
 
 TEST(Rlimits, FromName) {
   EXPECT_EQ(*rlimit_from_name("RLIMIT_NOFILE"), RLIMIT_NOFILE);
