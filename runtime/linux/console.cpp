@@ -17,16 +17,7 @@
 namespace skiff::runtime::linux {
 
 Result<UniqueFd> connect_console_socket(const std::string& path) {
-  UniqueFd s(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) return errno_error("socket");
-  struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return error("console socket path too long: ", quote(path));
-  memcpy(addr.sun_path, path.c_str(), path.size());
-  if (connect(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
-    return errno_error("connect to console socket ", quote(path));
-  return s;
+  return TRY_CTX(connect_unix(path), "--console-socket");
 }
 
 Result<Pty> open_pty() {

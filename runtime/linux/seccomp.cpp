@@ -1,5 +1,7 @@
 #include "runtime/linux/seccomp.hpp"
 
+#include "runtime/linux/sync.hpp"
+
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -300,41 +302,8 @@ Result<void> send_seccomp_listener(const std::string& listener_path, int listene
   message["state"] = state;
   std::string data = message.dump();
 
-  struct sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (listener_path.empty() || listener_path.size() >= sizeof(addr.sun_path))
-    return error(where, ": path is empty or too long for a unix socket");
-  std::memcpy(addr.sun_path, listener_path.data(), listener_path.size());
-  UniqueFd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock) return errno_error(where, ": socket");
-  if (connect(sock.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
-    return errno_error(where, ": connect");
-
-  struct iovec iov = {data.data(), data.size()};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &listener_fd, sizeof(int));
-  ssize_t n;
-  do {
-    n = sendmsg(sock.get(), &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return errno_error(where, ": sendmsg");
-  // A stream socket may take the state in pieces; the fd went with the first one.
-  size_t off = static_cast<size_t>(n);
-  while (off < data.size()) {
-    ssize_t w = send(sock.get(), data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return errno_error(where, ": send");
-    off += static_cast<size_t>(w);
-  }
+  auto sock = TRY_CTX(connect_unix(listener_path), where);
+  TRY_CTX(send_fd_over(sock.get(), listener_fd, data), where);
   return ok();
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/linux/sync.hpp"
 
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <cstring>
 #include <vector>
@@ -100,7 +101,27 @@ Result<void> send_fd_over(int sock, int fd, std::string_view name) {
     n = sendmsg(sock, &msg, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return errno_error("send fd over socket");
+  // A stream socket may take the data in pieces; the fd went with the first one.
+  for (size_t off = static_cast<size_t>(n); off < payload.size();) {
+    ssize_t w = ::send(sock, payload.data() + off, payload.size() - off, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return errno_error("send over socket");
+    off += static_cast<size_t>(w);
+  }
   return ok();
+}
+
+Result<UniqueFd> connect_unix(const std::string& path) {
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path)
+    return error("unix socket path ", quote(path), " is empty or too long");
+  memcpy(addr.sun_path, path.data(), path.size());
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s) return errno_error("socket");
+  if (::connect(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
+    return errno_error("connect to ", quote(path));
+  return s;
 }
 
 Result<UniqueFd> recv_fd_over(int sock, std::string* name) {

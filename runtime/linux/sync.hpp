@@ -56,5 +56,7 @@ class SyncChannel {
 // protocol of runc: the pty master with its path as the message).
 Result<void> send_fd_over(int sock, int fd, std::string_view name);
 Result<UniqueFd> recv_fd_over(int sock, std::string* name = nullptr);
+// A connected SOCK_STREAM unix socket (the console socket, the seccomp listener).
+Result<UniqueFd> connect_unix(const std::string& path);
 
 }  // namespace skiff::runtime::linux
