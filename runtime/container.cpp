@@ -563,14 +563,12 @@ Result<int> run(const GlobalOptions& g, const RunOptions& o) {
 
   // Proxy until the pty closes; signals stay blocked and are delivered after it.
   if (own_pty) linux::proxy_pty(master.get());
-  int code = TRY(signals.wait(c.pid));
+  Result<int> code = signals.wait(c.pid);
+  // Also when the wait itself failed: a foreground container never outlives its `run`.
   if (!o.keep) {
     auto lock = lock_container(g.root, o.id);
-    auto st = load_state(g.root, o.id);
-    if (st) {
-      (void)kill_all_and_wait(*st, Status::kStopped);
-      if (auto r = destroy(g, *st, &c.spec); !r) log::warn(r.error().what());
-    }
+    (void)kill_all_and_wait(c.state, Status::kStopped);
+    if (auto r = destroy(g, c.state, &c.spec); !r) log::warn(r.error().what());
   }
   return code;
 }
