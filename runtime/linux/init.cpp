@@ -80,7 +80,8 @@ Result<void> wait_for_start(InitArgs& a) {
       n = ::read(a.fifo_fd, &c, 1);
     } while (n < 0 && errno == EINTR);
     if (n != 1) return errno_error("wait for start on the exec fifo");
-    ::close(a.fifo_fd);
+    // Keep the fifo open: `start` waits for its last reader to go, which the O_CLOEXEC fd does
+    // at execve — after the startContainer hooks.
     return ok();
   }
   TRY(expect(a, SyncMsg::kStart));
