@@ -1,8 +1,19 @@
 // What the container sees, reported by skiff-probe from the inside: namespaces, identity,
 // capabilities, rlimits, mounts, devices, masked and read-only paths, hostname, sysctl, seccomp.
 #include <gtest/gtest.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "common/unique_fd.hpp"
 
 #include "tests/support/runtime_fixture.hpp"
 
@@ -231,6 +242,80 @@ TEST_F(Isolation, SeccompDeniesWithErrno) {
   auto j = probe(b, {"mkdir", "/tmp/denied"});
   EXPECT_EQ(j["actions"][0]["errno"], EPERM);
   EXPECT_EQ(j["status"]["Seccomp"], "2");
+}
+
+// linux.seccomp.listenerPath through the real binary: a seccomp agent (this test) receives the
+// notify fd and the container's state over SCM_RIGHTS, then answers the container's mkdir with
+// EACCES — an errno no filter rule names, so only the agent can have produced it.
+TEST_F(Isolation, SeccompNotifyAgentAnswersTheContainer) {
+  TempDir dir("skiff-agent");
+  std::string sock_path = dir.path() + "/agent.sock";
+  UniqueFd server(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(server.valid());
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, sock_path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(bind(server.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(server.get(), 1), 0);
+
+  Bundle b;
+  b.config["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"architectures", {"SCMP_ARCH_X86_64"}},
+      {"listenerPath", sock_path},
+      {"listenerMetadata", "agent-test"},
+      {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_NOTIFY"}}}}};
+  std::string id = unique_id("notify");
+
+  // The agent: one connection, then answer every notification until the container is gone.
+  std::string state_text;
+  int answered = 0;
+  std::string agent_error;
+  std::thread agent([&] {
+    struct pollfd p = {server.get(), POLLIN, 0};
+    if (poll(&p, 1, 10000) != 1) return void(agent_error = "the runtime never connected");
+    UniqueFd conn(accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    char buf[8192];
+    char control[CMSG_SPACE(sizeof(int))] = {};
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    if (n <= 0 || !cmsg || cmsg->cmsg_type != SCM_RIGHTS)
+      return void(agent_error = "no state message with an fd");
+    state_text.assign(buf, static_cast<size_t>(n));
+    int raw = -1;
+    std::memcpy(&raw, CMSG_DATA(cmsg), sizeof raw);
+    UniqueFd listener(raw);
+    while (true) {
+      struct pollfd lp = {listener.get(), POLLIN, 0};
+      if (poll(&lp, 1, 10000) != 1 || (lp.revents & POLLHUP)) return;  // no task left
+      struct seccomp_notif req = {};
+      if (ioctl(listener.get(), SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) continue;
+      struct seccomp_notif_resp resp = {};
+      resp.id = req.id;
+      resp.error = -EACCES;
+      if (ioctl(listener.get(), SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0) ++answered;
+    }
+  });
+  b.set_args({"/bin/skiff-probe", "mkdir", "/tmp/by-agent"});
+  auto r = skiff_({"run", "--bundle", b.dir(), id});
+  agent.join();
+  ASSERT_EQ(agent_error, "");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = probe_report(r.out);
+  EXPECT_EQ(j["actions"][0]["errno"], EACCES) << r.out;
+  EXPECT_GE(answered, 1);
+  auto state = json::parse(state_text, nullptr, false);
+  ASSERT_FALSE(state.is_discarded()) << state_text;
+  EXPECT_EQ(state["fds"], json::array({"seccompFd"}));
+  EXPECT_EQ(state["metadata"], "agent-test");
+  EXPECT_EQ(state["state"]["id"], id);
+  EXPECT_GT(state["state"]["pid"].get<int>(), 0);
 }
 
 TEST_F(Isolation, SysctlInOwnNamespaces) {
