@@ -303,8 +303,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   TRY_CTX(cgroup->create(), "create the container's cgroup");
   Defer destroy_cgroup([&] { (void)cgroup->destroy(); });
   if (lx.resources) TRY(cgroup->apply(effective_resources(lx)));
-  // After the cgroup writes: the primer holds the kernel's cgroup lock while it waits.
-  cgroup->prime_migration();
+  auto cgroup_join = TRY(cgroup->open_self_join());
 
   std::optional<linux::SeccompProgram> seccomp;
   if (lx.seccomp) seccomp = TRY(linux::compile_seccomp(*lx.seccomp));
@@ -360,18 +359,25 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   args.no_new_keyring = o.no_new_keyring;
   args.seccomp = seccomp ? &*seccomp : nullptr;
 
-  // A fork-like clone: the child gets a copy of this process and builds the container.
-  pid_t pid =
-      static_cast<pid_t>(syscall(SYS_clone, static_cast<unsigned long>(plan.clone_flags) | SIGCHLD,
-                                 nullptr, nullptr, nullptr, nullptr));
+  // A fork-like clone: the child gets a copy of this process and builds the container. It joins
+  // the cgroup itself (cgroups::SelfJoin): no RCU grace period on the way.
+  bool placed = false;
+  pid_t pid = cgroups::clone_into_cgroup(static_cast<unsigned long>(plan.clone_flags),
+                                         cgroup_join.cgroup2.get(), &placed);
   if (pid < 0) return errno_error("clone the container's init");
+  // Without clone3's CLONE_INTO_CGROUP the parent moves the child (the slow way).
+  bool parent_moves = cgroup_join.cgroup2 && !placed;
   if (pid == 0) {
     reset_signals_in_child();
     parent_sync.close();
+    cgroup_join.cgroup2.reset();
+    args.cgroup_tasks = &cgroup_join.tasks;
+    args.cgroup_joined = !parent_moves;
     linux::container_init(args);
   }
   child_sync.close();
   plan.join.clear();
+  cgroup_join = {};
   Defer kill_child([&] {
     ::kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
@@ -395,12 +401,14 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   st.systemd_cgroup = g.systemd_cgroup;
   std::string hooks_state = internal::hook_state(st, Status::kCreating);
   TRY(parent_sync.send(SyncMsg::kGo, hooks_state));
-  // On cgroup v1 the first migration into a cgroup waits for an RCU grace period (milliseconds);
-  // the child builds its rootfs meanwhile and only waits for this before it needs the cgroup.
-  if (auto moved = cgroup->add_process(pid); !moved)
-    return init_error_or(parent_sync, o.id, moved.error().wrap("move the init into its cgroup"));
-  if (auto sent = parent_sync.send(SyncMsg::kCgroupJoined); !sent)
-    return init_error_or(parent_sync, o.id, sent.error());
+  if (parent_moves) {
+    // The first migration through cgroup.procs waits for an RCU grace period (milliseconds); the
+    // child builds its rootfs meanwhile and only waits for this before it needs the cgroup.
+    if (auto moved = cgroup->add_process(pid); !moved)
+      return init_error_or(parent_sync, o.id, moved.error().wrap("move the init into its cgroup"));
+    if (auto sent = parent_sync.send(SyncMsg::kCgroupJoined); !sent)
+      return init_error_or(parent_sync, o.id, sent.error());
+  }
 
   while (true) {
     auto [type, payload] = TRY_CTX(parent_sync.recv(), "create container ", quote(o.id));

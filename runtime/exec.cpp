@@ -123,8 +123,12 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
   SignalForwarder signals(!o.detach);
 
   auto [parent_sync, child_sync] = TRY(SyncChannel::make_pair());
-  pid_t helper = fork();
+  // The helper joins the cgroup itself (cgroups::SelfJoin): no RCU grace period on the way.
+  auto cgroup_join = TRY(cgroup->open_self_join());
+  bool placed = false;
+  pid_t helper = cgroups::clone_into_cgroup(0, cgroup_join.cgroup2.get(), &placed);
   if (helper < 0) return errno_error("fork");
+  bool parent_moves = cgroup_join.cgroup2 && !placed;
   if (helper == 0) {
     sigset_t none;
     sigemptyset(&none);
@@ -136,6 +140,8 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
       _exit(1);
     };
     if (auto r = child_sync.expect(SyncMsg::kGo); !r) _exit(1);
+    if (auto r = cgroups::join_v1_tasks(cgroup_join.tasks); !r) fail(r.error());
+    cgroup_join = {};
     for (auto& [flag, fd] : namespaces)
       if (setns(fd.get(), flag) < 0) fail(errno_error("join the container's namespace (setns)"));
     namespaces.clear();
@@ -156,7 +162,8 @@ Result<int> exec(const GlobalOptions& g, const ExecOptions& o) {
   namespaces.clear();
   Defer reap_helper([&] { waitpid(helper, nullptr, 0); });
   Defer kill_helper([&] { ::kill(helper, SIGKILL); });
-  TRY_CTX(cgroup->add_process(helper), "join the container's cgroup");
+  cgroup_join = {};
+  if (parent_moves) TRY_CTX(cgroup->add_process(helper), "join the container's cgroup");
   TRY(parent_sync.send(SyncMsg::kGo));
   console.reset();
   // The helper reports the pid and the process reports ready, in either order.

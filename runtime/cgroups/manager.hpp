@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "common/json_util.hpp"
+#include "common/unique_fd.hpp"
 #include "oci/runtime_spec.hpp"
 
 namespace skiff::runtime::cgroups {
@@ -75,6 +76,27 @@ struct MountPoint {
   std::string host_path;  // the container's cgroup dir on the host (for a bind mount)
 };
 
+// What a new process needs to join the container's cgroup(s) by itself. Writing a pid to
+// cgroup.procs takes the kernel's global cgroup_threadgroup_rwsem for writing, and its first taker
+// waits for an RCU grace period (5-8 ms measured on this host's v1 hierarchies). The kernel skips
+// that lock (since 6.0, "cgroup: Optimize single thread migration") for a process that writes "0"
+// to a v1 `tasks` file itself, and clone3(CLONE_INTO_CGROUP) places a child in a cgroup2
+// directory without it. So the runtime opens these, and the new process uses them.
+struct SelfJoin {
+  std::vector<UniqueFd> tasks;  // v1 hierarchies: the container's `tasks` files (O_WRONLY)
+  UniqueFd cgroup2;             // v2, or the hybrid host's cgroup2 mount: the container's dir
+};
+
+// Child side, in the new single-threaded process: writes "0" to every v1 `tasks` file and closes
+// them.
+Result<void> join_v1_tasks(std::vector<UniqueFd>& tasks);
+
+// A fork-like clone of this process with `flags` (CLONE_NEW*; the exit signal is SIGCHLD). With a
+// valid `cgroup2` the child starts in that directory (clone3 CLONE_INTO_CGROUP) and *placed is
+// true in both processes; on kernels without it (ENOSYS, E2BIG) a plain clone, *placed false, and
+// the caller moves the child. Returns what clone returns (-1 with errno on failure).
+pid_t clone_into_cgroup(unsigned long flags, int cgroup2, bool* placed);
+
 class Manager {
  public:
   virtual ~Manager() = default;
@@ -85,10 +107,9 @@ class Manager {
   virtual Result<void> apply(const oci::Resources& resources) = 0;
   // Moves a process into the container's cgroup(s).
   virtual Result<void> add_process(pid_t pid) = 0;
-  // Starts, in the background, the slow part of a later add_process where there is one (v1: the
-  // RCU grace period the kernel waits for before the first migration), so it overlaps other
-  // work. Best effort; never fails. Call early, then add_process as usual.
-  virtual void prime_migration() {}
+  // Opens what a new process needs to join the cgroup(s) itself, without the slow global lock
+  // add_process takes (see SelfJoin). After create().
+  virtual Result<SelfJoin> open_self_join() = 0;
   virtual Result<void> freeze() = 0;
   virtual Result<void> thaw() = 0;
   virtual Result<bool> is_frozen() = 0;

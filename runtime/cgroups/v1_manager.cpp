@@ -92,36 +92,21 @@ Result<void> V1Manager::apply(const oci::Resources& resources) {
   return apply_v1_resources(dirs(), resources);
 }
 
-V1Manager::~V1Manager() {
-  if (primer_ > 0) waitpid(primer_, nullptr, 0);
-}
-
-void V1Manager::prime_migration() {
-  // Any write to a v1 cgroup.procs takes cgroup_threadgroup_rwsem for writing, whose first
-  // taker waits for an RCU grace period (rcu_sync_enter); takers within the next grace period do
-  // not. A throwaway child re-joins its own cgroup now, so the container's real migration a few
-  // milliseconds later finds the grace period already under way or passed.
-  if (hierarchies_.empty() || primer_ > 0) return;
-  std::string own;
-  if (auto text = read_file("/proc/self/cgroup")) {
-    for (const auto& line : split(*text, '\n', true)) {
-      auto parts = split(line, ':');
-      if (parts.size() != 3) continue;
-      auto names = split(parts[1], ',');
-      if (std::find(names.begin(), names.end(), hierarchies_.front().controllers.front()) !=
-          names.end())
-        own = parts[2];
+Result<SelfJoin> V1Manager::open_self_join() {
+  SelfJoin join;
+  for (const auto& h : hierarchies_) {
+    std::string dir = dir_in(h);
+    if (h.cgroup2) {
+      join.cgroup2.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!join.cgroup2) return errno_error("open the container's cgroup ", quote(dir));
+      continue;
     }
+    std::string tasks = path_join(dir, "tasks");
+    UniqueFd fd(::open(tasks.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return errno_error("open ", quote(tasks));
+    join.tasks.push_back(std::move(fd));
   }
-  if (own.empty()) return;
-  std::string procs = path_join(path_join(hierarchies_.front().mountpoint, own), "cgroup.procs");
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) (void)!::write(fd, "0", 1);
-    _exit(0);
-  }
-  primer_ = pid;
+  return join;
 }
 
 Result<void> V1Manager::add_process(pid_t pid) {
@@ -130,10 +115,6 @@ Result<void> V1Manager::add_process(pid_t pid) {
     if (int err = write_raw(path, std::to_string(pid)))
       return write_error(path, err,
                          cat("while moving process ", pid, " into the container's cgroup"));
-  }
-  if (primer_ > 0) {
-    waitpid(primer_, nullptr, 0);
-    primer_ = -1;
   }
   return ok();
 }

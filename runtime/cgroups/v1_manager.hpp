@@ -20,12 +20,11 @@ class V1Manager : public Manager {
   V1Manager(Mode mode, std::vector<Hierarchy> hierarchies, std::string relative,
             std::vector<std::string> created = {});
 
-  ~V1Manager() override;
   Mode mode() const override { return mode_; }
   Result<void> create() override;
   Result<void> apply(const oci::Resources& resources) override;
   Result<void> add_process(pid_t pid) override;
-  void prime_migration() override;
+  Result<SelfJoin> open_self_join() override;
   Result<void> freeze() override;
   Result<void> thaw() override;
   Result<bool> is_frozen() override;
@@ -47,7 +46,6 @@ class V1Manager : public Manager {
   std::vector<Hierarchy> hierarchies_;
   std::string relative_;
   std::vector<std::string> created_;
-  pid_t primer_ = -1;
 };
 
 // Writes linux.resources into the container's v1 directories (v1_resources.cpp). A resource

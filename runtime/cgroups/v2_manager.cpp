@@ -1,5 +1,7 @@
 #include "runtime/cgroups/v2_manager.hpp"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -81,6 +83,13 @@ Result<void> V2Manager::add_process(pid_t pid) {
     return write_error(path, err,
                        cat("while moving process ", pid, " into the container's cgroup"));
   return ok();
+}
+
+Result<SelfJoin> V2Manager::open_self_join() {
+  SelfJoin join;
+  join.cgroup2.reset(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!join.cgroup2) return errno_error("open the container's cgroup ", quote(dir_));
+  return join;
 }
 
 Result<void> V2Manager::set_frozen(bool frozen) {

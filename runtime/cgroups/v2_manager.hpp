@@ -21,6 +21,7 @@ class V2Manager : public Manager {
   Result<void> create() override;
   Result<void> apply(const oci::Resources& resources) override;
   Result<void> add_process(pid_t pid) override;
+  Result<SelfJoin> open_self_join() override;
   Result<void> freeze() override;
   Result<void> thaw() override;
   Result<bool> is_frozen() override;

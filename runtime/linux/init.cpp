@@ -9,6 +9,7 @@
 
 #include "common/fs.hpp"
 #include "common/json_util.hpp"
+#include "runtime/cgroups/manager.hpp"
 #include "runtime/linux/console.hpp"
 #include "runtime/linux/hooks.hpp"
 #include "runtime/linux/process.hpp"
@@ -91,6 +92,7 @@ Result<void> wait_for_start(InitArgs& a) {
 Result<void> init_steps(InitArgs& a, std::string* state_json) {
   const oci::Spec& spec = *a.spec;
   *state_json = TRY(expect(a, SyncMsg::kGo));
+  if (a.cgroup_tasks) TRY(cgroups::join_v1_tasks(*a.cgroup_tasks));
   TRY(join_namespaces(a));
   TRY(become_root_in_userns(a));
   if (setsid() < 0) return errno_error("setsid");

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/unique_fd.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/linux/rootfs.hpp"
 #include "runtime/linux/seccomp.hpp"
@@ -23,8 +24,10 @@ struct InitArgs {
   std::vector<std::pair<int, int>> join;  // (CLONE_NEW*, fd) to setns, user first
   int unshare_flags = 0;                  // namespaces to unshare after the joins
   bool new_userns = false;
-  bool new_cgroupns = false;   // unshared once the parent has moved us into the cgroup
-  bool cgroup_joined = false;  // set when kCgroupJoined has arrived
+  bool new_cgroupns = false;  // unshared once the parent has moved us into the cgroup
+  // v1 `tasks` files the init writes "0" to first (cgroups::SelfJoin); may be null.
+  std::vector<UniqueFd>* cgroup_tasks = nullptr;
+  bool cgroup_joined = false;  // true once in the cgroup: placed by clone3, or kCgroupJoined came
   bool setgroups_allowed = true;
   bool run_create_runtime_hooks = false;  // ask the parent to run prestart + createRuntime
   bool no_new_keyring = false;

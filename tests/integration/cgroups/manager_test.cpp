@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "common/fs.hpp"
 #include "runtime/cgroups/hierarchies.hpp"
@@ -229,6 +231,56 @@ TEST_F(CgroupsOnKernel, EveryHierarchyAndMountPoint) {
   ASSERT_TRUE(loaded.ok()) << loaded.error().what();
   ASSERT_TRUE((*loaded)->destroy().ok());
   expect_nothing_left();
+}
+
+// The fast way in (SelfJoin): the child starts in the cgroup2 dir (clone3 CLONE_INTO_CGROUP) and
+// writes "0" to every v1 `tasks` itself; /proc/PID/cgroup then names the container's cgroup in
+// every hierarchy the manager uses.
+TEST_F(CgroupsOnKernel, NewProcessJoinsEveryHierarchyItself) {
+  auto& m = make();
+  auto join = m.open_self_join();
+  ASSERT_TRUE(join.ok()) << join.error().what();
+  int ready[2];
+  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  bool placed = false;
+  pid_t pid = clone_into_cgroup(0, join->cgroup2.get(), &placed);
+  ASSERT_GE(pid, 0) << strerror(errno);
+  if (pid == 0) {
+    bool ok = join_v1_tasks(join->tasks).ok();
+    (void)!write(ready[1], ok ? "y" : "n", 1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char c = 0;
+  EXPECT_EQ(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  EXPECT_EQ(c, 'y');
+  if (join->cgroup2) {
+    EXPECT_TRUE(placed) << "clone3(CLONE_INTO_CGROUP) is in every kernel since 5.7";
+  }
+  std::string relative = cat("/", top_, "/c");
+  std::string cgroups = test::read_file(cat("/proc/", pid, "/cgroup"));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  Json j = m.to_json();
+  if (v2()) {
+    EXPECT_NE(cgroups.find("0::" + relative + "\n"), std::string::npos) << cgroups;
+    return;
+  }
+  // "ID:controllers:path" lines, keyed by the sorted controller set ("" for cgroup2).
+  std::map<std::set<std::string>, std::string> paths;
+  for (const auto& line : split(cgroups, '\n', true)) {
+    auto parts = split(line, ':');
+    if (parts.size() != 3) continue;
+    auto names = split(parts[1], ',', true);
+    paths[std::set<std::string>(names.begin(), names.end())] = parts[2];
+  }
+  for (const auto& h : j["hierarchies"]) {
+    auto cs = h["controllers"].get<std::vector<std::string>>();
+    std::set<std::string> key(cs.begin(), cs.end());
+    EXPECT_EQ(paths[key], relative) << "hierarchy " << h.dump() << " in\n" << cgroups;
+  }
 }
 
 TEST_F(CgroupsOnKernel, CpusetIsCopiedIntoEveryNewLevel) {
