@@ -43,7 +43,7 @@ const Verb kVerbs[] = {
      add_events},
     {"spec", "create a new specification file", add_spec},
     {"features", "show the enabled features", add_features},
-    {"image", "manage images: import, ls, inspect, rm, prune", add_image},
+    {"image", "manage images: pull, import, ls, inspect, rm, prune", add_image},
     {"bundle", "make a runnable bundle from an image, or remove one", add_bundle},
 };
 

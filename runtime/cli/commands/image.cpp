@@ -1,6 +1,10 @@
-// `skiff image import|ls|inspect|rm|prune`: the local image store. Tables for people,
-// `--format json` for scripts. Each subcommand calls one function of skiff_image.
+// `skiff image pull|import|ls|inspect|rm|prune`: the local image store. Tables for people,
+// `--format json` for scripts. Each subcommand calls one function of skiff_image; `pull` execs
+// skiff-pull, so this binary never loads libssl or Boost (see oci/registry/CMakeLists.txt).
 
+#include <unistd.h>
+
+#include "common/log.hpp"
 #include "oci/image/gc.hpp"
 #include "oci/image/images.hpp"
 #include "oci/image/import.hpp"
@@ -35,6 +39,14 @@ std::pair<std::string, std::string> split_name(const std::string& name) {
   return {ref->repository(), ref->tag.empty() ? "<none>" : ref->tag};
 }
 
+struct PullFlags {
+  bool insecure = false;
+  bool tls_verify = true;
+  bool quiet = false;
+  std::string creds, auth_file, ca_file;
+  int jobs = 0;
+};
+
 struct ImageFlags {
   std::string root = image::kDefaultImageRoot;
   std::string snapshot_root = image::kDefaultSnapshotRoot;
@@ -43,11 +55,55 @@ struct ImageFlags {
   bool quiet = false;
   std::vector<std::string> args;
   std::string name;
+  PullFlags pull;
 };
 
 Result<image::Platform> platform_of(const ImageFlags& f) {
   if (f.platform.empty()) return image::host_platform();
   return image::parse_platform(f.platform);
+}
+
+// skiff-pull: next to this binary (installed or in the build tree), else where the build put
+// it, else on $PATH.
+std::string skiff_pull_path() {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string dir(self, static_cast<size_t>(n));
+    dir = dir.substr(0, dir.rfind('/'));
+    std::string next_to = dir + "/skiff-pull";
+    if (::access(next_to.c_str(), X_OK) == 0) return next_to;
+  }
+#ifdef SKIFF_PULL_BUILD_PATH
+  if (::access(SKIFF_PULL_BUILD_PATH, X_OK) == 0) return SKIFF_PULL_BUILD_PATH;
+#endif
+  return "skiff-pull";
+}
+
+Result<int> do_pull(const ImageFlags& f) {
+  if (f.args.size() != 1) return error("usage: skiff image pull IMAGE");
+  std::vector<std::string> args = {"skiff-pull", "--image-root", f.root, "--format", f.format};
+  if (!f.platform.empty()) args.insert(args.end(), {"--platform", f.platform});
+  const PullFlags& p = f.pull;
+  if (p.insecure) args.push_back("--insecure");
+  if (!p.tls_verify) args.push_back("--tls-verify=false");
+  if (p.quiet) args.push_back("--quiet");
+  if (!p.creds.empty()) args.insert(args.end(), {"--creds", p.creds});
+  if (!p.auth_file.empty()) args.insert(args.end(), {"--authfile", p.auth_file});
+  if (!p.ca_file.empty()) args.insert(args.end(), {"--ca-file", p.ca_file});
+  if (p.jobs > 0) args.insert(args.end(), {"--jobs", std::to_string(p.jobs)});
+  if (log::enabled(log::Level::kDebug)) args.push_back("--debug");
+  args.push_back("--");
+  args.push_back(f.args[0]);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string path = skiff_pull_path();
+  if (path.find('/') != std::string::npos)
+    ::execv(path.c_str(), argv.data());
+  else
+    ::execvp(path.c_str(), argv.data());
+  return errno_error("exec ", quote(path), " (skiff image pull needs the skiff-pull binary)");
 }
 
 Result<int> do_import(const ImageFlags& f) {
@@ -195,6 +251,18 @@ Action add_image(CLI::App& cmd, const Globals& g) {
       ->default_str(image::kDefaultSnapshotRoot);
   cmd.add_option("--platform", f->platform, "OS/ARCH[/VARIANT] (default: this machine's)");
 
+  auto* pull = cmd.add_subcommand("pull", "pull an image from a registry (OCI distribution API)");
+  pull->add_option("image", f->args, "IMAGE (busybox, localhost:5000/app:1.0, name@sha256:…)");
+  pull->add_flag("--insecure", f->pull.insecure, "plain HTTP (a registry without TLS)");
+  pull->add_option("--creds", f->pull.creds, "USERNAME:PASSWORD for the registry");
+  pull->add_option("--authfile", f->pull.auth_file, "auth.json to read credentials from");
+  pull->add_option("--ca-file", f->pull.ca_file, "PEM file of CA certificates to trust");
+  pull->add_flag("--tls-verify,!--no-tls-verify", f->pull.tls_verify,
+                 "verify the registry's certificate (default true)")
+      ->default_val(true);
+  pull->add_option("-j,--jobs", f->pull.jobs, "layers fetched at once (default 4)");
+  pull->add_flag("-q,--quiet", f->pull.quiet, "no progress and no summary");
+
   auto* import =
       cmd.add_subcommand("import", "import an OCI layout (dir or tar) or docker-archive");
   import->add_option("path-and-name", f->args, "PATH [NAME[:TAG]]");
@@ -208,12 +276,13 @@ Action add_image(CLI::App& cmd, const Globals& g) {
   rm->alias("remove");
   rm->add_option("images", f->args, "IMAGE...");
   auto* prune = cmd.add_subcommand("prune", "delete blobs and snapshots no image or bundle uses");
-  for (auto* sub : {import, ls, inspect, prune})
+  for (auto* sub : {pull, import, ls, inspect, prune})
     sub->add_option("--format", f->format, "table or json")
         ->check(CLI::IsMember({"table", "json"}));
 
-  return [f, &cmd, import, ls, inspect, rm, prune]() -> Result<int> {
+  return [f, &cmd, pull, import, ls, inspect, rm, prune]() -> Result<int> {
     CLI::App* chosen = cmd.get_subcommands().front();
+    if (chosen == pull) return do_pull(*f);
     if (chosen == import) return do_import(*f);
     if (chosen == ls) return do_ls(*f);
     if (chosen == inspect) return do_inspect(*f);
