@@ -15,6 +15,8 @@ packages=(
   fuse-overlayfs containers-storage time python3 strace zstd umoci
   # CNI: reference plugins (interop tests), nft (inspecting ipMasq tables), ping (connectivity)
   containernetworking-plugins nftables iputils-ping
+  # WireGuard overlay: userspace backend, wg (bare-tunnel peer in the benchmark), iperf3
+  wireguard-go wireguard-tools iperf3
 )
 
 missing=()

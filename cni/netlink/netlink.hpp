@@ -102,6 +102,8 @@ class Netlink {
   // Adds a route in the main table; no gateway means a link-scope route.
   Result<void> add_route(const IpNet& dst, const std::optional<IpAddr>& gw, int ifindex);
   Result<std::vector<RouteInfo>> routes(int family);
+  // Deletes the main-table route to `dst` on `ifindex`; false when there was none.
+  Result<bool> delete_route(const IpNet& dst, int ifindex);
 
  private:
   explicit Netlink(SocketPtr sock) : sock_(std::move(sock)) {}

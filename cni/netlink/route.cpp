@@ -54,4 +54,23 @@ Result<std::vector<RouteInfo>> Netlink::routes(int family) {
   return out;
 }
 
+Result<bool> Netlink::delete_route(const IpNet& dst, int ifindex) {
+  RoutePtr r(rtnl_route_alloc());
+  if (!r) return error("rtnl_route_alloc: out of memory");
+  auto d = TRY(to_nl_addr(dst.network()));
+  rtnl_route_set_family(r.get(), static_cast<uint8_t>(dst.family()));
+  rtnl_route_set_table(r.get(), RT_TABLE_MAIN);
+  rtnl_route_set_scope(r.get(), RT_SCOPE_NOWHERE);  // any scope
+  if (int err = rtnl_route_set_dst(r.get(), d.get()); err < 0) return nl_error(err, "route dst");
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();
+  if (!nh) return error("rtnl_route_nh_alloc: out of memory");
+  rtnl_route_nh_set_ifindex(nh, ifindex);
+  rtnl_route_add_nexthop(r.get(), nh);
+  int err = rtnl_route_delete(sock_.get(), r.get(), 0);
+  if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return false;
+  if (err < 0)
+    return nl_error(err, cat("delete route ", dst.network().str(), " on ifindex ", ifindex));
+  return true;
+}
+
 }  // namespace skiff::cni::nl
