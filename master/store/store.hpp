@@ -1,0 +1,156 @@
+#pragma once
+// The store every API request goes through: current objects and recent events in memory (the
+// kube-apiserver cacher: lists and watches never touch the backend), writes through a single
+// committer thread that groups concurrent writes into one backend transaction (group commit), and
+// watches from any revision still in the event window (410 Gone below it).
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/json_util.hpp"
+#include "master/store/backend.hpp"
+
+namespace skiff::master {
+
+// One stored object version. `json` and `bytes` both carry metadata.resourceVersion == mod_rev;
+// `bytes` is the serialized form, made once per revision and shared by every reader.
+struct Object {
+  std::shared_ptr<const Json> json;
+  std::shared_ptr<const std::string> bytes;
+  int64_t create_rev = 0;
+  int64_t mod_rev = 0;
+  explicit operator bool() const { return json != nullptr; }
+};
+
+enum class EventType { kAdded, kModified, kDeleted };
+const char* event_type_name(EventType t);
+
+struct WatchEvent {
+  EventType type;
+  std::string key;
+  Object object;  // for kDeleted: the last state, with resourceVersion = the deletion revision
+  int64_t rev = 0;
+};
+
+// Error codes (Error::code) the store reports, as errno values.
+inline constexpr int kNotFound = ENOENT;
+inline constexpr int kExists = EEXIST;
+inline constexpr int kConflict = ESTALE;
+inline constexpr int kGone = ERANGE;
+
+// A watch registration: events arrive in revision order. Closed by the store when the watcher
+// falls too far behind (the client re-lists, as with kube-apiserver) or at shutdown.
+class Watcher {
+ public:
+  explicit Watcher(std::string prefix) : prefix_(std::move(prefix)) {}
+  // Waits up to `timeout` and moves pending events into `out`; false once closed and drained.
+  bool next(std::vector<WatchEvent>& out, std::chrono::milliseconds timeout);
+  void close();
+  bool closed() const;
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  friend class Store;
+  bool push(WatchEvent e, size_t limit);
+  std::string prefix_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WatchEvent> queue_;
+  bool closed_ = false;
+};
+
+class Store {
+ public:
+  struct Options {
+    size_t event_window = 50000;  // recent events kept for watches
+    size_t watcher_queue_limit = 100000;
+    size_t max_batch = 512;  // writes per backend transaction
+  };
+  // Loads state and the recent event history from the backend and starts the committer.
+  static Result<std::unique_ptr<Store>> open(std::unique_ptr<Backend> backend, Options options);
+  static Result<std::unique_ptr<Store>> open(std::unique_ptr<Backend> backend) {
+    return open(std::move(backend), Options{});
+  }
+  ~Store();
+
+  int64_t revision() const;
+  Object get(const std::string& key) const;
+
+  struct ListResult {
+    std::vector<Object> items;
+    int64_t revision = 0;
+    std::string next_key;  // non-empty when `limit` cut the list short
+  };
+  // Objects whose key starts with `prefix`, in key order, from `start` (inclusive), at most `limit`
+  // (0 = all) of those `filter` accepts.
+  ListResult list(const std::string& prefix, const std::string& start = "", size_t limit = 0,
+                  const std::function<bool(const Json&)>& filter = nullptr) const;
+  // Number of objects under `prefix`.
+  size_t count(const std::string& prefix) const;
+
+  // Read-modify-write of one key, serialized with every other write: `fn` sees the current object
+  // (or nullptr) and returns the new one, std::nullopt to delete, or an error (nothing is written).
+  // The store sets metadata.resourceVersion. Returns the written object (for a delete, the last
+  // state stamped with the deletion revision).
+  using Mutation =
+      std::function<Result<std::optional<Json>>(const Object* current, int64_t next_rev)>;
+  Result<Object> mutate(const std::string& key, Mutation fn);
+
+  Result<Object> create(const std::string& key, Json object);
+  // `expected_rev` 0 means unconditional; else a mismatch is kConflict.
+  Result<Object> update(const std::string& key, Json object, int64_t expected_rev);
+  Result<Object> remove(const std::string& key, int64_t expected_rev);
+
+  // Registers a watcher for keys under `prefix` receiving every event after `from_rev`. With
+  // from_rev 0 it first receives ADDED for every current object. kGone when `from_rev` is older
+  // than the event window or the compacted revision.
+  Result<std::shared_ptr<Watcher>> watch(const std::string& prefix, int64_t from_rev);
+  // Forgets history at or below `rev` (backend rows and in-memory events).
+  Result<void> compact(int64_t rev);
+  // The oldest revision a watch can start from.
+  int64_t oldest_watchable() const;
+  // Closes every watcher and stops the committer (pending writes finish first).
+  void shutdown();
+
+ private:
+  explicit Store(std::unique_ptr<Backend> backend, Options options)
+      : backend_(std::move(backend)), options_(options) {}
+  struct Pending;
+  void committer();
+  void commit_batch(std::vector<std::shared_ptr<Pending>>& batch);
+  void publish_locked(WatchEvent e);
+
+  std::unique_ptr<Backend> backend_;
+  Options options_;
+
+  mutable std::shared_mutex mu_;  // guards the state below
+  std::map<std::string, Object> objects_;
+  std::deque<WatchEvent> events_;
+  std::vector<std::weak_ptr<Watcher>> watchers_;
+  int64_t rev_ = 0;
+  int64_t compacted_ = 0;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<std::shared_ptr<Pending>> queue_;
+  bool stopping_ = false;
+  std::thread committer_;
+};
+
+// "/<group-resource>/<namespace>/<name>" or "/<group-resource>/<name>" for cluster scope.
+std::string object_key(const std::string& group_resource, const std::string& ns,
+                       const std::string& name);
+// The list prefix: all namespaces when `ns` is empty.
+std::string list_prefix(const std::string& group_resource, const std::string& ns);
+
+}  // namespace skiff::master
