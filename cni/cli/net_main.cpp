@@ -57,6 +57,7 @@ void print_text(const Status& s) {
 int run(int argc, char** argv) {
   CLI::App app{"skiff-net: the node's WireGuard overlay", "skiff net"};
   app.require_subcommand(1);
+  app.fallthrough();  // --state-dir and friends also after the verb
   OverlayOptions o;
   app.add_option("--state-dir", o.state_dir, "key and state directory")
       ->default_str(kDefaultStateDir);
@@ -83,6 +84,7 @@ int run(int argc, char** argv) {
   std::string peer_file;
   auto* peers = app.add_subcommand("peers", "manage the peer set");
   peers->require_subcommand(1);
+  peers->fallthrough();
   auto* apply = peers->add_subcommand("apply", "make the peers exactly those in FILE (JSON)");
   apply->add_option("file", peer_file, "peer set JSON, or - for stdin")->required();
 

@@ -22,6 +22,8 @@ namespace skiff::cli {
 // Image verbs live in skiff_image's CLI files (commands/image.cpp, commands/bundle.cpp).
 Action add_image(CLI::App& cmd, const Globals& g);
 Action add_bundle(CLI::App& cmd, const Globals& g);
+// `skiff net …` execs skiff-net (commands/net.cpp).
+Action add_net(CLI::App& cmd, const Globals& g);
 
 namespace {
 
@@ -45,6 +47,8 @@ const Verb kVerbs[] = {
     {"features", "show the enabled features", add_features},
     {"image", "manage images: pull, import, ls, inspect, rm, prune", add_image},
     {"bundle", "make a runnable bundle from an image, or remove one", add_bundle},
+    {"net", "the node's WireGuard overlay: up, peers apply, show, pubkey, down (skiff-net)",
+     add_net},
 };
 
 void add_global_flags(CLI::App& app, Globals& g) {
