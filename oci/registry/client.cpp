@@ -114,7 +114,10 @@ Result<HttpResponse> RepositoryClient::request(HttpClient& http, const std::stri
     auto r = send_once(http, target, headers, sink, max_body);
     bool retry = r ? (r->status >= 500 || r->status == 429) : r.error().code() == kTransportError;
     if (!retry || attempt >= options_.max_attempts) {
+      if (!r && r.error().code() == kTransportError)  // its errno says nothing to a person
+        r = Error(r.error().message());
       if (!r && attempt > 1) r.error().wrap(cat("after ", attempt, " attempts"));
+      if (r && retry && attempt > 1) r->reason += cat(", after ", attempt, " attempts");
       return r;
     }
     log::info(base_.authority(), target, ": ", r ? cat("HTTP ", r->status) : r.error().what(),

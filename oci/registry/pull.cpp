@@ -93,7 +93,7 @@ class Puller {
     if (std::string header = r.header("docker-content-digest");
         !header.empty() && !expected && header != d.digest.str())
       return error(what, ": content has digest ", d.digest.str(), ", the registry says ", header);
-    Json j = TRY_CTX(parse_json(r.body, what), what);
+    Json j = TRY(parse_json(r.body, what));
     d.media_type = content_type(r);
     bool known = image::media::is_index(d.media_type) || image::media::is_manifest(d.media_type);
     if (!known) {
