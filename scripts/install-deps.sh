@@ -13,6 +13,8 @@ packages=(
   # fixtures, peers and test tools
   busybox-static crun runc podman skopeo uidmap iproute2 procps psmisc jq util-linux
   fuse-overlayfs containers-storage time python3 strace zstd umoci
+  # image pull: a real registry on loopback, htpasswd (bcrypt) users, a test CA
+  docker-registry apache2-utils openssl
   # CNI: reference plugins (interop tests), nft (inspecting ipMasq tables), ping (connectivity)
   containernetworking-plugins nftables iputils-ping
   # WireGuard overlay: userspace backend, wg (bare-tunnel peer in the benchmark), iperf3
