@@ -1,0 +1,75 @@
+#include "kubelet/engine/config.hpp"
+
+#include <unistd.h>
+
+#include "common/fs.hpp"
+
+namespace skiff::kubelet {
+
+Json NodeConfig::to_json() const {
+  return {{"stateRoot", state_root},
+          {"runRoot", run_root},
+          {"logRoot", log_root},
+          {"imageRoot", image_root},
+          {"snapshotRoot", snapshot_root},
+          {"cniConfDir", cni_conf_dir},
+          {"cniBinDirs", cni_bin_dirs},
+          {"cniCacheDir", cni_cache_dir},
+          {"cniDataDir", cni_data_dir},
+          {"pauseBinary", pause_binary},
+          {"backoffInitialMs", backoff.initial.count()},
+          {"backoffMaxMs", backoff.max.count()},
+          {"backoffResetMs", backoff.reset_after.count()}};
+}
+
+Result<NodeConfig> NodeConfig::from_json(const Json& j) {
+  NodeConfig c;
+  try {
+    c.state_root = j.at("stateRoot").get<std::string>();
+    c.run_root = j.at("runRoot").get<std::string>();
+    c.log_root = j.at("logRoot").get<std::string>();
+    c.image_root = j.at("imageRoot").get<std::string>();
+    c.snapshot_root = j.at("snapshotRoot").get<std::string>();
+    c.cni_conf_dir = j.at("cniConfDir").get<std::string>();
+    c.cni_bin_dirs = j.at("cniBinDirs").get<std::vector<std::string>>();
+    c.cni_cache_dir = j.at("cniCacheDir").get<std::string>();
+    c.cni_data_dir = j.at("cniDataDir").get<std::string>();
+    c.pause_binary = j.at("pauseBinary").get<std::string>();
+    c.backoff.initial = Duration(j.at("backoffInitialMs").get<int64_t>());
+    c.backoff.max = Duration(j.at("backoffMaxMs").get<int64_t>());
+    c.backoff.reset_after = Duration(j.at("backoffResetMs").get<int64_t>());
+  } catch (const Json::exception& e) {
+    return error("node configuration: ", e.what());
+  }
+  return c;
+}
+
+Json default_conflist(const NodeConfig& c) {
+  Json ipam = {{"type", "skiff-ipam"},
+               {"ranges", Json::array({Json::array({{{"subnet", kDefaultSubnet}}})})},
+               {"routes", Json::array({{{"dst", "0.0.0.0/0"}}})},
+               {"dataDir", c.cni_data_dir}};
+  Json bridge = {{"type", "skiff-bridge"},
+                 {"bridge", kDefaultBridge},
+                 {"isGateway", true},
+                 {"isDefaultGateway", true},
+                 {"ipMasq", true},
+                 {"hairpinMode", true},
+                 {"ipam", ipam}};
+  return {{"cniVersion", "1.0.0"}, {"name", kDefaultNetwork}, {"plugins", Json::array({bridge})}};
+}
+
+std::string find_helper_binary(const std::string& name, const std::string& build_path) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string dir(self, static_cast<size_t>(n));
+    dir = dir.substr(0, dir.rfind('/'));
+    std::string candidate = cat(dir, '/', name);
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  if (!build_path.empty() && access(build_path.c_str(), X_OK) == 0) return build_path;
+  return "";
+}
+
+}  // namespace skiff::kubelet

@@ -1,0 +1,62 @@
+#pragma once
+// Where a node keeps its pods (every root configurable, so tests use temporary ones) and how the
+// engine finds the pieces it runs: the pause binary, the CNI network and plugins.
+//
+//   <state_root>/<uid>/        pod.json (the manifest), status.json (checkpoint), shim.log,
+//                              sandbox/ (the pause bundle), containers/<name>-<n>/ (bundles), etc/
+//   <run_root>/pods/<uid>/shim.sock   the shim's API
+//   <run_root>/runtime/        the runtime's container state (skiff's --root)
+//   <log_root>/<ns>_<name>_<uid>/<container>/<restart>.log   CRI-format logs
+
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/json_util.hpp"
+#include "kubelet/pod/backoff.hpp"
+
+namespace skiff::kubelet {
+
+struct NodeConfig {
+  std::string state_root = "/var/lib/skiff/pods";
+  std::string run_root = "/run/skiff";
+  std::string log_root = "/var/log/pods";
+  std::string image_root = "/var/lib/skiff/images";
+  std::string snapshot_root = "/var/lib/skiff/snapshots";
+  // The pod network: the first configuration in this directory; when it has none, a default
+  // skiff-bridge network (kDefaultSubnet on bridge "skiff0") is written there.
+  std::string cni_conf_dir = "/etc/skiff/cni/net.d";
+  std::vector<std::string>
+      cni_bin_dirs;  // empty: next to this binary, the build tree, /opt/cni/bin
+  std::string cni_cache_dir = "/var/lib/skiff/cni/results";
+  std::string cni_data_dir = "/var/lib/skiff/cni/networks";  // IPAM leases of the default network
+  std::string pause_binary;  // empty: skiff-pause next to this binary, then the build tree
+  BackoffPolicy backoff;
+
+  std::string pod_dir(const std::string& uid) const { return cat(state_root, '/', uid); }
+  std::string shim_socket(const std::string& uid) const {
+    return cat(run_root, "/pods/", uid, "/shim.sock");
+  }
+  std::string shim_run_dir(const std::string& uid) const { return cat(run_root, "/pods/", uid); }
+  std::string runtime_root() const { return run_root + "/runtime"; }
+  std::string log_dir(const std::string& ns, const std::string& name,
+                      const std::string& uid) const {
+    return cat(log_root, '/', ns, '_', name, '_', uid);
+  }
+
+  Json to_json() const;
+  static Result<NodeConfig> from_json(const Json& j);
+};
+
+inline constexpr const char* kDefaultSubnet = "10.85.0.0/16";
+inline constexpr const char* kDefaultBridge = "skiff0";
+inline constexpr const char* kDefaultNetwork = "skiff";
+
+// The conflist written when the configuration directory has none.
+Json default_conflist(const NodeConfig& c);
+
+// A sibling binary of the running one (same directory as /proc/self/exe), else the build tree's
+// `build_path`, else "" .
+std::string find_helper_binary(const std::string& name, const std::string& build_path);
+
+}  // namespace skiff::kubelet

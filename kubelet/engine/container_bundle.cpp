@@ -1,0 +1,274 @@
+#include "kubelet/engine/container_bundle.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "common/fs.hpp"
+#include "oci/image/bundle.hpp"
+#include "oci/image/images.hpp"
+
+namespace skiff::kubelet {
+namespace {
+
+constexpr const char* kAllCaps[] = {"CAP_CHOWN",
+                                    "CAP_DAC_OVERRIDE",
+                                    "CAP_DAC_READ_SEARCH",
+                                    "CAP_FOWNER",
+                                    "CAP_FSETID",
+                                    "CAP_KILL",
+                                    "CAP_SETGID",
+                                    "CAP_SETUID",
+                                    "CAP_SETPCAP",
+                                    "CAP_LINUX_IMMUTABLE",
+                                    "CAP_NET_BIND_SERVICE",
+                                    "CAP_NET_BROADCAST",
+                                    "CAP_NET_ADMIN",
+                                    "CAP_NET_RAW",
+                                    "CAP_IPC_LOCK",
+                                    "CAP_IPC_OWNER",
+                                    "CAP_SYS_MODULE",
+                                    "CAP_SYS_RAWIO",
+                                    "CAP_SYS_CHROOT",
+                                    "CAP_SYS_PTRACE",
+                                    "CAP_SYS_PACCT",
+                                    "CAP_SYS_ADMIN",
+                                    "CAP_SYS_BOOT",
+                                    "CAP_SYS_NICE",
+                                    "CAP_SYS_RESOURCE",
+                                    "CAP_SYS_TIME",
+                                    "CAP_SYS_TTY_CONFIG",
+                                    "CAP_MKNOD",
+                                    "CAP_LEASE",
+                                    "CAP_AUDIT_WRITE",
+                                    "CAP_AUDIT_CONTROL",
+                                    "CAP_SETFCAP",
+                                    "CAP_MAC_OVERRIDE",
+                                    "CAP_MAC_ADMIN",
+                                    "CAP_SYSLOG",
+                                    "CAP_WAKE_ALARM",
+                                    "CAP_BLOCK_SUSPEND",
+                                    "CAP_AUDIT_READ",
+                                    "CAP_PERFMON",
+                                    "CAP_BPF",
+                                    "CAP_CHECKPOINT_RESTORE"};
+
+// containerd's default set (oci.WithDefaultCapabilities, as Docker's).
+constexpr const char* kDefaultCaps[] = {
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE"};
+
+std::string cap_name(std::string n) {
+  std::transform(n.begin(), n.end(), n.begin(), ::toupper);
+  return n.starts_with("CAP_") ? n : "CAP_" + n;
+}
+
+Json bind_mount(const std::string& dest, const std::string& source, bool ro) {
+  Json opts = {"rbind", "rprivate"};
+  if (ro) opts.push_back("ro");
+  return {{"destination", dest}, {"type", "bind"}, {"source", source}, {"options", opts}};
+}
+
+}  // namespace
+
+std::vector<std::string> effective_capabilities(const SecurityContext& sc) {
+  std::vector<std::string> caps;
+  auto has = [&](const std::vector<std::string>& list, const std::string& name) {
+    return std::any_of(list.begin(), list.end(),
+                       [&](const std::string& x) { return cap_name(x) == name; });
+  };
+  bool add_all = has(sc.capabilities_add, "CAP_ALL");
+  bool drop_all = has(sc.capabilities_drop, "CAP_ALL");
+  if (sc.privileged.value_or(false) || add_all) {
+    caps.assign(std::begin(kAllCaps), std::end(kAllCaps));
+  } else {
+    if (!drop_all) caps.assign(std::begin(kDefaultCaps), std::end(kDefaultCaps));
+    for (const auto& a : sc.capabilities_add) {
+      std::string n = cap_name(a);
+      if (std::find(caps.begin(), caps.end(), n) == caps.end()) caps.push_back(n);
+    }
+  }
+  if (!sc.privileged.value_or(false))
+    std::erase_if(caps, [&](const std::string& n) {
+      return has(sc.capabilities_drop, n) && !has(sc.capabilities_add, n);
+    });
+  return caps;
+}
+
+Result<void> write_pod_etc(const Pod& pod, const Sandbox& s, const std::string& pod_dir) {
+  std::string etc = pod_dir + "/etc";
+  TRY(mkdir_p(etc));
+  std::string hosts;
+  if (s.host_network) {
+    hosts = read_file("/etc/hosts").value_or("127.0.0.1\tlocalhost\n");
+  } else {
+    hosts =
+        "# Kubernetes-managed hosts file (skiff).\n127.0.0.1\tlocalhost\n::1\tlocalhost "
+        "ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::1\tip6-allnodes\n";
+    if (!s.pod_ip.empty()) hosts += cat(s.pod_ip, '\t', s.hostname, '\n');
+  }
+  TRY(write_file_atomic(etc + "/hosts", hosts, 0644, false));
+  TRY(write_file_atomic(etc + "/hostname", s.hostname + "\n", 0644, false));
+  std::string resolv = read_file("/etc/resolv.conf").value_or("");
+  TRY(write_file_atomic(etc + "/resolv.conf", resolv, 0644, false));
+  (void)pod;
+  return ok();
+}
+
+Result<void> apply_container_settings(Json& spec, const Manifest& m, const Container& c,
+                                      const Sandbox& s, const std::string& pod_dir,
+                                      CreateFailure* failure) {
+  auto config_error = [&](std::string msg) -> Error {
+    if (failure) *failure = {"CreateContainerConfigError", msg};
+    return Error(std::move(msg));
+  };
+  Json& process = spec["process"];
+  if (!c.command.empty()) {
+    std::vector<std::string> args = c.command;
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    process["args"] = args;
+  }
+  if (!c.working_dir.empty()) process["cwd"] = clean_path("/" + c.working_dir);
+  process["terminal"] = false;
+
+  // Env: the image's, then the container's in order (later entries may refer to nothing here:
+  // $(VAR) expansion is not done yet).
+  std::vector<std::string> env = process.value("env", std::vector<std::string>{});
+  std::vector<std::string> over;
+  for (const auto& e : c.env) {
+    std::optional<std::string> v;
+    if (e.field_path == "status.podIP" || e.field_path == "status.podIPs") {
+      v = s.pod_ip;
+    } else if (e.field_path == "spec.nodeName" || e.field_path == "status.hostIP") {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      v = e.field_path == "spec.nodeName" ? std::string(host) : std::string("127.0.0.1");
+    } else {
+      auto r = resolve_env(m, e);
+      if (!r) return config_error(r.error().what());
+      v = *r;
+    }
+    if (v) over.push_back(cat(e.name, '=', *v));
+  }
+  process["env"] = image::merge_env(env, over);
+
+  // securityContext: the container's fields over the pod's.
+  const SecurityContext& pc = m.pod.spec.security_context;
+  const SecurityContext& sc = c.security_context;
+  auto uid = sc.run_as_user ? sc.run_as_user : pc.run_as_user;
+  auto gid = sc.run_as_group ? sc.run_as_group : pc.run_as_group;
+  if (uid) process["user"]["uid"] = *uid;
+  if (gid) process["user"]["gid"] = *gid;
+  bool non_root = sc.run_as_non_root.value_or(pc.run_as_non_root.value_or(false));
+  if (non_root && process["user"].value("uid", 0) == 0)
+    return config_error(
+        "container has runAsNonRoot and image will run as root (securityContext.runAsNonRoot)");
+  auto caps = effective_capabilities(sc);
+  process["capabilities"] = {
+      {"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", Json::array()}};
+  bool privileged = sc.privileged.value_or(false);
+  process["noNewPrivileges"] = !sc.allow_privilege_escalation.value_or(true) && !privileged;
+  if (sc.read_only_root_filesystem.value_or(false)) spec["root"]["readonly"] = true;
+  Json& lx = spec["linux"];
+  if (privileged) {
+    lx.erase("maskedPaths");
+    lx.erase("readonlyPaths");
+    lx.erase("seccomp");
+    lx["resources"]["devices"] = Json::array({{{"allow", true}, {"access", "rwm"}}});
+  }
+
+  // The sandbox's namespaces.
+  Json ns = Json::array();
+  ns.push_back({{"type", "pid"}});
+  ns.push_back({{"type", "mount"}});
+  ns.push_back({{"type", "cgroup"}});
+  ns.push_back({{"type", "ipc"}, {"path", s.ns_path("ipc")}});
+  if (!s.host_network) {
+    ns.push_back({{"type", "network"}, {"path", s.ns_path("net")}});
+    ns.push_back({{"type", "uts"}, {"path", s.ns_path("uts")}});
+  }
+  lx["namespaces"] = ns;
+  spec.erase("hostname");
+  if (s.host_network) {
+    // The host's network: /sys as the host's would need a new netns; keep it read-only.
+  }
+
+  std::string etc = pod_dir + "/etc";
+  spec["mounts"].push_back(bind_mount("/etc/hosts", etc + "/hosts", false));
+  spec["mounts"].push_back(bind_mount("/etc/hostname", etc + "/hostname", false));
+  spec["mounts"].push_back(bind_mount("/etc/resolv.conf", etc + "/resolv.conf", false));
+
+  Json& ann = spec["annotations"];
+  if (!ann.is_object()) ann = Json::object();
+  ann["io.kubernetes.cri.container-type"] = "container";
+  ann["io.kubernetes.cri.container-name"] = c.name;
+  ann["io.kubernetes.pod.name"] = m.pod.name;
+  ann["io.kubernetes.pod.namespace"] = m.pod.namespace_;
+  ann["io.kubernetes.pod.uid"] = m.pod.uid;
+  return ok();
+}
+
+Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, const Container& c,
+                                   const Sandbox& s, const std::string& pod_dir,
+                                   const std::string& dir, CreateFailure* failure) {
+  auto store = image::Store::open(cfg.image_root);
+  if (!store) {
+    if (failure) *failure = {"ErrImagePull", store.error().what()};
+    return std::move(store).error();
+  }
+  auto found = image::find_ref(*store, c.image, image::host_platform());
+  if (!found) {
+    // Pulling is the image service's job (not wired here yet): every policy needs the image in
+    // the store.
+    std::string msg =
+        cat("image ", quote(c.image), " is not in the image store ", quote(cfg.image_root),
+            " (import or pull it first): ", found.error().what());
+    if (failure)
+      *failure = {c.image_pull_policy == "Never" ? "ErrImageNeverPull" : "ErrImagePull", msg};
+    return Error(msg);
+  }
+  auto snapshots = image::Snapshotter::open(cfg.snapshot_root);
+  if (!snapshots) {
+    if (failure) *failure = {"CreateContainerError", snapshots.error().what()};
+    return std::move(snapshots).error();
+  }
+  image::BundleOptions o;
+  o.image = c.image;
+  o.dir = dir;
+  // With a command, Cmd is dropped and the args are rewritten below; an image with no
+  // Entrypoint/Cmd must still produce a spec.
+  if (!c.command.empty())
+    o.spec.args = c.command;
+  else if (!c.args.empty())
+    o.spec.args = c.args;
+  auto made = image::create_bundle(*store, *snapshots, o);
+  if (!made) {
+    if (failure) *failure = {"CreateContainerError", made.error().what()};
+    return std::move(made).error();
+  }
+  auto fail = [&](Error e) -> Error {
+    (void)image::remove_bundle(dir, cfg.snapshot_root);
+    return e;
+  };
+  std::string config_path = dir + "/config.json";
+  auto spec = read_json_file(config_path);
+  if (!spec) {
+    if (failure) *failure = {"CreateContainerError", spec.error().what()};
+    return fail(std::move(spec).error());
+  }
+  if (auto r = apply_container_settings(*spec, m, c, s, pod_dir, failure); !r)
+    return fail(std::move(r).error());
+  if (auto r = write_file_atomic(config_path, spec->dump(2), 0644, false); !r) {
+    if (failure) *failure = {"CreateContainerError", r.error().what()};
+    return fail(std::move(r).error());
+  }
+  return ok();
+}
+
+Result<void> remove_container_bundle(const NodeConfig& cfg, const std::string& dir) {
+  if (!path_exists(dir)) return ok();
+  return image::remove_bundle(dir, cfg.snapshot_root);
+}
+
+}  // namespace skiff::kubelet

@@ -1,0 +1,46 @@
+#include "kubelet/engine/launch.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "common/unique_fd.hpp"
+
+namespace skiff::kubelet {
+
+Result<pid_t> launch_container(const runtime::GlobalOptions& g, const std::string& id,
+                               const std::string& bundle, const Stdio& stdio) {
+  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null) return errno_error("open /dev/null");
+  UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd saved[3];
+  for (int fd = 0; fd < 3; ++fd) saved[fd].reset(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  auto restore = [&] {
+    for (int fd = 0; fd < 3; ++fd) {
+      if (saved[fd])
+        dup2(saved[fd].get(), fd);
+      else
+        ::close(fd);
+    }
+    // runtime::run changes into the bundle directory.
+    if (cwd) (void)!fchdir(cwd.get());
+  };
+  int wanted[3] = {stdio.in, stdio.out, stdio.err};
+  for (int fd = 0; fd < 3; ++fd)
+    if (dup2(wanted[fd] >= 0 ? wanted[fd] : null.get(), fd) < 0)
+      return [&] {
+        Error e = errno_error("dup2 the container's stdio");
+        restore();
+        return e;
+      }();
+  runtime::RunOptions o;
+  o.id = id;
+  o.bundle = bundle;
+  o.detach = true;
+  Result<int> ran = runtime::run(g, o);
+  restore();
+  if (!ran) return std::move(ran).error();
+  auto info = TRY(runtime::state(g, id));
+  return info.pid;
+}
+
+}  // namespace skiff::kubelet

@@ -1,0 +1,506 @@
+#include "kubelet/engine/pod_engine.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "kubelet/engine/container_bundle.hpp"
+#include "kubelet/engine/launch.hpp"
+#include "runtime/container.hpp"
+
+namespace skiff::kubelet {
+namespace {
+
+runtime::GlobalOptions runtime_options(const NodeConfig& c) {
+  runtime::GlobalOptions g;
+  g.root = c.runtime_root();
+  return g;
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+std::string seconds_text(Duration d) {
+  auto s = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  if (s % 1000 == 0) return cat(s / 1000, 's');
+  return cat(s, "ms");
+}
+
+}  // namespace
+
+std::string now_rfc3339() {
+  time_t t = time(nullptr);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+const char* phase_name(PodPhase p) {
+  switch (p) {
+    case PodPhase::kPending:
+      return "Pending";
+    case PodPhase::kRunning:
+      return "Running";
+    case PodPhase::kSucceeded:
+      return "Succeeded";
+    case PodPhase::kFailed:
+      return "Failed";
+  }
+  return "Unknown";
+}
+
+PodEngine::PodEngine(NodeConfig config, Manifest manifest, const Clock& clock)
+    : config_(std::move(config)), manifest_(std::move(manifest)), clock_(clock) {
+  const Pod& p = manifest_.pod;
+  pod_dir_ = config_.pod_dir(p.uid);
+  log_dir_ = config_.log_dir(p.namespace_, p.name, p.uid);
+  for (const auto& c : p.spec.init_containers) {
+    ContainerRun r;
+    r.spec = &c;
+    r.init = true;
+    r.reason = init_.empty() ? "ContainerCreating" : "PodInitializing";
+    r.backoff = std::make_unique<Backoff>(clock_, config_.backoff);
+    init_.push_back(std::move(r));
+  }
+  for (const auto& c : p.spec.containers) {
+    ContainerRun r;
+    r.spec = &c;
+    r.reason = init_.empty() ? "ContainerCreating" : "PodInitializing";
+    r.backoff = std::make_unique<Backoff>(clock_, config_.backoff);
+    main_.push_back(std::move(r));
+  }
+}
+
+PodEngine::~PodEngine() = default;
+
+Result<void> PodEngine::start() {
+  start_time_ = now_rfc3339();
+  TRY(mkdir_p(pod_dir_));
+  sandbox_ = TRY(create_sandbox(config_, manifest_.pod, pod_dir_));
+  if (auto r = write_pod_etc(manifest_.pod, sandbox_, pod_dir_); !r) {
+    (void)destroy_sandbox(config_, manifest_.pod, sandbox_);
+    return std::move(r).error();
+  }
+  sandbox_ready_ = true;
+  changed();
+  return ok();
+}
+
+void PodEngine::start_container(ContainerRun& r) {
+  const Container& c = *r.spec;
+  const Pod& p = manifest_.pod;
+  r.next_start.reset();
+  r.reason = "ContainerCreating";
+  r.message.clear();
+  r.id = cat("pod-", p.uid, '-', c.name, '-', r.restart_count);
+  r.bundle = cat(pod_dir_, "/containers/", c.name, '-', r.restart_count);
+  (void)remove_container_bundle(config_, r.bundle);
+  auto g = runtime_options(config_);
+  (void)runtime::remove(g, r.id, true);  // a leftover of a crashed shim
+
+  std::string log_path = cat(log_dir_, '/', c.name, '/', r.restart_count, ".log");
+  if (auto made = mkdir_p(cat(log_dir_, '/', c.name)); !made)
+    log::warn("log directory: ", made.error().what());
+  r.log.reset(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!r.log) log::warn(errno_error("open log ", quote(log_path)).what());
+  r.out_writer = std::make_unique<CriStreamWriter>("stdout", r.log.get());
+  r.err_writer = std::make_unique<CriStreamWriter>("stderr", r.log.get());
+
+  auto fail_to_start = [&](const std::string& reason, const std::string& message, bool ran) {
+    log::warn("pod ", quote(p.name), " container ", quote(c.name), ": ", message);
+    if (ran) {
+      // Like containerd: an attempt that could not exec is a terminated container with exit
+      // 128 and reason StartError; the restart policy decides what comes next.
+      if (r.log) (void)r.err_writer->feed(message + "\n");
+      r.started_at = now_rfc3339();
+      r.started_mono = clock_.now();
+      r.state = ContainerRun::State::kRunning;
+      finish_attempt(r, -1);
+      if (r.state == ContainerRun::State::kTerminated)
+        r.message = message;
+      else if (r.last_state.contains("terminated"))
+        r.last_state["terminated"]["message"] = message;
+      (void)reason;
+      return;
+    }
+    close_logs(r);
+    r.state = ContainerRun::State::kWaiting;
+    r.reason = reason;
+    r.message = message;
+    r.next_start = r.backoff->on_exit(clock_.now());
+  };
+
+  CreateFailure failure;
+  if (auto made =
+          make_container_bundle(config_, manifest_, c, sandbox_, pod_dir_, r.bundle, &failure);
+      !made) {
+    if (failure.reason.empty()) failure.reason = "CreateContainerError";
+    fail_to_start(failure.reason, made.error().what(), false);
+    changed();
+    return;
+  }
+
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) < 0) {
+    fail_to_start("CreateContainerError", errno_error("pipe").what(), false);
+    return;
+  }
+  if (pipe2(err, O_CLOEXEC) < 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    fail_to_start("CreateContainerError", errno_error("pipe").what(), false);
+    return;
+  }
+  r.out.reset(out[0]);
+  r.err.reset(err[0]);
+  UniqueFd out_w(out[1]), err_w(err[1]);
+  fcntl(r.out.get(), F_SETFL, O_NONBLOCK);
+  fcntl(r.err.get(), F_SETFL, O_NONBLOCK);
+  Stdio stdio;
+  stdio.out = out_w.get();
+  stdio.err = err_w.get();
+  auto pid = launch_container(g, r.id, r.bundle, stdio);
+  out_w.reset();
+  err_w.reset();
+  if (!pid) {
+    (void)remove_container_bundle(config_, r.bundle);
+    fail_to_start("StartError", pid.error().what(), true);
+    changed();
+    return;
+  }
+  r.pid = *pid;
+  r.state = ContainerRun::State::kRunning;
+  r.reason.clear();
+  r.started_once = true;
+  r.started_at = now_rfc3339();
+  r.started_mono = clock_.now();
+  log::info("pod ", quote(p.name), ": container ", quote(c.name), " started (pid ", r.pid, ")");
+  changed();
+}
+
+void PodEngine::drain(ContainerRun& r) {
+  char buf[65536];
+  for (UniqueFd* fd : {&r.out, &r.err}) {
+    CriStreamWriter* w = fd == &r.out ? r.out_writer.get() : r.err_writer.get();
+    while (*fd) {
+      ssize_t n = ::read(fd->get(), buf, sizeof buf);
+      if (n > 0) {
+        if (w && r.log) (void)w->feed(std::string_view(buf, static_cast<size_t>(n)));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0 || errno != EAGAIN) {
+        if (w && r.log) (void)w->flush();
+        fd->reset();
+      }
+      break;
+    }
+  }
+}
+
+void PodEngine::close_logs(ContainerRun& r) {
+  drain(r);
+  if (r.out_writer && r.log) (void)r.out_writer->flush();
+  if (r.err_writer && r.log) (void)r.err_writer->flush();
+  r.out.reset();
+  r.err.reset();
+  r.log.reset();
+}
+
+void PodEngine::finish_attempt(ContainerRun& r, int status) {
+  auto g = runtime_options(config_);
+  int code = status < 0 ? 128 : exit_code_of(status);
+  bool oom = false;
+  if (status >= 0) {
+    auto count = runtime::oom_kill_count(g, r.id);
+    oom = count && *count > 0;
+  }
+  // Whatever the init left behind in its cgroup goes with it; the pipes then reach EOF.
+  if (auto removed = runtime::remove(g, r.id, true); !removed)
+    log::warn("remove container ", quote(r.id), ": ", removed.error().what());
+  close_logs(r);
+  if (auto removed = remove_container_bundle(config_, r.bundle); !removed)
+    log::warn("remove bundle ", quote(r.bundle), ": ", removed.error().what());
+
+  r.state = ContainerRun::State::kTerminated;
+  r.pid = 0;
+  r.exit_code = code;
+  r.finished_at = now_rfc3339();
+  r.reason = status < 0 ? "StartError" : oom ? "OOMKilled" : code == 0 ? "Completed" : "Error";
+  r.message.clear();
+
+  const std::string& policy = manifest_.pod.spec.restart_policy;
+  bool restart;
+  if (stopping_) {
+    restart = false;
+  } else if (r.init) {
+    restart = code != 0 && policy != "Never";
+    if (code != 0 && policy == "Never") init_failed_ = true;
+  } else {
+    restart = policy == "Always" || (policy == "OnFailure" && code != 0);
+  }
+  if (!restart) {
+    r.done = true;
+    if (r.init && code == 0 && &r == &init_[next_init_]) ++next_init_;
+    changed();
+    return;
+  }
+  Json term = {{"exitCode", code},
+               {"reason", r.reason},
+               {"startedAt", r.started_at},
+               {"finishedAt", r.finished_at},
+               {"containerID", "skiff://" + r.id}};
+  r.last_state = {{"terminated", term}};
+  ++r.restart_count;
+  r.next_start = r.backoff->on_exit(r.started_mono);
+  r.state = ContainerRun::State::kWaiting;
+  r.reason = "CrashLoopBackOff";
+  r.message = cat("back-off ", seconds_text(r.backoff->current()),
+                  " restarting failed container=", r.spec->name, " pod=", manifest_.pod.name, '_',
+                  manifest_.pod.namespace_, '(', manifest_.pod.uid, ')');
+  changed();
+}
+
+bool PodEngine::on_child_exit(pid_t pid, int status) {
+  for (auto* list : {&init_, &main_})
+    for (auto& r : *list)
+      if (r.state == ContainerRun::State::kRunning && r.pid == pid) {
+        finish_attempt(r, status);
+        return true;
+      }
+  if (pid == sandbox_.pause_pid && sandbox_ready_ && !stopping_) {
+    log::warn("pod ", quote(manifest_.pod.name), ": the pause process exited; stopping the pod");
+    stop(Duration(0));
+    return true;
+  }
+  return false;
+}
+
+void PodEngine::on_readable(int fd) {
+  char buf[65536];
+  for (auto* list : {&init_, &main_})
+    for (auto& r : *list) {
+      UniqueFd* which = r.out.get() == fd ? &r.out : r.err.get() == fd ? &r.err : nullptr;
+      if (!which) continue;
+      CriStreamWriter* w = which == &r.out ? r.out_writer.get() : r.err_writer.get();
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) {
+        if (r.log) (void)w->feed(std::string_view(buf, static_cast<size_t>(n)));
+      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        if (r.log) (void)w->flush();
+        which->reset();
+      }
+      return;
+    }
+}
+
+std::vector<int> PodEngine::pipe_fds() const {
+  std::vector<int> fds;
+  for (const auto* list : {&init_, &main_})
+    for (const auto& r : *list) {
+      if (r.out) fds.push_back(r.out.get());
+      if (r.err) fds.push_back(r.err.get());
+    }
+  return fds;
+}
+
+std::optional<TimePoint> PodEngine::next_deadline() const {
+  std::optional<TimePoint> next;
+  auto consider = [&](std::optional<TimePoint> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  if (stopping_) {
+    consider(kill_at_);
+    return next;
+  }
+  for (const auto* list : {&init_, &main_})
+    for (const auto& r : *list)
+      if (!r.done && r.state == ContainerRun::State::kWaiting) consider(r.next_start);
+  return next;
+}
+
+void PodEngine::stop(Duration grace) {
+  if (finished_) return;
+  stopping_ = true;
+  auto g = runtime_options(config_);
+  for (auto* list : {&init_, &main_})
+    for (auto& r : *list) {
+      if (r.state == ContainerRun::State::kRunning) {
+        if (auto k = runtime::kill(g, r.id, SIGTERM, false); !k)
+          log::debug("stop ", quote(r.id), ": ", k.error().what());
+      } else {
+        r.done = true;
+        r.next_start.reset();
+      }
+    }
+  kill_at_ = clock_.now() + grace;
+  changed();
+}
+
+bool PodEngine::all_main_done() const {
+  for (const auto& r : main_)
+    if (!r.done) return false;
+  return true;
+}
+
+void PodEngine::teardown() {
+  for (auto* list : {&init_, &main_})
+    for (auto& r : *list) close_logs(r);
+  if (sandbox_ready_) {
+    if (auto r = destroy_sandbox(config_, manifest_.pod, sandbox_); !r)
+      log::warn("pod ", quote(manifest_.pod.name), ": tear down the sandbox: ", r.error().what());
+  }
+  (void)remove_tree(pod_dir_ + "/containers");
+  (void)remove_tree(pod_dir_ + "/etc");
+  sandbox_ready_ = false;
+  finished_ = true;
+  changed();
+}
+
+void PodEngine::tick() {
+  // Until nothing changes: a step can make the next one due at once (an init container that
+  // could not start and will not be retried fails the pod).
+  for (int i = 0; i < 64; ++i) {
+    dirty_ = false;
+    tick_once();
+    if (!dirty_) break;
+  }
+}
+
+void PodEngine::tick_once() {
+  if (finished_ || !sandbox_ready_) return;
+  TimePoint now = clock_.now();
+  auto running = [&] {
+    for (const auto* list : {&init_, &main_})
+      for (const auto& r : *list)
+        if (r.state == ContainerRun::State::kRunning) return true;
+    return false;
+  };
+  if (stopping_) {
+    if (!running()) {
+      teardown();
+      return;
+    }
+    if (kill_at_ && now >= *kill_at_) {
+      auto g = runtime_options(config_);
+      for (auto* list : {&init_, &main_})
+        for (auto& r : *list)
+          if (r.state == ContainerRun::State::kRunning) (void)runtime::kill(g, r.id, SIGKILL, true);
+      kill_at_.reset();
+    }
+    return;
+  }
+  if (init_failed_) {
+    for (auto& r : main_) {
+      r.done = true;
+      r.next_start.reset();
+    }
+    teardown();
+    return;
+  }
+  while (next_init_ < init_.size()) {
+    ContainerRun& r = init_[next_init_];
+    if (r.done) {
+      ++next_init_;
+      continue;
+    }
+    if (r.state == ContainerRun::State::kRunning) return;
+    if (r.next_start && now < *r.next_start) return;
+    start_container(r);
+    return;
+  }
+  for (auto& r : main_) {
+    if (r.done || r.state == ContainerRun::State::kRunning) continue;
+    if (r.next_start && now < *r.next_start) continue;
+    start_container(r);
+  }
+  if (all_main_done()) teardown();
+}
+
+PodPhase PodEngine::phase() const {
+  if (init_failed_) return PodPhase::kFailed;
+  if (all_main_done()) {
+    bool all_ok = true;
+    for (const auto& r : main_) all_ok = all_ok && r.exit_code == 0 && r.started_once;
+    return all_ok ? PodPhase::kSucceeded : PodPhase::kFailed;
+  }
+  for (const auto& r : main_)
+    if (r.started_once) return PodPhase::kRunning;
+  return PodPhase::kPending;
+}
+
+Json PodEngine::container_status(const ContainerRun& r) const {
+  Json s = {{"name", r.spec->name},
+            {"image", r.spec->image},
+            {"imageID", ""},
+            {"restartCount", r.restart_count},
+            {"started", r.state == ContainerRun::State::kRunning},
+            {"ready", r.state == ContainerRun::State::kRunning && !r.init},
+            {"lastState", r.last_state}};
+  if (!r.id.empty() && r.state != ContainerRun::State::kWaiting)
+    s["containerID"] = "skiff://" + r.id;
+  switch (r.state) {
+    case ContainerRun::State::kRunning:
+      s["state"] = {{"running", {{"startedAt", r.started_at}}}};
+      break;
+    case ContainerRun::State::kWaiting: {
+      Json w = {{"reason", r.reason}};
+      if (!r.message.empty()) w["message"] = r.message;
+      s["state"] = {{"waiting", w}};
+      break;
+    }
+    case ContainerRun::State::kTerminated: {
+      Json t = {{"exitCode", r.exit_code},
+                {"reason", r.reason},
+                {"startedAt", r.started_at},
+                {"finishedAt", r.finished_at},
+                {"containerID", "skiff://" + r.id}};
+      if (!r.message.empty()) t["message"] = r.message;
+      s["state"] = {{"terminated", t}};
+      break;
+    }
+  }
+  return s;
+}
+
+Json PodEngine::status() const {
+  auto cond = [](const char* type, bool status) {
+    return Json{{"type", type}, {"status", status ? "True" : "False"}};
+  };
+  bool initialized = next_init_ >= init_.size();
+  bool ready = !main_.empty() && !finished_;
+  for (const auto& r : main_) ready = ready && r.state == ContainerRun::State::kRunning;
+  Json s = {
+      {"phase", phase_name(phase())},
+      {"conditions", Json::array({cond("PodReadyToStartContainers", sandbox_ready_),
+                                  cond("Initialized", initialized), cond("ContainersReady", ready),
+                                  cond("Ready", ready), cond("PodScheduled", true)})},
+      {"hostIP", "127.0.0.1"},
+      {"qosClass", "BestEffort"},
+      {"startTime", start_time_}};
+  if (!sandbox_.pod_ip.empty()) {
+    s["podIP"] = sandbox_.pod_ip;
+    s["podIPs"] = Json::array({{{"ip", sandbox_.pod_ip}}});
+  }
+  if (!init_.empty()) {
+    Json list = Json::array();
+    for (const auto& r : init_) list.push_back(container_status(r));
+    s["initContainerStatuses"] = list;
+  }
+  Json list = Json::array();
+  for (const auto& r : main_) list.push_back(container_status(r));
+  s["containerStatuses"] = list;
+  return s;
+}
+
+}  // namespace skiff::kubelet

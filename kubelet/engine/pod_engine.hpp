@@ -1,0 +1,129 @@
+#pragma once
+// The pod engine: one pod's lifecycle as Kubernetes defines it, driven by events from its owner
+// (the shim's loop): the sandbox first, init containers one at a time to completion, then the main
+// containers together; restarts by restartPolicy with CrashLoopBackOff; logs in CRI format from
+// the containers' stdout/stderr pipes; stop = the stop signal, the grace period, SIGKILL, then the
+// sandbox torn down. It is single-threaded and never blocks waiting for a container: the owner
+// calls on_child_exit() for every reaped child, on_readable() for every log pipe that poll()
+// reports, and tick() when next_deadline() passes. The containers are children of the calling
+// process (the runtime clones them from it).
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/json_util.hpp"
+#include "common/unique_fd.hpp"
+#include "kubelet/engine/config.hpp"
+#include "kubelet/engine/sandbox.hpp"
+#include "kubelet/logs/cri_log.hpp"
+#include "kubelet/pod/backoff.hpp"
+#include "kubelet/pod/pod.hpp"
+
+namespace skiff::kubelet {
+
+// One container of the pod across its restarts.
+struct ContainerRun {
+  const Container* spec = nullptr;
+  bool init = false;
+
+  enum class State { kWaiting, kRunning, kTerminated };
+  State state = State::kWaiting;
+  std::string reason = "ContainerCreating", message;
+  int restart_count = 0;
+  bool started_once = false;
+  bool done = false;                    // terminated and will not run again
+  std::optional<TimePoint> next_start;  // back-off: not before
+  std::unique_ptr<Backoff> backoff;
+
+  // The current (or last) attempt.
+  std::string id;      // the runtime's container id
+  std::string bundle;  // its bundle dir
+  pid_t pid = 0;
+  TimePoint started_mono{};
+  std::string started_at, finished_at;
+  int exit_code = 0;
+  Json last_state = Json::object();
+
+  UniqueFd out, err, log;
+  std::unique_ptr<CriStreamWriter> out_writer, err_writer;
+};
+
+enum class PodPhase { kPending, kRunning, kSucceeded, kFailed };
+const char* phase_name(PodPhase p);
+
+class PodEngine {
+ public:
+  PodEngine(NodeConfig config, Manifest manifest, const Clock& clock);
+  ~PodEngine();
+  PodEngine(const PodEngine&) = delete;
+  PodEngine& operator=(const PodEngine&) = delete;
+
+  // Creates the sandbox; on failure nothing of it is left.
+  Result<void> start();
+  // Starts what is due (the next init container, main containers, restarts after back-off) and
+  // escalates a stop whose grace period has passed.
+  void tick();
+  // A child of this process was reaped: `status` is waitpid's. Returns false when it was not one
+  // of the pod's containers.
+  bool on_child_exit(pid_t pid, int status);
+  // A log pipe is readable (or at EOF).
+  void on_readable(int fd);
+  // Begins stopping: SIGTERM to every running container; SIGKILL after `grace`.
+  void stop(Duration grace);
+
+  // The log pipes to poll.
+  std::vector<int> pipe_fds() const;
+  // When tick() must run next (back-off, grace period); nullopt: only on events.
+  std::optional<TimePoint> next_deadline() const;
+  // The pod ended (all containers done or stopped) and its sandbox is gone.
+  bool finished() const { return finished_; }
+  PodPhase phase() const;
+  // status in Kubernetes' shape: phase, conditions, podIP(s), (init)containerStatuses.
+  Json status() const;
+  const Manifest& manifest() const { return manifest_; }
+  const Sandbox& sandbox() const { return sandbox_; }
+  const std::string& pod_dir() const { return pod_dir_; }
+  // Called whenever status() may have changed (the shim checkpoints it).
+  void set_on_change(std::function<void()> f) { on_change_ = std::move(f); }
+
+ private:
+  void start_container(ContainerRun& r);
+  void finish_attempt(ContainerRun& r, int status);
+  void drain(ContainerRun& r);
+  void close_logs(ContainerRun& r);
+  void teardown();
+  void tick_once();
+  void changed() {
+    dirty_ = true;
+    if (on_change_) on_change_();
+  }
+  bool all_main_done() const;
+  Json container_status(const ContainerRun& r) const;
+
+  NodeConfig config_;
+  Manifest manifest_;
+  const Clock& clock_;
+  std::string pod_dir_, log_dir_;
+  Sandbox sandbox_;
+  bool sandbox_ready_ = false;
+  std::vector<ContainerRun> init_, main_;
+  size_t next_init_ = 0;
+  bool init_failed_ = false;
+  bool stopping_ = false;
+  std::optional<TimePoint> kill_at_;
+  bool finished_ = false;
+  bool dirty_ = false;
+  std::string start_time_;
+  std::function<void()> on_change_;
+};
+
+// RFC 3339 UTC with seconds ("2026-11-23T15:10:49Z"), as Kubernetes' metav1.Time.
+std::string now_rfc3339();
+
+}  // namespace skiff::kubelet

@@ -1,0 +1,392 @@
+// JSON → typed Pod, ConfigMap and Secret, with the field path in every error.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "common/unique_fd.hpp"
+#include "kubelet/pod/pod.hpp"
+#include "kubelet/pod/yaml.hpp"
+
+namespace skiff::kubelet {
+namespace {
+
+// Reads the fields of one JSON object; each read records the key, so what is left over at the end
+// is reported as unknown.
+class Fields {
+ public:
+  Fields(const Json& j, std::string path, std::vector<std::string>* warnings)
+      : j_(j), path_(std::move(path)), warnings_(warnings) {}
+
+  std::string at(std::string_view key) const {
+    return path_.empty() ? std::string(key) : cat(path_, '.', key);
+  }
+  const Json* get(std::string_view key) {
+    seen_.insert(std::string(key));
+    auto it = j_.find(std::string(key));
+    if (it == j_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+  Result<std::string> str(std::string_view key, std::string def = "") {
+    const Json* v = get(key);
+    if (!v) return def;
+    if (!v->is_string()) return error(at(key), ": expected string, got ", json_type_name(*v));
+    return v->get<std::string>();
+  }
+  Result<std::optional<int64_t>> integer(std::string_view key) {
+    const Json* v = get(key);
+    if (!v) return std::optional<int64_t>();
+    if (!v->is_number_integer())
+      return error(at(key), ": expected integer, got ", json_type_name(*v));
+    return std::optional<int64_t>(v->get<int64_t>());
+  }
+  Result<std::optional<bool>> boolean(std::string_view key) {
+    const Json* v = get(key);
+    if (!v) return std::optional<bool>();
+    if (!v->is_boolean()) return error(at(key), ": expected boolean, got ", json_type_name(*v));
+    return std::optional<bool>(v->get<bool>());
+  }
+  Result<std::vector<std::string>> strings(std::string_view key) {
+    std::vector<std::string> out;
+    const Json* v = get(key);
+    if (!v) return out;
+    if (!v->is_array()) return error(at(key), ": expected array, got ", json_type_name(*v));
+    for (size_t i = 0; i < v->size(); ++i) {
+      if (!(*v)[i].is_string())
+        return error(at(key), '[', i, "]: expected string, got ", json_type_name((*v)[i]));
+      out.push_back((*v)[i].get<std::string>());
+    }
+    return out;
+  }
+  Result<std::map<std::string, std::string>> string_map(std::string_view key) {
+    std::map<std::string, std::string> out;
+    const Json* v = get(key);
+    if (!v) return out;
+    if (!v->is_object()) return error(at(key), ": expected object, got ", json_type_name(*v));
+    for (auto it = v->begin(); it != v->end(); ++it) {
+      if (!it->is_string())
+        return error(at(key), '.', it.key(), ": expected string, got ", json_type_name(*it));
+      out[it.key()] = it->get<std::string>();
+    }
+    return out;
+  }
+  // An object field (nullptr when absent), type-checked.
+  Result<const Json*> object(std::string_view key) {
+    const Json* v = get(key);
+    if (v && !v->is_object()) return error(at(key), ": expected object, got ", json_type_name(*v));
+    return v;
+  }
+  Result<const Json*> array(std::string_view key) {
+    const Json* v = get(key);
+    if (v && !v->is_array()) return error(at(key), ": expected array, got ", json_type_name(*v));
+    return v;
+  }
+  // Unknown fields are warnings, as kubectl's --validate=warn.
+  void finish() const {
+    if (!warnings_) return;
+    for (auto it = j_.begin(); it != j_.end(); ++it)
+      if (!seen_.count(it.key())) warnings_->push_back(cat(at(it.key()), ": unknown field"));
+  }
+  // Fields the engine does not implement yet: accepted, named in a warning when set.
+  void ignore(std::initializer_list<const char*> keys) {
+    for (const char* k : keys) {
+      seen_.insert(k);
+      if (warnings_ && j_.contains(k) && !j_[k].is_null())
+        warnings_->push_back(cat(at(k), ": not supported by skiff yet, ignored"));
+    }
+  }
+
+ private:
+  const Json& j_;
+  std::string path_;
+  std::vector<std::string>* warnings_;
+  std::set<std::string> seen_;
+};
+
+Result<Fields> fields(const Json& j, const std::string& path, std::vector<std::string>* w) {
+  if (!j.is_object())
+    return error(path.empty() ? "document" : path, ": expected object, got ", json_type_name(j));
+  return Fields(j, path, w);
+}
+
+Result<KeyRef> key_ref(const Json& j, const std::string& path, std::vector<std::string>* w) {
+  auto f = TRY(fields(j, path, w));
+  KeyRef r;
+  r.name = TRY(f.str("name"));
+  r.key = TRY(f.str("key"));
+  r.optional = TRY(f.boolean("optional")).value_or(false);
+  f.finish();
+  return r;
+}
+
+Result<SecurityContext> security_context(const Json* j, const std::string& path,
+                                         std::vector<std::string>* w) {
+  SecurityContext s;
+  if (!j) return s;
+  auto f = TRY(fields(*j, path, w));
+  s.run_as_user = TRY(f.integer("runAsUser"));
+  s.run_as_group = TRY(f.integer("runAsGroup"));
+  s.run_as_non_root = TRY(f.boolean("runAsNonRoot"));
+  s.privileged = TRY(f.boolean("privileged"));
+  s.read_only_root_filesystem = TRY(f.boolean("readOnlyRootFilesystem"));
+  s.allow_privilege_escalation = TRY(f.boolean("allowPrivilegeEscalation"));
+  if (const Json* caps = TRY(f.object("capabilities"))) {
+    auto c = TRY(fields(*caps, f.at("capabilities"), w));
+    s.capabilities_add = TRY(c.strings("add"));
+    s.capabilities_drop = TRY(c.strings("drop"));
+    c.finish();
+  }
+  f.ignore({"seccompProfile", "seLinuxOptions", "appArmorProfile", "procMount", "fsGroup",
+            "supplementalGroups", "sysctls", "windowsOptions", "fsGroupChangePolicy"});
+  f.finish();
+  return s;
+}
+
+Result<Container> container(const Json& j, const std::string& path, std::vector<std::string>* w) {
+  auto f = TRY(fields(j, path, w));
+  Container c;
+  c.name = TRY(f.str("name"));
+  c.image = TRY(f.str("image"));
+  c.command = TRY(f.strings("command"));
+  c.args = TRY(f.strings("args"));
+  c.working_dir = TRY(f.str("workingDir"));
+  c.image_pull_policy = TRY(f.str("imagePullPolicy"));
+  c.restart_policy = TRY(f.str("restartPolicy"));
+  if (const Json* env = TRY(f.array("env"))) {
+    for (size_t i = 0; i < env->size(); ++i) {
+      std::string p = cat(f.at("env"), '[', i, ']');
+      auto e = TRY(fields((*env)[i], p, w));
+      EnvVar v;
+      v.name = TRY(e.str("name"));
+      v.value = TRY(e.str("value"));
+      if (const Json* from = TRY(e.object("valueFrom"))) {
+        auto vf = TRY(fields(*from, e.at("valueFrom"), w));
+        if (const Json* r = TRY(vf.object("configMapKeyRef")))
+          v.config_map_key = TRY(key_ref(*r, vf.at("configMapKeyRef"), w));
+        if (const Json* r = TRY(vf.object("secretKeyRef")))
+          v.secret_key = TRY(key_ref(*r, vf.at("secretKeyRef"), w));
+        if (const Json* r = TRY(vf.object("fieldRef"))) {
+          auto fr = TRY(fields(*r, vf.at("fieldRef"), w));
+          v.field_path = TRY(fr.str("fieldPath"));
+          (void)fr.get("apiVersion");
+          fr.finish();
+        }
+        vf.ignore({"resourceFieldRef"});
+        vf.finish();
+      }
+      e.finish();
+      c.env.push_back(std::move(v));
+    }
+  }
+  if (const Json* ports = TRY(f.array("ports"))) {
+    for (size_t i = 0; i < ports->size(); ++i) {
+      auto pf = TRY(fields((*ports)[i], cat(f.at("ports"), '[', i, ']'), w));
+      ContainerPort p;
+      p.name = TRY(pf.str("name"));
+      // Kept wide here, so validation can say "must be 1-65535" rather than overflow.
+      auto cp = TRY(pf.integer("containerPort"));
+      p.container_port = cp ? static_cast<int>(std::clamp<int64_t>(*cp, -1, 1 << 20)) : 0;
+      auto hp = TRY(pf.integer("hostPort"));
+      p.host_port = hp ? static_cast<int>(std::clamp<int64_t>(*hp, -1, 1 << 20)) : 0;
+      p.protocol = TRY(pf.str("protocol", "TCP"));
+      (void)pf.get("hostIP");
+      pf.finish();
+      c.ports.push_back(std::move(p));
+    }
+  }
+  c.security_context =
+      TRY(security_context(TRY(f.object("securityContext")), f.at("securityContext"), w));
+  f.ignore({"livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "resources",
+            "volumeMounts", "volumeDevices", "envFrom", "resizePolicy"});
+  // Accepted and meaningless here (no terminal support, default messages).
+  for (const char* k :
+       {"stdin", "stdinOnce", "tty", "terminationMessagePath", "terminationMessagePolicy"})
+    (void)f.get(k);
+  f.finish();
+  return c;
+}
+
+Result<std::vector<Container>> containers(Fields& f, std::string_view key,
+                                          std::vector<std::string>* w) {
+  std::vector<Container> out;
+  const Json* list = TRY(f.array(key));
+  if (!list) return out;
+  for (size_t i = 0; i < list->size(); ++i)
+    out.push_back(TRY(container((*list)[i], cat(f.at(key), '[', i, ']'), w)));
+  return out;
+}
+
+Result<std::string> base64_decode(std::string_view in, const std::string& path) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned buf = 0;
+  int bits = 0;
+  size_t pad = 0;
+  for (char ch : in) {
+    if (ch == '=') {
+      ++pad;
+      continue;
+    }
+    if (ch == '\n' || ch == '\r' || ch == ' ') continue;
+    size_t v = kAlphabet.find(ch);
+    if (v == std::string::npos || pad) return error(path, ": invalid base64");
+    buf = (buf << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buf >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+Result<KeyValueObject> key_value_object(const Json& j, const std::string& kind, size_t index,
+                                        std::vector<std::string>* w) {
+  std::string path = cat(kind, '[', index, ']');
+  auto f = TRY(fields(j, "", w));
+  (void)f.get("apiVersion");
+  (void)f.get("kind");
+  KeyValueObject o;
+  o.kind = kind;
+  const Json* meta = TRY(f.object("metadata"));
+  if (!meta) return error(path, ": metadata.name is required");
+  auto m = TRY(fields(*meta, "metadata", nullptr));
+  o.name = TRY_CTX(m.str("name"), path);
+  o.namespace_ = TRY_CTX(m.str("namespace", "default"), path);
+  if (o.name.empty()) return error(path, ": metadata.name is required");
+  std::string what = cat(kind, ' ', quote(o.name));
+  auto data = TRY_CTX(f.string_map("data"), what);
+  if (kind == "Secret") {
+    for (auto& [k, v] : data) o.data[k] = TRY_CTX(base64_decode(v, cat("data.", k)), what);
+    for (auto& [k, v] : TRY_CTX(f.string_map("stringData"), what)) o.data[k] = v;
+    (void)f.get("type");
+  } else {
+    o.data = std::move(data);
+    (void)f.get("binaryData");
+  }
+  (void)f.get("immutable");
+  return o;
+}
+
+}  // namespace
+
+Result<Pod> pod_from_json(const Json& j, std::vector<std::string>* w) {
+  auto f = TRY(fields(j, "", w));
+  Pod p;
+  p.raw = j;
+  std::string api = TRY(f.str("apiVersion"));
+  std::string kind = TRY(f.str("kind"));
+  if (kind != "Pod") return error("kind: expected \"Pod\", got ", json_quote(kind));
+  if (api != "v1") return error("apiVersion: expected \"v1\", got ", json_quote(api));
+  const Json* meta = TRY(f.object("metadata"));
+  if (!meta) return error("metadata: required");
+  auto m = TRY(fields(*meta, "metadata", w));
+  p.name = TRY(m.str("name"));
+  p.namespace_ = TRY(m.str("namespace", "default"));
+  p.uid = TRY(m.str("uid"));
+  p.labels = TRY(m.string_map("labels"));
+  p.annotations = TRY(m.string_map("annotations"));
+  for (const char* k : {"generateName", "resourceVersion", "creationTimestamp", "generation",
+                        "ownerReferences", "finalizers", "managedFields", "selfLink",
+                        "deletionTimestamp", "deletionGracePeriodSeconds"})
+    (void)m.get(k);
+  m.finish();
+
+  const Json* spec = TRY(f.object("spec"));
+  if (!spec) return error("spec: required");
+  auto s = TRY(fields(*spec, "spec", w));
+  p.spec.init_containers = TRY(containers(s, "initContainers", w));
+  p.spec.containers = TRY(containers(s, "containers", w));
+  p.spec.restart_policy = TRY(s.str("restartPolicy", "Always"));
+  p.spec.host_network = TRY(s.boolean("hostNetwork")).value_or(false);
+  p.spec.share_process_namespace = TRY(s.boolean("shareProcessNamespace")).value_or(false);
+  if (auto g = TRY(s.integer("terminationGracePeriodSeconds")))
+    p.spec.termination_grace_period_seconds = *g;
+  p.spec.hostname = TRY(s.str("hostname"));
+  p.spec.security_context =
+      TRY(security_context(TRY(s.object("securityContext")), s.at("securityContext"), w));
+  s.ignore({"volumes", "hostPID", "hostIPC", "affinity", "tolerations", "dnsConfig",
+            "readinessGates", "runtimeClassName", "overhead", "topologySpreadConstraints",
+            "ephemeralContainers", "hostAliases", "subdomain", "activeDeadlineSeconds",
+            "imagePullSecrets"});
+  for (const char* k :
+       {"nodeName", "nodeSelector", "schedulerName", "priority", "priorityClassName",
+        "serviceAccountName", "serviceAccount", "automountServiceAccountToken", "dnsPolicy",
+        "enableServiceLinks", "preemptionPolicy", "setHostnameAsFQDN"})
+    (void)s.get(k);
+  s.finish();
+  (void)f.get("status");
+  f.finish();
+
+  // Defaults (the API server's SetDefaults_Pod and SetDefaults_Container).
+  for (auto* list : {&p.spec.init_containers, &p.spec.containers})
+    for (auto& c : *list) {
+      if (c.image_pull_policy.empty()) {
+        bool latest = c.image.find('@') == std::string::npos &&
+                      (c.image.rfind(':') == std::string::npos ||
+                       c.image.rfind(':') < c.image.rfind('/') + 1 || c.image.ends_with(":latest"));
+        c.image_pull_policy = latest ? "Always" : "IfNotPresent";
+      }
+    }
+  if (p.uid.empty()) p.uid = new_uid();
+  return p;
+}
+
+Result<Manifest> parse_manifest(std::string_view text, std::string_view what) {
+  std::vector<Json> docs;
+  std::string_view t = trim(text);
+  if (t.starts_with("{")) {
+    docs.push_back(TRY(parse_json(text, what)));
+  } else {
+    docs = TRY(yaml_documents(text, what));
+  }
+  if (docs.empty()) return error(what, ": no documents");
+  Manifest m;
+  bool have_pod = false;
+  size_t cms = 0, secrets = 0;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const Json& d = docs[i];
+    std::string kind = d.is_object() && d.contains("kind") && d["kind"].is_string()
+                           ? d["kind"].get<std::string>()
+                           : "";
+    if (kind == "Pod") {
+      if (have_pod) return error(what, ": more than one Pod (document ", i + 1, ")");
+      m.pod = TRY_CTX(pod_from_json(d, &m.warnings), what);
+      have_pod = true;
+    } else if (kind == "ConfigMap") {
+      m.config_maps.push_back(TRY_CTX(key_value_object(d, "ConfigMap", cms++, &m.warnings), what));
+    } else if (kind == "Secret") {
+      m.secrets.push_back(TRY_CTX(key_value_object(d, "Secret", secrets++, &m.warnings), what));
+    } else if (kind.empty()) {
+      return error(what, " (document ", i + 1, "): kind: required");
+    } else {
+      m.warnings.push_back(cat("document ", i + 1, ": kind ", json_quote(kind), " ignored"));
+    }
+  }
+  if (!have_pod) return error(what, ": no Pod in the file");
+  auto problems = validate_manifest(m);
+  if (!problems.empty())
+    return error(what, ": invalid Pod ", quote(m.pod.name), ":\n  ", join(problems, "\n  "));
+  return m;
+}
+
+std::string new_uid() {
+  unsigned char b[16];
+  UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC));
+  if (!fd || ::read(fd.get(), b, sizeof b) != static_cast<ssize_t>(sizeof b)) {
+    for (auto& x : b) x = static_cast<unsigned char>(rand());
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  char out[37];
+  snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+           b[14], b[15]);
+  return out;
+}
+
+}  // namespace skiff::kubelet

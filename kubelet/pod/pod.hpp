@@ -1,0 +1,109 @@
+#pragma once
+// The typed v1 Pod the pod engine runs (the subset skiff implements), with the ConfigMaps and
+// Secrets a manifest file may carry next to it. Parsed from JSON (YAML is converted first), so
+// every error names the field path: `spec.containers[1].ports[0].containerPort: must be 1-65535`.
+// To be consolidated into api/ once it exposes Pod defaulting and validation.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/json_util.hpp"
+
+namespace skiff::kubelet {
+
+struct KeyRef {
+  std::string name;  // the ConfigMap or Secret
+  std::string key;
+  bool optional = false;
+};
+
+struct EnvVar {
+  std::string name;
+  std::string value;
+  std::optional<KeyRef> config_map_key;
+  std::optional<KeyRef> secret_key;
+  std::string field_path;  // fieldRef.fieldPath: metadata.name, metadata.namespace, ...
+};
+
+struct ContainerPort {
+  std::string name;
+  int container_port = 0;
+  int host_port = 0;
+  std::string protocol = "TCP";
+};
+
+struct SecurityContext {
+  std::optional<int64_t> run_as_user, run_as_group;
+  std::optional<bool> run_as_non_root, privileged, read_only_root_filesystem,
+      allow_privilege_escalation;
+  std::vector<std::string> capabilities_add, capabilities_drop;
+};
+
+struct Container {
+  std::string name;
+  std::string image;
+  std::vector<std::string> command;  // replaces the image's Entrypoint
+  std::vector<std::string> args;     // replaces the image's Cmd
+  std::string working_dir;
+  std::vector<EnvVar> env;
+  std::vector<ContainerPort> ports;
+  std::string image_pull_policy;  // Always | IfNotPresent | Never (defaulted)
+  std::string restart_policy;     // init containers only: "Always" makes a native sidecar
+  SecurityContext security_context;
+};
+
+struct PodSpec {
+  std::vector<Container> init_containers;
+  std::vector<Container> containers;
+  std::string restart_policy = "Always";
+  bool host_network = false;
+  bool share_process_namespace = false;
+  int64_t termination_grace_period_seconds = 30;
+  std::string hostname;
+  SecurityContext security_context;  // pod level: runAsUser/Group/NonRoot are inherited
+};
+
+struct Pod {
+  std::string name;
+  std::string namespace_ = "default";
+  std::string uid;  // generated when the manifest has none
+  std::map<std::string, std::string> labels, annotations;
+  PodSpec spec;
+  Json raw;  // the document as given
+};
+
+// A ConfigMap or a Secret: data as plain strings (a Secret's base64 `data` is decoded).
+struct KeyValueObject {
+  std::string kind;
+  std::string name;
+  std::string namespace_ = "default";
+  std::map<std::string, std::string> data;
+};
+
+struct Manifest {
+  Pod pod;
+  std::vector<KeyValueObject> config_maps, secrets;
+  std::vector<std::string> warnings;  // unknown fields and kinds, ignored
+};
+
+// Reads one Pod object from JSON; errors name the field path, unknown fields become warnings.
+Result<Pod> pod_from_json(const Json& j, std::vector<std::string>* warnings = nullptr);
+// Reads a file's text: JSON, or YAML with one or more documents (`---`): exactly one Pod, any
+// number of ConfigMaps and Secrets. Then defaults and validates (validate_manifest).
+Result<Manifest> parse_manifest(std::string_view text, std::string_view what);
+// Every problem at once, one per line, each with its field path; empty when valid.
+std::vector<std::string> validate_manifest(const Manifest& m);
+
+// Value of an env var as the container will see it (valueFrom resolved against the manifest's
+// objects); an error names the missing ConfigMap/Secret or key.
+Result<std::optional<std::string>> resolve_env(const Manifest& m, const EnvVar& e);
+
+// A random RFC 4122 version 4 UUID (what the API server gives metadata.uid).
+std::string new_uid();
+
+}  // namespace skiff::kubelet

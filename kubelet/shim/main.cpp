@@ -1,0 +1,27 @@
+// skiff-shim: the per-pod supervisor (see kubelet/shim/shim.hpp). Started by `skiff pod run` or the
+// kubelet, never by hand.
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "kubelet/shim/shim.hpp"
+
+int main(int argc, char** argv) {
+  skiff::kubelet::ShimOptions o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--pod-dir") == 0) {
+      o.pod_dir = argv[i + 1];
+    } else if (std::strcmp(argv[i], "--ready-fd") == 0) {
+      o.ready_fd = std::atoi(argv[i + 1]);
+    } else {
+      std::cerr << "skiff-shim: unknown argument " << argv[i] << "\n";
+      return 2;
+    }
+  }
+  if (o.pod_dir.empty()) {
+    std::cerr << "usage: skiff-shim --pod-dir DIR [--ready-fd N]\n";
+    return 2;
+  }
+  return skiff::kubelet::run_shim(o);
+}

@@ -1,0 +1,270 @@
+#include "kubelet/shim/shim.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "kubelet/engine/pod_engine.hpp"
+#include "kubelet/shim/pod_record.hpp"
+
+namespace skiff::kubelet {
+namespace {
+
+Result<UniqueFd> listen_unix(const std::string& path) {
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return error("socket path too long: ", quote(path));
+  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return errno_error("socket");
+  ::unlink(path.c_str());
+  if (::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
+    return errno_error("bind ", quote(path));
+  chmod(path.c_str(), 0600);
+  if (::listen(fd.get(), 16) < 0) return errno_error("listen ", quote(path));
+  return fd;
+}
+
+// Reads one line with a deadline (a client that sends nothing cannot hang the shim for long).
+Result<std::string> read_line(int fd, int timeout_ms) {
+  std::string line;
+  char buf[4096];
+  while (line.find('\n') == std::string::npos) {
+    struct pollfd p = {fd, POLLIN, 0};
+    int n = poll(&p, 1, timeout_ms);
+    if (n == 0) return error("timed out reading a request");
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("poll");
+    }
+    ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return errno_error("read");
+    }
+    if (r == 0) break;
+    line.append(buf, static_cast<size_t>(r));
+    if (line.size() > (1 << 20)) return error("request too long");
+  }
+  return line.substr(0, line.find('\n'));
+}
+
+void report(int& fd, const std::string& text) {
+  if (fd < 0) return;
+  (void)write_all(fd, text + "\n");
+  ::close(fd);
+  fd = -1;
+}
+
+void checkpoint(const std::string& pod_dir, const PodEngine& e) {
+  Json j = {{"status", e.status()},
+            {"shimPid", e.finished() ? 0 : getpid()},
+            {"finished", e.finished()},
+            {"sandbox", e.sandbox().to_json()}};
+  if (auto r = write_file_atomic(pod_dir + "/status.json", j.dump(2) + "\n", 0644, false); !r)
+    log::warn("checkpoint: ", r.error().what());
+}
+
+void serve(int client_fd, PodEngine& engine) {
+  UniqueFd client(client_fd);
+  int flags = fcntl(client.get(), F_GETFL);
+  fcntl(client.get(), F_SETFL, flags & ~O_NONBLOCK);
+  Json response;
+  auto line = read_line(client.get(), 2000);
+  if (!line) {
+    response = {{"ok", false}, {"error", line.error().what()}};
+  } else {
+    auto req = parse_json(*line, "request");
+    std::string op = req && req->is_object() ? req->value("op", "") : "";
+    if (!req) {
+      response = {{"ok", false}, {"error", req.error().what()}};
+    } else if (op == "status") {
+      response = {{"ok", true}, {"status", engine.status()}, {"pid", getpid()}};
+    } else if (op == "stop") {
+      int64_t grace = engine.manifest().pod.spec.termination_grace_period_seconds;
+      if (req->contains("gracePeriodSeconds") && (*req)["gracePeriodSeconds"].is_number_integer())
+        grace = (*req)["gracePeriodSeconds"].get<int64_t>();
+      engine.stop(Duration(grace * 1000));
+      response = {{"ok", true}};
+    } else {
+      response = {{"ok", false}, {"error", cat("unknown op ", json_quote(op))}};
+    }
+  }
+  (void)write_all(client.get(), response.dump() + "\n");
+}
+
+}  // namespace
+
+int run_shim(const ShimOptions& o) {
+  int ready_fd = o.ready_fd;
+  auto record = load_pod_record(o.pod_dir);
+  if (!record) {
+    report(ready_fd, "error: " + record.error().what());
+    return 1;
+  }
+  log::Options lo;
+  lo.level = log::Level::kInfo;
+  lo.path = o.pod_dir + "/shim.log";
+  lo.component = "skiff-shim";
+  log::configure(lo);
+  auto manifest = record->manifest();
+  if (!manifest) {
+    report(ready_fd, "error: " + manifest.error().what());
+    return 1;
+  }
+  // Orphaned processes of the pod come to us, so every exit is seen and reaped.
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+    report(ready_fd, "error: " + errno_error("PR_SET_CHILD_SUBREAPER").what());
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  UniqueFd sfd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+
+  SteadyClock clock;
+  PodEngine engine(record->node, std::move(*manifest), clock);
+  bool dirty = true;
+  engine.set_on_change([&] { dirty = true; });
+  std::string sock_path = record->node.shim_socket(record->uid);
+  std::string run_dir = record->node.shim_run_dir(record->uid);
+  auto made = mkdir_p(run_dir, 0700);
+  Result<UniqueFd> listener = made ? listen_unix(sock_path) : Result<UniqueFd>(made.error());
+  if (!listener) {
+    report(ready_fd, "error: shim socket: " + listener.error().what());
+    (void)remove_tree(run_dir);
+    return 1;
+  }
+  if (auto started = engine.start(); !started) {
+    log::error("pod ", quote(record->name), ": ", started.error().what());
+    report(ready_fd, "error: " + started.error().what());
+    listener->reset();
+    (void)remove_tree(run_dir);
+    return 1;
+  }
+  log::info("pod ", quote(record->name), " sandbox ready (ip ", engine.sandbox().pod_ip, ")");
+  report(ready_fd, "ok");
+
+  while (true) {
+    engine.tick();
+    if (dirty) {
+      checkpoint(o.pod_dir, engine);
+      dirty = false;
+    }
+    if (engine.finished()) break;
+    std::vector<struct pollfd> fds = {{sfd.get(), POLLIN, 0}, {listener->get(), POLLIN, 0}};
+    for (int fd : engine.pipe_fds()) fds.push_back({fd, POLLIN, 0});
+    int timeout = -1;
+    if (auto next = engine.next_deadline()) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock.now()).count();
+      timeout = static_cast<int>(std::clamp<int64_t>(ms, 0, 60'000));
+    }
+    int n = poll(fds.data(), fds.size(), timeout);
+    if (n < 0 && errno != EINTR) {
+      log::error(errno_error("poll").what());
+      break;
+    }
+    if (n <= 0) continue;
+    // Output first: a container's last lines are read before its exit is handled.
+    for (size_t i = 2; i < fds.size(); ++i)
+      if (fds[i].revents) engine.on_readable(fds[i].fd);
+    if (fds[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (::read(sfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (si.ssi_signo == SIGCHLD) continue;
+        log::info("signal ", si.ssi_signo, ": stopping the pod");
+        engine.stop(Duration(engine.manifest().pod.spec.termination_grace_period_seconds * 1000));
+      }
+      int status;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) engine.on_child_exit(pid, status);
+    }
+    if (fds[1].revents & POLLIN) {
+      int c;
+      while ((c = accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC)) >= 0) serve(c, engine);
+    }
+  }
+  checkpoint(o.pod_dir, engine);
+  listener->reset();
+  ::unlink(sock_path.c_str());
+  (void)remove_tree(run_dir);
+  // Reap what is left (the pause process after teardown).
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  log::info("pod ", quote(record->name), " ended: ", phase_name(engine.phase()));
+  return 0;
+}
+
+Result<Json> shim_request(const std::string& socket_path, const Json& request,
+                          std::chrono::milliseconds timeout) {
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path)
+    return error("socket path too long: ", quote(socket_path));
+  strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno_error("socket");
+  if (::connect(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
+    return errno_error("connect to the shim at ", quote(socket_path));
+  TRY(write_all(fd.get(), request.dump() + "\n"));
+  auto line = TRY_CTX(read_line(fd.get(), static_cast<int>(timeout.count())), "shim response");
+  auto j = TRY(parse_json(line, "shim response"));
+  if (!j.is_object() || !j.value("ok", false))
+    return error("shim: ", j.is_object() ? j.value("error", line) : line);
+  return j;
+}
+
+Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
+  UniqueFd rd(p[0]), wr(p[1]);
+  pid_t pid = fork();
+  if (pid < 0) return errno_error("fork");
+  if (pid == 0) {
+    setsid();
+    (void)!chdir("/");
+    pid_t again = fork();
+    if (again != 0) _exit(again < 0 ? 1 : 0);
+    int null = ::open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    int ready = dup(wr.get());  // without O_CLOEXEC: the shim inherits it
+    std::string fd_arg = std::to_string(ready);
+    execl(shim_binary.c_str(), "skiff-shim", "--pod-dir", pod_dir.c_str(), "--ready-fd",
+          fd_arg.c_str(), static_cast<char*>(nullptr));
+    std::string msg = "error: " + errno_error("exec ", quote(shim_binary)).what() + "\n";
+    (void)!::write(ready, msg.data(), msg.size());
+    _exit(127);
+  }
+  wr.reset();
+  int status;
+  waitpid(pid, &status, 0);
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(rd.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) answer.append(buf, static_cast<size_t>(n));
+  std::string_view a = trim(answer);
+  if (a == "ok") return ok();
+  if (a.starts_with("error: ")) return Error(std::string(a.substr(7)));
+  return error("the shim exited without reporting (see ", quote(pod_dir + "/shim.log"), ")");
+}
+
+}  // namespace skiff::kubelet

@@ -1,0 +1,36 @@
+#pragma once
+// skiff-shim: one per pod, the parent and subreaper (PR_SET_CHILD_SUBREAPER) of the pod's
+// processes. It runs the pod engine in a poll loop (signalfd for SIGCHLD/SIGTERM, the containers'
+// log pipes, the API socket, the engine's deadlines), checkpoints the status to
+// <pod dir>/status.json on every change, and serves a JSON API on
+// <run root>/pods/<uid>/shim.sock: one request line, one response line per connection:
+//   {"op":"status"}                          -> {"ok":true,"status":{…}}
+//   {"op":"stop","gracePeriodSeconds":N}      -> {"ok":true}   (N defaults to the pod's)
+// When the pod has ended and its sandbox is gone, the shim writes the final status and exits.
+
+#include <chrono>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/json_util.hpp"
+
+namespace skiff::kubelet {
+
+struct ShimOptions {
+  std::string pod_dir;
+  int ready_fd = -1;  // "ok\n" once the sandbox is up, or "error: …\n"; then closed
+};
+
+// Runs the pod to its end; returns the shim's exit status.
+int run_shim(const ShimOptions& o);
+
+// Sends one request to a shim and returns its response (an error when the shim is gone or
+// answers {"ok":false,"error":…}).
+Result<Json> shim_request(const std::string& socket_path, const Json& request,
+                          std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+// Starts a shim for the pod in `pod_dir`, detached from the caller (setsid, double fork, stdio on
+// /dev/null), and waits until it reports the sandbox ready or fails (its message returned).
+Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir);
+
+}  // namespace skiff::kubelet
