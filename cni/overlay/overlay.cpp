@@ -60,9 +60,9 @@ Result<Overlay> Overlay::open(OverlayOptions o) {
     if (!opt.pod_cidr && saved->contains("podCIDR") && (*saved)["podCIDR"].is_string())
       opt.pod_cidr = IpNet::parse((*saved)["podCIDR"].get<std::string>());
     if (!opt.listen_port && saved->contains("listenPort") &&
-        (*saved)["listenPort"].is_number_unsigned())
+        (*saved)["listenPort"].is_number_integer())
       opt.listen_port = (*saved)["listenPort"].get<uint16_t>();
-    if (!opt.mtu && saved->contains("mtu") && (*saved)["mtu"].is_number_unsigned())
+    if (!opt.mtu && saved->contains("mtu") && (*saved)["mtu"].is_number_integer())
       opt.mtu = (*saved)["mtu"].get<unsigned>();
   }
   return overlay;

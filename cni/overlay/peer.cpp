@@ -63,7 +63,7 @@ Result<Peer> parse_peer(const Json& j, const std::string& path) {
   if (p.allowed_ips.empty())
     return Error(cat(path, ": needs podCIDR or allowedIPs (the peer's pod CIDR)"), EINVAL);
   if (auto k = j.find("persistentKeepalive"); k != j.end()) {
-    if (!k->is_number_unsigned() || k->get<uint64_t>() > 65535)
+    if (!k->is_number_integer() || k->get<int64_t>() < 0 || k->get<int64_t>() > 65535)
       return Error(cat(path, ".persistentKeepalive: want seconds in 0..65535"), EINVAL);
     p.persistent_keepalive = static_cast<uint16_t>(k->get<uint64_t>());
   }
