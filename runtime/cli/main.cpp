@@ -49,6 +49,9 @@ const Verb kVerbs[] = {
     {"bundle", "make a runnable bundle from an image, or remove one", add_bundle},
     {"net", "the node's WireGuard overlay: up, peers apply, show, pubkey, down (skiff-net)",
      add_net},
+    {"pod",
+     "run Kubernetes Pod manifests on this host: run, ls, status, logs, stop, rm (skiff-pod)",
+     add_pod},
 };
 
 void add_global_flags(CLI::App& app, Globals& g) {

@@ -59,6 +59,13 @@ Action add_events(CLI::App& cmd, const Globals& g);
 Action add_spec(CLI::App& cmd, const Globals& g);
 Action add_features(CLI::App& cmd, const Globals& g);
 
+// A verb group another binary implements (external.cpp): the action execs `binary` (next to this
+// one, else `build_path`, else $PATH) with everything after the verb.
+std::string external_binary_path(const std::string& name, const char* build_path);
+Action add_external(CLI::App& cmd, const char* binary, const char* build_path);
+// `skiff pod …` → skiff-pod (kubelet/cli).
+Action add_pod(CLI::App& cmd, const Globals& g);
+
 // The flags create and run share (defined in create.cpp).
 void add_create_flags(CLI::App& cmd, runtime::CreateOptions& o);
 
