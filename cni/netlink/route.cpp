@@ -60,7 +60,10 @@ Result<bool> Netlink::delete_route(const IpNet& dst, int ifindex) {
   auto d = TRY(to_nl_addr(dst.network()));
   rtnl_route_set_family(r.get(), static_cast<uint8_t>(dst.family()));
   rtnl_route_set_table(r.get(), RT_TABLE_MAIN);
-  rtnl_route_set_scope(r.get(), RT_SCOPE_NOWHERE);  // any scope
+  // Any scope and any protocol (libnl's default protocol is RTPROT_STATIC, which would only
+  // match routes added as static).
+  rtnl_route_set_scope(r.get(), RT_SCOPE_NOWHERE);
+  rtnl_route_set_protocol(r.get(), RTPROT_UNSPEC);
   if (int err = rtnl_route_set_dst(r.get(), d.get()); err < 0) return nl_error(err, "route dst");
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
   if (!nh) return error("rtnl_route_nh_alloc: out of memory");
