@@ -72,7 +72,13 @@ Result<void> CriStreamWriter::feed(std::string_view data) {
   while (true) {
     size_t nl = pending_.find('\n', start);
     if (nl == std::string::npos) break;
-    TRY(emit(std::string_view(pending_).substr(start, nl - start), false));
+    std::string_view line = std::string_view(pending_).substr(start, nl - start);
+    // A line longer than the buffer is cut into partial lines, as containerd's reader does.
+    while (line.size() > kMaxLine) {
+      TRY(emit(line.substr(0, kMaxLine), true));
+      line.remove_prefix(kMaxLine);
+    }
+    TRY(emit(line, false));
     start = nl + 1;
   }
   pending_.erase(0, start);

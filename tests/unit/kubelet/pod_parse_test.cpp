@@ -1,0 +1,225 @@
+// Pod manifests: YAML and JSON, multi-document files, defaults, validation with field paths.
+
+#include <gtest/gtest.h>
+
+#include "kubelet/pod/pod.hpp"
+#include "kubelet/pod/yaml.hpp"
+
+namespace skiff::kubelet {
+namespace {
+
+constexpr const char* kPod = R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  restartPolicy: OnFailure
+  initContainers:
+  - name: setup
+    image: busybox
+    command: ["sh", "-c", "echo ready"]
+  containers:
+  - name: app
+    image: busybox:1.36
+    args: ["httpd", "-f"]
+    workingDir: /srv
+    ports:
+    - containerPort: 8080
+      name: http
+    env:
+    - name: MODE
+      value: "1"
+    - name: GREETING
+      valueFrom:
+        configMapKeyRef: {name: cfg, key: greeting}
+    - name: TOKEN
+      valueFrom:
+        secretKeyRef: {name: creds, key: token}
+    - name: POD
+      valueFrom:
+        fieldRef: {fieldPath: metadata.name}
+    securityContext:
+      runAsUser: 1000
+      capabilities: {drop: ["ALL"], add: ["NET_BIND_SERVICE"]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {greeting: hello}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+data: {token: czNjcjN0}
+)";
+
+TEST(PodParse, YamlWithConfigMapAndSecret) {
+  auto m = parse_manifest(kPod, "pod.yaml");
+  ASSERT_TRUE(m.ok()) << m.error().what();
+  const Pod& p = m->pod;
+  EXPECT_EQ(p.name, "web");
+  EXPECT_EQ(p.namespace_, "default");
+  EXPECT_EQ(p.uid.size(), 36u);  // generated
+  EXPECT_EQ(p.labels.at("app"), "web");
+  EXPECT_EQ(p.spec.restart_policy, "OnFailure");
+  ASSERT_EQ(p.spec.init_containers.size(), 1u);
+  EXPECT_EQ(p.spec.init_containers[0].command,
+            (std::vector<std::string>{"sh", "-c", "echo ready"}));
+  // Defaults: no tag means :latest, which means Always; a tag means IfNotPresent.
+  EXPECT_EQ(p.spec.init_containers[0].image_pull_policy, "Always");
+  const Container& c = p.spec.containers[0];
+  EXPECT_EQ(c.image_pull_policy, "IfNotPresent");
+  EXPECT_EQ(c.args, (std::vector<std::string>{"httpd", "-f"}));
+  EXPECT_EQ(c.working_dir, "/srv");
+  ASSERT_EQ(c.ports.size(), 1u);
+  EXPECT_EQ(c.ports[0].container_port, 8080);
+  EXPECT_EQ(c.ports[0].protocol, "TCP");
+  EXPECT_EQ(c.env[0].value, "1");  // quoted: a string
+  EXPECT_EQ(*c.security_context.run_as_user, 1000);
+  ASSERT_EQ(m->config_maps.size(), 1u);
+  ASSERT_EQ(m->secrets.size(), 1u);
+  EXPECT_EQ(m->secrets[0].data.at("token"), "s3cr3t");  // base64-decoded
+  EXPECT_EQ(*resolve_env(*m, c.env[1]).value(), "hello");
+  EXPECT_EQ(*resolve_env(*m, c.env[2]).value(), "s3cr3t");
+  EXPECT_EQ(*resolve_env(*m, c.env[3]).value(), "web");
+  EXPECT_TRUE(m->warnings.empty()) << m->warnings[0];
+}
+
+TEST(PodParse, JsonToo) {
+  auto m = parse_manifest(
+      R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"j","uid":"abc-123"},
+          "spec":{"containers":[{"name":"c","image":"busybox"}]}})",
+      "pod.json");
+  ASSERT_TRUE(m.ok()) << m.error().what();
+  EXPECT_EQ(m->pod.uid, "abc-123");
+  EXPECT_EQ(m->pod.spec.restart_policy, "Always");
+}
+
+TEST(PodParse, UnknownFieldsAreWarnings) {
+  auto m = parse_manifest(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n  containers:\n  - name: c\n"
+      "    image: busybox\n    colour: blue\n  livenessProbe: {}\n",
+      "w.yaml");
+  ASSERT_TRUE(m.ok()) << m.error().what();
+  ASSERT_EQ(m->warnings.size(), 2u);
+  EXPECT_EQ(m->warnings[0], "spec.containers[0].colour: unknown field");
+  EXPECT_EQ(m->warnings[1], "spec.livenessProbe: unknown field");
+}
+
+Result<Manifest> parse_containers(const std::string& containers) {
+  return parse_manifest(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n" + containers,
+      "p.yaml");
+}
+
+TEST(PodValidate, PortOutOfRangeNamesTheField) {
+  auto m = parse_containers(
+      "  - {name: a, image: busybox}\n  - name: b\n    image: busybox\n    ports:\n"
+      "    - containerPort: 70000\n");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().what().find("spec.containers[1].ports[0].containerPort: must be 1-65535"),
+            std::string::npos)
+      << m.error().what();
+}
+
+TEST(PodValidate, DuplicateNamesAcrossInitAndMain) {
+  auto m = parse_manifest(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  initContainers:\n"
+      "  - {name: a, image: busybox}\n  containers:\n  - {name: a, image: busybox}\n",
+      "p.yaml");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().what().find(
+                "spec.containers[0].name: duplicate name \"a\" (also spec.initContainers[0])"),
+            std::string::npos)
+      << m.error().what();
+}
+
+TEST(PodValidate, MissingImageAndEverythingElseAtOnce) {
+  auto m = parse_manifest(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec:\n  restartPolicy: Sometimes\n"
+      "  containers:\n  - name: c\n",
+      "p.yaml");
+  ASSERT_FALSE(m.ok());
+  std::string e = m.error().what();
+  EXPECT_NE(e.find("spec.containers[0].image: required"), std::string::npos) << e;
+  EXPECT_NE(e.find("metadata.name: \"Bad_Name\" must be a DNS-1123 subdomain"), std::string::npos);
+  EXPECT_NE(e.find("spec.restartPolicy: unsupported value \"Sometimes\""), std::string::npos);
+}
+
+TEST(PodValidate, ConflictingHostPortsAndDuplicatePorts) {
+  auto m = parse_containers(
+      "  - name: a\n    image: busybox\n    ports:\n    - {containerPort: 80, hostPort: 8080}\n"
+      "    - {containerPort: 80}\n  - name: b\n    image: busybox\n    ports:\n"
+      "    - {containerPort: 81, hostPort: 8080}\n");
+  ASSERT_FALSE(m.ok());
+  std::string e = m.error().what();
+  EXPECT_NE(e.find("spec.containers[0].ports[1].containerPort: duplicate 80/TCP"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("spec.containers[1].ports[0].hostPort: 8080/TCP is already used"),
+            std::string::npos)
+      << e;
+}
+
+TEST(PodValidate, MissingConfigMapKey) {
+  auto m = parse_containers(
+      "  - name: a\n    image: busybox\n    env:\n    - name: X\n      valueFrom:\n"
+      "        configMapKeyRef: {name: nope, key: k}\n");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(
+      m.error().what().find(
+          "spec.containers[0].env[0].valueFrom.configMapKeyRef: ConfigMap \"nope\" not found"),
+      std::string::npos)
+      << m.error().what();
+}
+
+TEST(PodValidate, TypeErrorsNameThePath) {
+  auto m = parse_containers(
+      "  - name: a\n    image: busybox\n    ports:\n    - containerPort: \"80\"\n");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().what().find(
+                "spec.containers[0].ports[0].containerPort: expected integer, got string"),
+            std::string::npos)
+      << m.error().what();
+}
+
+TEST(PodParse, InvalidYamlSaysWhere) {
+  auto m = parse_manifest("apiVersion: v1\nkind: Pod\nmetadata: {name: x\n", "bad.yaml");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().what().find("bad.yaml: invalid YAML at line"), std::string::npos)
+      << m.error().what();
+}
+
+TEST(PodParse, NoPodOrTwoPods) {
+  EXPECT_FALSE(parse_manifest("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", "f").ok());
+  std::string one =
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n"
+      "  - {name: c, image: busybox}\n";
+  auto two = parse_manifest(one + "---\n" + one, "f");
+  ASSERT_FALSE(two.ok());
+  EXPECT_NE(two.error().what().find("more than one Pod"), std::string::npos);
+}
+
+TEST(Yaml, ScalarsFollowTheCoreSchema) {
+  auto docs = yaml_documents("a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: yes\ng: -3\n", "t");
+  ASSERT_TRUE(docs.ok()) << docs.error().what();
+  const Json& j = (*docs)[0];
+  EXPECT_TRUE(j["a"].is_number_integer());
+  EXPECT_TRUE(j["b"].is_string());
+  EXPECT_TRUE(j["c"].is_boolean());
+  EXPECT_TRUE(j["d"].is_null());
+  EXPECT_TRUE(j["e"].is_number_float());
+  EXPECT_EQ(j["f"], "yes");  // YAML 1.2: not a boolean
+  EXPECT_EQ(j["g"], -3);
+}
+
+TEST(Yaml, RoundTripThroughToYaml) {
+  Json j = {{"name", "x"}, {"port", 80}, {"quoted", "80"}, {"list", {1, "true"}}, {"empty", ""}};
+  auto back = yaml_documents(to_yaml(j), "t");
+  ASSERT_TRUE(back.ok()) << back.error().what();
+  EXPECT_EQ((*back)[0], j);
+}
+
+}  // namespace
+}  // namespace skiff::kubelet
