@@ -1,1 +1,62 @@
-int main() { return 0; }
+// skiff-master: a Kubernetes control plane the real kubectl drives. Flags only; the work is in
+// master.cpp.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "common/log.hpp"
+#include "master/master.hpp"
+
+int main(int argc, char** argv) {
+  using namespace skiff;
+  CLI::App app{"skiff-master: a lightweight Kubernetes control plane"};
+  app.set_version_flag("--version",
+                       std::string("skiff-master ") + SKIFF_VERSION + " (" + SKIFF_COMMIT + ")");
+  master::MasterOptions opts;
+  opts.commit = SKIFF_COMMIT;
+  bool debug = false;
+  app.add_option("--data-dir", opts.data_dir, "state.db, pki/, tokens.csv")->capture_default_str();
+  app.add_option("--listen", opts.listen, "ADDR:PORT to serve HTTPS on")->capture_default_str();
+  app.add_option("--store", opts.store, "sqlite | etcd")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sqlite", "etcd"}));
+  app.add_option("--etcd-endpoints", opts.etcd_endpoints, "comma-separated etcd URLs");
+  app.add_option("--cluster-cidr", opts.cluster_cidr, "pod CIDR of the cluster")
+      ->capture_default_str();
+  app.add_option("--service-cidr", opts.service_cidr, "ClusterIP range")->capture_default_str();
+  app.add_option("--token-auth-file", opts.token_file,
+                 "static bearer tokens: token,user,uid,\"groups\"");
+  app.add_flag("--debug", debug, "debug logging");
+
+  master::KubeconfigOptions kc;
+  auto* kubeconfig =
+      app.add_subcommand("kubeconfig", "print a kubeconfig with embedded certificates");
+  kubeconfig->add_option("--data-dir", kc.data_dir, "the master's data directory")
+      ->capture_default_str();
+  kubeconfig->add_option("--server", kc.server,
+                         "API server URL (default: where the master listens)");
+  kubeconfig->add_option("--user", kc.user, "user name (CN of the client certificate)")
+      ->capture_default_str();
+  kubeconfig->add_option("--group", kc.groups, "groups (O of the client certificate)");
+
+  CLI11_PARSE(app, argc, argv);
+  log::Options lo;
+  lo.component = "skiff-master";
+  lo.level = debug ? log::Level::kDebug : log::Level::kWarn;
+  log::configure(lo);
+
+  if (*kubeconfig) {
+    auto text = master::make_kubeconfig(kc);
+    if (!text.ok()) {
+      fprintf(stderr, "skiff-master kubeconfig: %s\n", text.error().what().c_str());
+      return 1;
+    }
+    fputs(text->c_str(), stdout);
+    return 0;
+  }
+  auto r = master::run_master(opts);
+  if (!r.ok()) {
+    fprintf(stderr, "skiff-master: %s\n", r.error().what().c_str());
+    return 1;
+  }
+  return 0;
+}

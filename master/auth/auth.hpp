@@ -1,0 +1,41 @@
+#pragma once
+// Authentication and authorization. Users come from verified client certificates (CN user, O
+// groups) or bearer tokens from a static token file (kube-apiserver's --token-auth-file format:
+// token,user,uid,"group1,group2"). system:masters may do anything; other identities get 403 for
+// now (the node authorizer is next); anonymous requests get 401 except for health and version.
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "common/error.hpp"
+#include "master/server/http.hpp"
+
+namespace skiff::master {
+
+class Authenticator {
+ public:
+  // Reads `token_file` (missing file: no tokens).
+  Result<void> load_token_file(const std::string& token_file);
+  // Adds a token at run time (tests, bootstrap).
+  void add_token(const std::string& token, Identity id);
+  // The request's identity: its client certificate, else its bearer token; anonymous otherwise.
+  // A bearer token that matches nothing is an error (401), not anonymous.
+  Result<Identity> authenticate(const HttpRequest& req) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Identity> tokens_;
+};
+
+struct Attributes {
+  std::string verb;  // get list watch create update patch delete deletecollection
+  std::string group, resource, subresource, ns, name;
+  bool resource_request = false;
+  std::string path;
+};
+
+// True when `id` may do `attrs`.
+bool authorize(const Identity& id, const Attributes& attrs);
+
+}  // namespace skiff::master

@@ -1,0 +1,114 @@
+#include "master/master.hpp"
+
+#include <signal.h>
+
+#include "api/base64.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+#include "master/auth/auth.hpp"
+#include "master/controllers/garbage_collector.hpp"
+#include "master/pki/pki.hpp"
+#include "master/registry/registry.hpp"
+#include "master/server/api_handler.hpp"
+#include "master/server/http_server.hpp"
+#include "master/store/sqlite_backend.hpp"
+#include "master/store/store.hpp"
+
+namespace skiff::master {
+
+Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return error("--listen ", quote(listen), ": expected ADDR:PORT");
+  std::string addr = listen.substr(0, colon);
+  if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']')
+    addr = addr.substr(1, addr.size() - 2);
+  auto port = parse_int<uint16_t>(listen.substr(colon + 1));
+  if (!port) return error("--listen ", quote(listen), ": invalid port");
+  return std::make_pair(addr, *port);
+}
+
+Result<void> run_master(const MasterOptions& o) {
+  auto [addr, port] = TRY(parse_listen(o.listen));
+  if (o.store != "sqlite")
+    return error("--store ", quote(o.store),
+                 ": only `sqlite` is implemented in this build (etcd is next)");
+  TRY_CTX(mkdir_p(o.data_dir, 0700), "create the data directory");
+  auto pki = TRY_CTX(ensure_pki(o.data_dir + "/pki", {addr}), "set up the PKI");
+
+  // Block the signals before any thread starts, so only sigwait below receives them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto backend = TRY(SqliteBackend::open(o.data_dir + "/state.db"));
+  auto store = TRY(Store::open(std::move(backend)));
+  RegistryOptions ropts;
+  ropts.service_cidr = o.service_cidr;
+  auto registry = TRY(Registry::create(*store, ropts));
+  TRY_CTX(registry->bootstrap(), "bootstrap");
+  Authenticator authn;
+  TRY(authn.load_token_file(o.token_file.empty() ? o.data_dir + "/tokens.csv" : o.token_file));
+  ApiHandler handler(*registry, authn, VersionInfo{o.version, o.commit});
+  GarbageCollector gc(*registry);
+  TRY(gc.start());
+
+  HttpServerOptions sopts;
+  sopts.address = addr;
+  sopts.port = port;
+  sopts.cert_file = pki.serving_cert;
+  sopts.key_file = pki.serving_key;
+  sopts.client_ca_file = pki.ca_cert;
+  auto server = TRY(HttpServer::start(sopts, [&](HttpRequest& r) { return handler.handle(r); }));
+  std::string host = addr.find(':') != std::string::npos ? "[" + addr + "]" : addr;
+  std::string url = cat("https://", host == "0.0.0.0" ? "127.0.0.1" : host, ":", server->port());
+  (void)write_file_atomic(o.data_dir + "/server-url", url + "\n", 0644, false);
+  handler.set_ready(true);
+  fprintf(stderr, "skiff-master: serving on %s\n", url.c_str());
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  fprintf(stderr, "skiff-master: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  handler.set_ready(false);
+  server->stop(5000);
+  gc.stop();
+  store->shutdown();
+  return ok();
+}
+
+Result<std::string> make_kubeconfig(const KubeconfigOptions& o) {
+  std::string pki_dir = o.data_dir + "/pki";
+  if (!path_exists(pki_dir + "/ca.crt"))
+    return error("no PKI under ", quote(pki_dir),
+                 ": start skiff-master with this --data-dir first");
+  std::string server = o.server;
+  if (server.empty()) {
+    auto saved = read_file(o.data_dir + "/server-url");
+    server = saved.ok() ? std::string(trim(*saved)) : "https://127.0.0.1:6443";
+  }
+  PkiFiles pki;
+  pki.dir = pki_dir;
+  pki.ca_cert = pki_dir + "/ca.crt";
+  pki.ca_key = pki_dir + "/ca.key";
+  CertAndKey client;
+  if (o.user == "admin" && o.groups.empty()) {
+    client.cert_pem = TRY(read_file(pki_dir + "/admin.crt"));
+    client.key_pem = TRY(read_file(pki_dir + "/admin.key"));
+  } else {
+    client = TRY(issue_client_cert(pki, o.user, o.groups, 365));
+  }
+  std::string ca = TRY(read_file(pki.ca_cert));
+  return cat(
+      "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ",
+      api::base64_encode(ca), "\n    server: ", server,
+      "\n  name: skiff\ncontexts:\n- context:\n    cluster: skiff\n    user: ", o.user,
+      "\n  name: skiff\ncurrent-context: skiff\npreferences: {}\nusers:\n- name: ", o.user,
+      "\n  user:\n    client-certificate-data: ", api::base64_encode(client.cert_pem),
+      "\n    client-key-data: ", api::base64_encode(client.key_pem), "\n");
+}
+
+}  // namespace skiff::master

@@ -1,0 +1,39 @@
+#pragma once
+// skiff-master as a library: open the store, bootstrap, start the API server and controllers,
+// serve until SIGTERM/SIGINT, shut down gracefully. main.cpp only parses flags.
+
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace skiff::master {
+
+struct MasterOptions {
+  std::string data_dir = "/var/lib/skiff-master";
+  std::string listen = "127.0.0.1:6443";
+  std::string store = "sqlite";
+  std::string etcd_endpoints;
+  std::string cluster_cidr = "10.244.0.0/16";
+  std::string service_cidr = "10.96.0.0/12";
+  std::string token_file;  // default <data-dir>/tokens.csv
+  std::string version = "v1.20.0-skiff";
+  std::string commit = "unknown";
+};
+
+// Runs until a termination signal; returns the process exit code's error when start-up fails.
+Result<void> run_master(const MasterOptions& options);
+
+struct KubeconfigOptions {
+  std::string data_dir = "/var/lib/skiff-master";
+  std::string server;  // default: the address the master last listened on
+  std::string user = "admin";
+  std::vector<std::string> groups;
+};
+// A kubeconfig with the CA and a client certificate embedded (admin's, or one issued now).
+Result<std::string> make_kubeconfig(const KubeconfigOptions& options);
+
+// "ADDR:PORT" or "[v6]:PORT" -> address and port; the error names the value.
+Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& listen);
+
+}  // namespace skiff::master

@@ -1,0 +1,555 @@
+#include "master/server/api_handler.hpp"
+
+#include "api/base64.hpp"
+#include "api/meta.hpp"
+#include "api/selector.hpp"
+#include "api/table.hpp"
+#include "api/yaml.hpp"
+#include "common/log.hpp"
+#include "common/strings.hpp"
+
+namespace skiff::master {
+
+using api::ApiError;
+using api::KindInfo;
+
+struct ApiHandler::Route {
+  const KindInfo* kind = nullptr;
+  std::string group, version, resource, ns, name, subresource;
+  bool unknown_resource = false;
+};
+
+namespace {
+
+HttpResponse json_response(int code, const Json& body) {
+  HttpResponse r;
+  r.status = code;
+  r.body = body.dump();
+  return r;
+}
+
+HttpResponse error_response(const ApiError& e) { return json_response(e.code, e.to_status()); }
+
+HttpResponse text_response(int code, std::string body) {
+  HttpResponse r;
+  r.status = code;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(body);
+  return r;
+}
+
+bool wants_table(const HttpRequest& req) {
+  return req.header("accept").find("as=Table") != std::string::npos;
+}
+
+// Parses a request body as JSON or YAML; an error says why in kube's words.
+std::optional<Json> decode_body(const HttpRequest& req, ApiError& err) {
+  std::string ct = req.header("content-type");
+  ct = std::string(trim(ct.substr(0, ct.find(';'))));
+  if (req.body.empty()) {
+    err = api::bad_request("the request body is empty");
+    return std::nullopt;
+  }
+  if (ct == "application/yaml" || ct == "application/x-yaml" || ct == "text/yaml") {
+    auto j = api::yaml_to_json(req.body);
+    if (!j.ok()) {
+      err = api::bad_request(cat("the body of the request is not valid YAML: ", j.error().what()));
+      return std::nullopt;
+    }
+    return *j;
+  }
+  if (!ct.empty() && ct != "application/json" && ct != "*/*" &&
+      !api::patch_type_from_content_type(ct)) {
+    err = api::unsupported_media(ct);
+    return std::nullopt;
+  }
+  auto j = parse_json(req.body, "the request body");
+  if (!j.ok()) {
+    err = api::bad_request(cat("couldn't decode the body: ", j.error().what()));
+    return std::nullopt;
+  }
+  return *j;
+}
+
+std::string verb_of(const HttpRequest& req, bool named) {
+  const std::string& m = req.method;
+  if (m == "GET" || m == "HEAD") {
+    std::string w = req.param("watch");
+    if (w == "1" || w == "true") return "watch";
+    return named ? "get" : "list";
+  }
+  if (m == "POST") return "create";
+  if (m == "PUT") return "update";
+  if (m == "PATCH") return "patch";
+  if (m == "DELETE") return named ? "delete" : "deletecollection";
+  return "";
+}
+
+Json resource_list(const std::string& group, const std::string& version) {
+  Json resources = Json::array();
+  for (const auto& k : api::kinds()) {
+    if (k.group != group || k.version != version) continue;
+    Json r = {{"name", k.resource},
+              {"singularName", k.singular},
+              {"namespaced", k.namespaced},
+              {"kind", k.kind},
+              {"verbs", api::standard_verbs()}};
+    if (!k.short_names.empty()) r["shortNames"] = k.short_names;
+    if (!k.categories.empty()) r["categories"] = k.categories;
+    resources.push_back(r);
+    for (const auto& sub : k.subresources) {
+      Json s = {
+          {"name", k.resource + "/" + sub}, {"singularName", ""}, {"namespaced", k.namespaced}};
+      if (sub == "binding") {
+        s["kind"] = "Binding";
+        s["verbs"] = {"create"};
+      } else if (sub == "scale") {
+        s["group"] = "autoscaling";
+        s["version"] = "v1";
+        s["kind"] = "Scale";
+        s["verbs"] = {"get", "patch", "update"};
+      } else {
+        s["kind"] = k.kind;
+        s["verbs"] = {"get", "patch", "update"};
+      }
+      resources.push_back(s);
+    }
+  }
+  return {{"kind", "APIResourceList"},
+          {"apiVersion", "v1"},
+          {"groupVersion", group.empty() ? version : group + "/" + version},
+          {"resources", resources}};
+}
+
+Json api_group(const std::string& group) {
+  std::string version;
+  for (const auto& k : api::kinds())
+    if (k.group == group) version = k.version;
+  Json gv = {{"groupVersion", group + "/" + version}, {"version", version}};
+  return {{"name", group}, {"versions", Json::array({gv})}, {"preferredVersion", gv}};
+}
+
+std::vector<std::string> groups() {
+  std::vector<std::string> out;
+  for (const auto& k : api::kinds())
+    if (!k.group.empty() && std::find(out.begin(), out.end(), k.group) == out.end())
+      out.push_back(k.group);
+  return out;
+}
+
+// A minimal gnostic OpenAPIv2 Document in protobuf (swagger = 1, info = 2 {title, version}):
+// kubectl fetches /openapi/v2 as protobuf for client-side validation and skips kinds it has no
+// definition for.
+std::string openapi_protobuf() {
+  auto field = [](int num, const std::string& bytes) {
+    std::string out;
+    out.push_back(static_cast<char>((num << 3) | 2));
+    size_t n = bytes.size();
+    do {
+      uint8_t b = n & 0x7f;
+      n >>= 7;
+      out.push_back(static_cast<char>(b | (n ? 0x80 : 0)));
+    } while (n);
+    return out + bytes;
+  };
+  return field(1, "2.0") + field(2, field(1, "Kubernetes") + field(2, "v1.20.0"));
+}
+
+std::string encode_continue(const std::string& key, int64_t rev) {
+  return api::base64_encode(Json{{"v", "meta.k8s.io/v1"}, {"rv", rev}, {"start", key}}.dump());
+}
+
+std::optional<std::string> decode_continue(const std::string& token, const std::string& prefix) {
+  auto raw = api::base64_decode(token);
+  if (!raw) return std::nullopt;
+  auto j = parse_json(*raw, "continue token");
+  if (!j.ok() || !j->is_object() || !(*j)["start"].is_string()) return std::nullopt;
+  std::string start = (*j)["start"];
+  if (start.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  return start;
+}
+
+std::string include_object(const HttpRequest& req) {
+  std::string v = req.param("includeObject");
+  return v.empty() ? "Metadata" : v;
+}
+
+Json table_for(const KindInfo& k, const std::vector<const Json*>& objs, const Json& list_meta,
+               const std::string& include) {
+  Json t = api::to_table(k, objs, list_meta, include == "Object");
+  if (include == "None")
+    for (auto& row : t["rows"]) row.erase("object");
+  return t;
+}
+
+}  // namespace
+
+HttpResponse ApiHandler::handle(HttpRequest& req) {
+  const std::string& p = req.path;
+  if (p == "/healthz" || p == "/livez" || p.rfind("/healthz/", 0) == 0 ||
+      p.rfind("/livez/", 0) == 0)
+    return text_response(200, "ok");
+  if (p == "/readyz" || p.rfind("/readyz/", 0) == 0)
+    return ready_ ? text_response(200, "ok")
+                  : text_response(500, "[-]bootstrap not finished\nreadyz check failed");
+  if (p == "/version")
+    return json_response(200, {{"major", "1"},
+                               {"minor", "20"},
+                               {"gitVersion", version_.git_version},
+                               {"gitCommit", version_.git_commit},
+                               {"gitTreeState", "clean"},
+                               {"buildDate", "1970-01-01T00:00:00Z"},
+                               {"goVersion", "n/a (C++)"},
+                               {"compiler", "gcc"},
+                               {"platform", "linux/amd64"}});
+
+  auto who = authn_.authenticate(req);
+  if (!who.ok() || who->anonymous()) return error_response(api::unauthorized());
+
+  // /api/v1/..., /apis/<group>/<version>/...
+  std::vector<std::string> seg = split(p, '/', true);
+  bool core = !seg.empty() && seg[0] == "api";
+  bool grouped = !seg.empty() && seg[0] == "apis";
+  if (!core && !grouped) {
+    Attributes a{"get", "", "", "", "", "", false, p};
+    if (!authorize(*who, a)) return error_response(api::forbidden_error(who->user, "get", p, ""));
+    if (p == "/openapi/v2") {
+      if (req.header("accept").find("protobuf") != std::string::npos) {
+        HttpResponse r;
+        r.content_type = "application/octet-stream";
+        r.body = openapi_protobuf();
+        return r;
+      }
+      return json_response(200, {{"swagger", "2.0"},
+                                 {"info", {{"title", "Kubernetes"}, {"version", "v1.20.0"}}},
+                                 {"paths", Json::object()},
+                                 {"definitions", Json::object()}});
+    }
+    return error_response(
+        {404, "NotFound", "the server could not find the requested resource", nullptr});
+  }
+  Route route;
+  size_t i;
+  if (core) {
+    if (seg.size() == 1) return discovery(p);
+    route.version = seg[1];
+    i = 2;
+  } else {
+    if (seg.size() <= 2) return discovery(p);
+    route.group = seg[1];
+    route.version = seg[2];
+    i = 3;
+  }
+  if (i == seg.size()) return discovery(p);
+  std::vector<std::string> rest(seg.begin() + static_cast<long>(i), seg.end());
+  if (rest[0] == "namespaces" && rest.size() >= 3 && rest[2] != "status" && rest[2] != "finalize") {
+    route.ns = rest[1];
+    rest.erase(rest.begin(), rest.begin() + 2);
+  }
+  route.resource = rest[0];
+  if (rest.size() > 1) route.name = rest[1];
+  if (rest.size() > 2) route.subresource = rest[2];
+  if (rest.size() > 3)
+    return error_response(
+        {404, "NotFound", "the server could not find the requested resource", nullptr});
+  route.kind = api::find_resource(route.group, route.resource);
+  if (!route.kind || route.kind->version != route.version)
+    return error_response(
+        {404, "NotFound", "the server could not find the requested resource", nullptr});
+  if (!route.kind->namespaced && !route.ns.empty())
+    return error_response(
+        {404, "NotFound", "the server could not find the requested resource", nullptr});
+  if (route.kind->kind == "Namespace" && route.name.empty() == false && route.ns.empty()) {
+    // /api/v1/namespaces/<name>[/status]
+  }
+  if (!route.subresource.empty()) {
+    const auto& subs = route.kind->subresources;
+    if (std::find(subs.begin(), subs.end(), route.subresource) == subs.end())
+      return error_response(
+          {404, "NotFound", "the server could not find the requested resource", nullptr});
+  }
+  Attributes a;
+  a.verb = verb_of(req, !route.name.empty());
+  a.group = route.group;
+  a.resource = route.resource;
+  a.subresource = route.subresource;
+  a.ns = route.ns;
+  a.name = route.name;
+  a.resource_request = true;
+  a.path = p;
+  if (!authorize(*who, a))
+    return error_response(
+        api::forbidden_error(who->user, a.verb, route.kind->group_resource(), route.ns));
+  return resource(req, route, *who);
+}
+
+HttpResponse ApiHandler::discovery(const std::string& p) {
+  if (p == "/api" || p == "/api/")
+    return json_response(200, {{"kind", "APIVersions"},
+                               {"versions", {"v1"}},
+                               {"serverAddressByClientCIDRs",
+                                {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", ""}}}}});
+  if (p == "/apis" || p == "/apis/") {
+    Json list = Json::array();
+    for (const auto& g : groups()) list.push_back(api_group(g));
+    return json_response(200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", list}});
+  }
+  std::vector<std::string> seg = split(p, '/', true);
+  if (seg.size() == 2 && seg[0] == "api" && seg[1] == "v1")
+    return json_response(200, resource_list("", "v1"));
+  if (seg.size() == 2 && seg[0] == "apis") {
+    auto gs = groups();
+    if (std::find(gs.begin(), gs.end(), seg[1]) != gs.end()) {
+      Json g = api_group(seg[1]);
+      g["kind"] = "APIGroup";
+      g["apiVersion"] = "v1";
+      return json_response(200, g);
+    }
+  }
+  if (seg.size() == 3 && seg[0] == "apis") {
+    Json list = resource_list(seg[1], seg[2]);
+    if (!list["resources"].empty()) return json_response(200, list);
+  }
+  return error_response(
+      {404, "NotFound", "the server could not find the requested resource", nullptr});
+}
+
+HttpResponse ApiHandler::resource(HttpRequest& req, const Route& route, const Identity& who) {
+  const KindInfo& k = *route.kind;
+  std::string ns = k.namespaced ? route.ns : "";
+  if (k.namespaced && route.ns.empty() && (req.method != "GET"))
+    return error_response(api::bad_request("a namespace is required for " + k.resource));
+  auto respond = [&](const Outcome& o) -> HttpResponse {
+    if (!o.ok()) return error_response(*o.error);
+    HttpResponse r;
+    r.status = o.code;
+    if (o.object) {
+      if (wants_table(req)) {
+        std::vector<const Json*> one = {o.object.json.get()};
+        r.body = table_for(k, one, {{"resourceVersion", std::to_string(o.object.mod_rev)}},
+                           include_object(req))
+                     .dump();
+      } else {
+        r.body = *o.object.bytes;
+      }
+    } else {
+      r.body = o.json.dump();
+    }
+    return r;
+  };
+  ApiError err;
+  if (route.name.empty()) {
+    if (req.method == "GET") {
+      std::string w = req.param("watch");
+      if (w == "1" || w == "true") return watch(req, route);
+      return list(req, route);
+    }
+    if (req.method == "POST") {
+      auto body = decode_body(req, err);
+      if (!body) return error_response(err);
+      return respond(registry_.create(k, route.ns, std::move(*body), who));
+    }
+    if (req.method == "DELETE") {
+      auto lsel = api::LabelSelector::parse(req.param("labelSelector"));
+      if (!lsel.ok()) return error_response(api::bad_request(lsel.error().what()));
+      auto fsel = api::FieldSelector::parse(req.param("fieldSelector"));
+      if (!fsel.ok()) return error_response(api::bad_request(fsel.error().what()));
+      auto items =
+          registry_.store().list(list_prefix(k.group_resource(), ns), "", 0, [&](const Json& o) {
+            return lsel->matches(o["metadata"].value("labels", Json())) && fsel->matches(o);
+          });
+      Json opts =
+          req.body.empty() ? Json::object() : parse_json(req.body, "body").value_or(Json::object());
+      Json deleted = Json::array();
+      for (const auto& o : items.items) {
+        auto r = registry_.remove(k, api::str_at(*o.json, {"metadata", "namespace"}),
+                                  api::str_at(*o.json, {"metadata", "name"}), opts);
+        if (r.ok() && r.object) deleted.push_back(*r.object.json);
+      }
+      return json_response(
+          200, {{"kind", k.list_kind()},
+                {"apiVersion", k.api_version()},
+                {"metadata", {{"resourceVersion", std::to_string(registry_.store().revision())}}},
+                {"items", deleted}});
+    }
+    return error_response(
+        api::method_not_allowed(cat(req.method, " is not supported on a collection")));
+  }
+  if (route.subresource == "binding") {
+    if (req.method != "POST")
+      return error_response(api::method_not_allowed("binding supports POST only"));
+    auto body = decode_body(req, err);
+    if (!body) return error_response(err);
+    return respond(registry_.bind(route.ns, route.name, *body));
+  }
+  if (req.method == "GET") {
+    std::string w = req.param("watch");
+    if (w == "1" || w == "true") return watch(req, route);
+    return respond(registry_.get(k, route.ns, route.name, route.subresource));
+  }
+  if (req.method == "PUT") {
+    auto body = decode_body(req, err);
+    if (!body) return error_response(err);
+    return respond(registry_.update(k, route.ns, route.name, route.subresource, std::move(*body)));
+  }
+  if (req.method == "PATCH") {
+    auto type = api::patch_type_from_content_type(req.header("content-type"));
+    if (!type) return error_response(api::unsupported_media(req.header("content-type")));
+    auto body = decode_body(req, err);
+    if (!body) return error_response(err);
+    return respond(registry_.patch(k, route.ns, route.name, route.subresource, *type, *body));
+  }
+  if (req.method == "DELETE") {
+    Json opts = Json::object();
+    if (!req.body.empty()) {
+      auto body = decode_body(req, err);
+      if (!body) return error_response(err);
+      opts = *body;
+    }
+    if (auto g = req.param("gracePeriodSeconds"); !g.empty()) {
+      auto v = parse_int<int64_t>(g);
+      if (!v) return error_response(api::bad_request("gracePeriodSeconds must be an integer"));
+      opts["gracePeriodSeconds"] = *v;
+    }
+    if (auto pp = req.param("propagationPolicy"); !pp.empty()) opts["propagationPolicy"] = pp;
+    return respond(registry_.remove(k, route.ns, route.name, opts));
+  }
+  return error_response(api::method_not_allowed(cat(req.method, " is not supported")));
+}
+
+HttpResponse ApiHandler::list(HttpRequest& req, const Route& route) {
+  const KindInfo& k = *route.kind;
+  auto lsel = api::LabelSelector::parse(req.param("labelSelector"));
+  if (!lsel.ok())
+    return error_response(
+        api::bad_request(cat("unable to parse requirement: ", lsel.error().what())));
+  auto fsel = api::FieldSelector::parse(req.param("fieldSelector"));
+  if (!fsel.ok()) return error_response(api::bad_request(fsel.error().what()));
+  std::string prefix = list_prefix(k.group_resource(), k.namespaced ? route.ns : "");
+  size_t limit = 0;
+  if (auto l = req.param("limit"); !l.empty()) {
+    auto v = parse_int<int64_t>(l);
+    if (!v || *v < 0)
+      return error_response(api::bad_request("limit must be a non-negative integer"));
+    limit = static_cast<size_t>(*v);
+  }
+  std::string start;
+  if (auto c = req.param("continue"); !c.empty()) {
+    auto s = decode_continue(c, prefix);
+    if (!s)
+      return error_response(
+          api::bad_request("continue key is not valid: the token was not made for this list"));
+    start = *s;
+  }
+  auto filter = [&](const Json& o) {
+    const Json* labels = api::at_path(o, {"metadata", "labels"});
+    return lsel->matches(labels ? *labels : Json()) && fsel->matches(o);
+  };
+  bool filtering = !lsel->empty() || !fsel->empty();
+  auto result = registry_.store().list(
+      prefix, start, limit, filtering ? std::function<bool(const Json&)>(filter) : nullptr);
+  Json meta = {{"resourceVersion", std::to_string(result.revision)}};
+  if (!result.next_key.empty())
+    meta["continue"] = encode_continue(result.next_key, result.revision);
+  HttpResponse r;
+  if (wants_table(req)) {
+    std::vector<const Json*> objs;
+    for (const auto& o : result.items) objs.push_back(o.json.get());
+    r.body = table_for(k, objs, meta, include_object(req)).dump();
+    return r;
+  }
+  std::string body = cat(R"({"kind":")", k.list_kind(), R"(","apiVersion":")", k.api_version(),
+                         R"(","metadata":)", meta.dump(), R"(,"items":[)");
+  size_t total = body.size();
+  for (const auto& o : result.items) total += o.bytes->size() + 1;
+  body.reserve(total + 2);
+  bool first = true;
+  for (const auto& o : result.items) {
+    if (!first) body.push_back(',');
+    first = false;
+    body.append(*o.bytes);
+  }
+  body.append("]}");
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse ApiHandler::watch(HttpRequest& req, const Route& route) {
+  const KindInfo& k = *route.kind;
+  auto lsel = api::LabelSelector::parse(req.param("labelSelector"));
+  if (!lsel.ok())
+    return error_response(
+        api::bad_request(cat("unable to parse requirement: ", lsel.error().what())));
+  auto fsel = api::FieldSelector::parse(req.param("fieldSelector"));
+  if (!fsel.ok()) return error_response(api::bad_request(fsel.error().what()));
+  std::string prefix = list_prefix(k.group_resource(), k.namespaced ? route.ns : "");
+  std::string only_name = route.name;
+  if (!only_name.empty())
+    prefix = object_key(k.group_resource(), k.namespaced ? route.ns : "", only_name);
+  int64_t from = 0;
+  if (auto rv = req.param("resourceVersion"); !rv.empty() && rv != "0") {
+    auto v = parse_int<int64_t>(rv);
+    if (!v || *v < 0)
+      return error_response(api::bad_request(cat("invalid resource version ", json_quote(rv))));
+    from = *v;
+  }
+  int64_t timeout = 1800;
+  if (auto t = req.param("timeoutSeconds"); !t.empty())
+    timeout = parse_int<int64_t>(t).value_or(1800);
+  bool bookmarks = req.param("allowWatchBookmarks") == "true";
+  bool table = wants_table(req);
+  std::string include = include_object(req);
+  auto w = registry_.store().watch(prefix, from);
+  HttpResponse r;
+  r.content_type = "application/json";
+  if (!w.ok()) {
+    ApiError gone = api::gone(w.error().message());
+    std::string line = cat(R"({"type":"ERROR","object":)", gone.to_status().dump(), "}\n");
+    r.stream = [line](ChunkWriter& out) { out.write(line); };
+    return r;
+  }
+  auto watcher = *w;
+  auto ls = std::make_shared<api::LabelSelector>(std::move(*lsel));
+  auto fs = std::make_shared<api::FieldSelector>(std::move(*fsel));
+  const KindInfo* kp = &k;
+  r.stream = [=](ChunkWriter& out) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+    auto last_bookmark = std::chrono::steady_clock::now();
+    int64_t last_rev = from;
+    std::vector<WatchEvent> events;
+    while (out.running() && std::chrono::steady_clock::now() < deadline) {
+      events.clear();
+      if (!watcher->next(events, std::chrono::milliseconds(500))) break;
+      std::string batch;
+      for (const auto& e : events) {
+        last_rev = std::max(last_rev, e.rev);
+        if (!only_name.empty() && e.key != prefix) continue;
+        const Json& o = *e.object.json;
+        const Json* labels = api::at_path(o, {"metadata", "labels"});
+        if (!ls->matches(labels ? *labels : Json()) || !fs->matches(o)) continue;
+        batch += cat(R"({"type":")", event_type_name(e.type), R"(","object":)");
+        if (table) {
+          std::vector<const Json*> one = {&o};
+          batch +=
+              table_for(*kp, one, {{"resourceVersion", std::to_string(e.rev)}}, include).dump();
+        } else {
+          batch += *e.object.bytes;
+        }
+        batch += "}\n";
+      }
+      if (bookmarks &&
+          std::chrono::steady_clock::now() - last_bookmark > std::chrono::seconds(10)) {
+        last_bookmark = std::chrono::steady_clock::now();
+        if (last_rev > 0)
+          batch +=
+              cat(R"({"type":"BOOKMARK","object":{"kind":")", kp->kind, R"(","apiVersion":")",
+                  kp->api_version(), R"(","metadata":{"resourceVersion":")", last_rev, "\"}}}\n");
+      }
+      if (!batch.empty() && !out.write(batch)) break;
+    }
+    watcher->close();
+  };
+  return r;
+}
+
+}  // namespace skiff::master
