@@ -45,6 +45,7 @@ struct PullFlags {
   bool quiet = false;
   std::string creds, auth_file, ca_file;
   int jobs = 0;
+  int retries = 0;
 };
 
 struct ImageFlags {
@@ -63,22 +64,9 @@ Result<image::Platform> platform_of(const ImageFlags& f) {
   return image::parse_platform(f.platform);
 }
 
-// skiff-pull: next to this binary (installed or in the build tree), else where the build put
-// it, else on $PATH.
-std::string skiff_pull_path() {
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    std::string dir(self, static_cast<size_t>(n));
-    dir = dir.substr(0, dir.rfind('/'));
-    std::string next_to = dir + "/skiff-pull";
-    if (::access(next_to.c_str(), X_OK) == 0) return next_to;
-  }
-#ifdef SKIFF_PULL_BUILD_PATH
-  if (::access(SKIFF_PULL_BUILD_PATH, X_OK) == 0) return SKIFF_PULL_BUILD_PATH;
+#ifndef SKIFF_PULL_BUILD_PATH
+#define SKIFF_PULL_BUILD_PATH ""
 #endif
-  return "skiff-pull";
-}
 
 Result<int> do_pull(const ImageFlags& f) {
   if (f.args.size() != 1) return error("usage: skiff image pull IMAGE");
@@ -92,13 +80,15 @@ Result<int> do_pull(const ImageFlags& f) {
   if (!p.auth_file.empty()) args.insert(args.end(), {"--authfile", p.auth_file});
   if (!p.ca_file.empty()) args.insert(args.end(), {"--ca-file", p.ca_file});
   if (p.jobs > 0) args.insert(args.end(), {"--jobs", std::to_string(p.jobs)});
+  if (p.retries > 0) args.insert(args.end(), {"--retries", std::to_string(p.retries)});
   if (log::enabled(log::Level::kDebug)) args.push_back("--debug");
   args.push_back("--");
   args.push_back(f.args[0]);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::string path = skiff_pull_path();
+  // Next to this binary (installed or in the build tree), else where the build put it, else $PATH.
+  std::string path = external_binary_path("skiff-pull", SKIFF_PULL_BUILD_PATH);
   if (path.find('/') != std::string::npos)
     ::execv(path.c_str(), argv.data());
   else
@@ -261,6 +251,8 @@ Action add_image(CLI::App& cmd, const Globals& g) {
                  "verify the registry's certificate (default true)")
       ->default_val(true);
   pull->add_option("-j,--jobs", f->pull.jobs, "layers fetched at once (default 4)");
+  pull->add_option("--retries", f->pull.retries,
+                   "attempts per request on 5xx and connection errors (default 4)");
   pull->add_flag("-q,--quiet", f->pull.quiet, "no progress and no summary");
 
   auto* import =
