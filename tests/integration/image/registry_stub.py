@@ -6,6 +6,7 @@ component picks the behaviour:
   good/       plain distribution API v2
   corrupt/    the layer's bytes differ from its digest (same size)
   truncated/  the layer's body stops halfway (Content-Length promises all of it)
+  short/      the layer's body is 10 bytes short, and Content-Length says so
   flaky/      every blob's first GET answers 500
   down/       every manifest GET answers 503
   missing/    the layer answers 404 BLOB_UNKNOWN
@@ -136,6 +137,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(404, "BLOB_UNKNOWN", "blob unknown to registry")
         if mode == "corrupt" and is_layer:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
+        if mode == "short" and is_layer:
+            data = data[:-10]
         if mode == "truncated" and is_layer:
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")

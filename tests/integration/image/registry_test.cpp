@@ -574,6 +574,10 @@ TEST_F(StubRegistry, TruncatedBlobIsRetriedThenFails) {
   EXPECT_EQ(blob_gets("truncated", layer_digest()), 3);
 }
 
+TEST_F(StubRegistry, ShortBlobIsRefusedBeforeItIsRead) {
+  expect_failure("short", {"blob " + layer_digest(), "the registry sends", "the descriptor says"});
+}
+
 TEST_F(StubRegistry, MissingBlobIs404AndNotRetried) {
   expect_failure("missing", {"blob " + layer_digest(), "HTTP 404", "BLOB_UNKNOWN"});
   EXPECT_EQ(blob_gets("missing", layer_digest()), 1);
