@@ -1,0 +1,453 @@
+// Real pods through the real binaries: skiff-pod starts a daemonized skiff-shim per pod, which runs
+// skiff-pause, the CNI bridge and the busybox fixture image's containers on this kernel. Every
+// root is a temp dir; the network is a private bridge and subnet; each test proves that nothing
+// is left behind (no veth, IP lease, runtime state, mount, cgroup, shim).
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <memory>
+#include <regex>
+#include <thread>
+
+#include "common/fs.hpp"
+#include "oci/image/import.hpp"
+#include "tests/support/runtime_fixture.hpp"
+#include "tests/support/test_util.hpp"
+
+namespace skiff::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kBridge = "skpodt0";
+constexpr const char* kSubnet = "10.231.0.0/24";
+
+// The busybox fixture image, imported once into a store shared by the suite.
+class PodTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!is_root()) return;
+    shared_ = new TempDir("skiff-podsuite");
+    std::string layout = *shared_ / "bb-oci";
+    auto made = sh(cat(source_path("scripts/fixtures/make-busybox-bundle.sh"), ' ', *shared_ / "bb",
+                       " --rootfs-only --oci-layout ", layout));
+    if (made.exit_code != 0) {
+      setup_error_ = "make-busybox-bundle.sh: " + made.err;
+      return;
+    }
+    auto store = image::Store::open(*shared_ / "images");
+    if (!store) {
+      setup_error_ = store.error().what();
+      return;
+    }
+    image::ImportOptions o;
+    o.name = "busybox";
+    auto imported = image::import_archive(*store, layout, o);
+    if (!imported) setup_error_ = imported.error().what();
+  }
+  static void TearDownTestSuite() {
+    delete shared_;
+    shared_ = nullptr;
+    (void)sh(cat("ip link del ", kBridge, " 2>/dev/null"));
+  }
+
+  void SetUp() override {
+    SKIFF_REQUIRE_ROOT();
+    if (!setup_error_.empty()) GTEST_SKIP() << "no busybox image: " << setup_error_;
+    if (sh("command -v busybox >/dev/null").exit_code != 0) GTEST_SKIP() << "busybox missing";
+    Json ipam = {{"type", "skiff-ipam"},
+                 {"ranges", Json::array({Json::array({{{"subnet", kSubnet}}})})},
+                 {"routes", Json::array({{{"dst", "0.0.0.0/0"}}})},
+                 {"dataDir", dir_ / "ipam"}};
+    Json conf = {{"cniVersion", "1.0.0"},
+                 {"name", "podtest"},
+                 {"plugins", Json::array({{{"type", "skiff-bridge"},
+                                           {"bridge", kBridge},
+                                           {"isGateway", true},
+                                           {"isDefaultGateway", true},
+                                           {"ipam", ipam}}})}};
+    write_file(dir_ / "net.d/10-podtest.conflist", conf.dump(2));
+    before_ = HostSnapshot::take();
+    veths_before_ = veth_count();
+  }
+
+  void TearDown() override {
+    if (!is_root() || !setup_error_.empty()) return;
+    // Whatever a failed test left running goes now, so the next test starts clean.
+    for (const auto& line : split(pod({"ls"}).out, '\n', true)) {
+      auto name = split(line, ' ', true)[0];
+      if (name != "NAME") (void)pod({"rm", "-f", name});
+    }
+  }
+
+  std::vector<std::string> globals() const {
+    return {binary("kubelet/skiff-pod"),
+            "--state-root",
+            dir_ / "state",
+            "--run-root",
+            dir_ / "run",
+            "--log-root",
+            dir_ / "logs",
+            "--image-root",
+            *shared_ / "images",
+            "--snapshot-root",
+            *shared_ / "snapshots",
+            "--cni-conf-dir",
+            dir_ / "net.d",
+            "--cni-cache-dir",
+            dir_ / "cni-cache",
+            "--cni-bin-dir",
+            binary("cni"),
+            "--backoff-initial-ms",
+            "200"};
+  }
+  CommandResult pod(const std::vector<std::string>& args, const std::string& in = "") const {
+    auto argv = globals();
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, in);
+  }
+  std::string write_pod(const std::string& name, const std::string& yaml) const {
+    std::string path = dir_ / (name + ".yaml");
+    write_file(path, yaml);
+    return path;
+  }
+  json status(const std::string& name) const {
+    auto r = pod({"status", name, "-o", "json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto j = json::parse(r.out, nullptr, false);
+    return j.is_discarded() ? json() : j["status"];
+  }
+  static json container(const json& status, const std::string& key, const std::string& name) {
+    for (const auto& c : status[key])
+      if (c["name"] == name) return c;
+    return json();
+  }
+  static int veth_count() { return std::stoi(sh("ip -o link show type veth | wc -l").out); }
+  static size_t entries(const std::string& dir) {
+    size_t n = 0;
+    if (DIR* d = opendir(dir.c_str())) {
+      while (struct dirent* e = readdir(d))
+        if (e->d_name[0] != '.') ++n;
+      closedir(d);
+    }
+    return n;
+  }
+  // Nothing of any pod is left: runtime state, shims, sandboxes, leases, veths, mounts, cgroups.
+  void expect_nothing_left() const {
+    EXPECT_EQ(entries(dir_ / "run/runtime"), 0u) << sh("ls " + dir_ / "run/runtime").out;
+    EXPECT_EQ(entries(dir_ / "run/pods"), 0u);
+    auto leases =
+        sh(cat("ls ", dir_ / "ipam/podtest", " 2>/dev/null | grep -v -e lock -e last_reserved"));
+    EXPECT_EQ(trim(leases.out), "") << "IP leases left";
+    EXPECT_EQ(veth_count(), veths_before_) << sh("ip -o link show type veth").out;
+    EXPECT_EQ(sh("pgrep -f '[s]kiff-shim --pod-dir " + dir_.path() + "'").out, "");
+    EXPECT_EQ(diff(before_, HostSnapshot::take()), "");
+  }
+
+  TempDir dir_{"skiff-pod"};
+  HostSnapshot before_;
+  int veths_before_ = 0;
+  static TempDir* shared_;
+  static std::string setup_error_;
+};
+
+TempDir* PodTest::shared_ = nullptr;
+std::string PodTest::setup_error_;
+
+TEST_F(PodTest, InitThenMainWithCriLogsAndNothingLeft) {
+  auto file = write_pod("ordered", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: ordered}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: first
+    image: busybox
+    command: [sh, -c, 'echo first; sleep 0.2; echo first-done']
+  - name: second
+    image: busybox
+    command: [sh, -c, 'echo second']
+  containers:
+  - name: main
+    image: busybox
+    command: [sh, -c]
+    args: ['echo "host $(hostname)"; ip -4 addr show eth0 | grep -q "inet 10.231.0." && echo has-ip; echo oops >&2; exit 0']
+)Y");
+  auto r = pod({"run", "--wait", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("pod/ordered: Succeeded"), std::string::npos) << r.out;
+
+  json s = status("ordered");
+  EXPECT_EQ(s["phase"], "Succeeded");
+  for (const char* init : {"first", "second"}) {
+    json c = container(s, "initContainerStatuses", init);
+    EXPECT_EQ(c["state"]["terminated"]["exitCode"], 0) << c;
+    EXPECT_EQ(c["state"]["terminated"]["reason"], "Completed");
+  }
+  json main = container(s, "containerStatuses", "main");
+  EXPECT_EQ(main["state"]["terminated"]["reason"], "Completed");
+  EXPECT_EQ(main["restartCount"], 0);
+
+  auto logs = pod({"logs", "ordered", "-c", "main"});
+  EXPECT_EQ(logs.out, "host ordered\nhas-ip\noops\n") << logs.err;
+  EXPECT_EQ(pod({"logs", "ordered", "-c", "first"}).out, "first\nfirst-done\n");
+
+  // CRI format on disk, and the order: each init container ended before the next one began.
+  auto files = sh(
+      cat("cd ", dir_ / "logs", "/default_ordered_* && cat first/0.log second/0.log main/0.log"));
+  std::regex line(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z (stdout|stderr) [PF] .*$)");
+  std::vector<std::string> lines = split(files.out, '\n', true);
+  ASSERT_EQ(lines.size(), 6u) << files.out;
+  for (const auto& l : lines) EXPECT_TRUE(std::regex_match(l, line)) << l;
+  EXPECT_NE(lines[5].find(" stderr F oops"), std::string::npos);
+  for (size_t i = 1; i < lines.size(); ++i)  // RFC 3339 in UTC sorts as text
+    EXPECT_LE(lines[i - 1].substr(0, 30), lines[i].substr(0, 30));
+
+  expect_nothing_left();
+  ASSERT_EQ(pod({"rm", "ordered"}).exit_code, 0);
+  EXPECT_EQ(entries(dir_ / "state"), 0u);
+  EXPECT_EQ(entries(dir_ / "logs"), 0u);
+}
+
+TEST_F(PodTest, FailedInitWithRestartNeverFailsThePod) {
+  auto file = write_pod("badinit", R"(apiVersion: v1
+kind: Pod
+metadata: {name: badinit}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {name: init, image: busybox, command: [sh, -c, 'echo no; exit 5']}
+  containers:
+  - {name: main, image: busybox, command: [sh, -c, 'echo never']}
+)");
+  auto r = pod({"run", "--wait", file});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  json s = status("badinit");
+  EXPECT_EQ(s["phase"], "Failed");
+  json init = container(s, "initContainerStatuses", "init");
+  EXPECT_EQ(init["state"]["terminated"]["exitCode"], 5);
+  EXPECT_EQ(init["state"]["terminated"]["reason"], "Error");
+  json main = container(s, "containerStatuses", "main");
+  EXPECT_EQ(main["state"]["waiting"]["reason"], "PodInitializing") << main;
+  EXPECT_NE(pod({"logs", "badinit", "-c", "main"}).exit_code, 0);  // it never ran
+  expect_nothing_left();
+}
+
+TEST_F(PodTest, RestartAlwaysBacksOffAndKeepsEachRunsLog) {
+  auto file = write_pod("crashy", R"(apiVersion: v1
+kind: Pod
+metadata: {name: crashy}
+spec:
+  containers:
+  - {name: c, image: busybox, command: [sh, -c, 'echo run; exit 3']}
+)");
+  auto r = pod({"run", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json s;
+  bool saw_backoff = false;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        s = status("crashy");
+        json c = container(s, "containerStatuses", "c");
+        if (c["state"].contains("waiting") && c["state"]["waiting"]["reason"] == "CrashLoopBackOff")
+          saw_backoff = true;
+        return c["restartCount"].is_number() && c["restartCount"].get<int>() >= 3;
+      },
+      10000))
+      << s;
+  EXPECT_TRUE(saw_backoff);
+  json c = container(s, "containerStatuses", "c");
+  EXPECT_EQ(c["lastState"]["terminated"]["exitCode"], 3) << c;
+  EXPECT_EQ(c["lastState"]["terminated"]["reason"], "Error");
+  EXPECT_EQ(s["phase"], "Running");
+  // One log file per run: 0.log, 1.log, 2.log, ...
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(
+        sh(cat("cat ", dir_ / "logs", "/default_crashy_*/c/", i, ".log | cut -d' ' -f2-")).out,
+        "stdout F run\n");
+  EXPECT_EQ(pod({"logs", "crashy", "--previous"}).out, "run\n");
+
+  EXPECT_NE(pod({"rm", "crashy"}).exit_code, 0);  // running: needs -f
+  auto rm = pod({"rm", "-f", "crashy"});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  expect_nothing_left();
+}
+
+TEST_F(PodTest, OnFailureDoesNotRestartSuccess) {
+  auto file = write_pod("job", R"(apiVersion: v1
+kind: Pod
+metadata: {name: job}
+spec:
+  restartPolicy: OnFailure
+  containers:
+  - {name: work, image: busybox, command: [sh, -c, 'echo done']}
+)");
+  auto r = pod({"run", "--wait", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json s = status("job");
+  EXPECT_EQ(s["phase"], "Succeeded");
+  EXPECT_EQ(container(s, "containerStatuses", "work")["restartCount"], 0);
+  expect_nothing_left();
+}
+
+TEST_F(PodTest, ContainersTalkOverLocalhost) {
+  // A web server and a client in one pod: the client reaches it on 127.0.0.1 (shared netns, lo up).
+  auto file = write_pod("pair", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: pair}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: server
+    image: busybox
+    command: [sh, -c, 'mkdir -p /www && echo hello-over-lo > /www/index.html && exec httpd -f -p 8080 -h /www']
+  - name: client
+    image: busybox
+    command: [sh, -c, 'for i in $(seq 1 100); do wget -qO- http://127.0.0.1:8080/ && exit 0; sleep 0.05; done; exit 1']
+)Y");
+  auto r = pod({"run", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json client;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        client = container(status("pair"), "containerStatuses", "client");
+        return client["state"].contains("terminated");
+      },
+      10000));
+  EXPECT_EQ(client["state"]["terminated"]["exitCode"], 0) << client;
+  EXPECT_EQ(pod({"logs", "pair", "-c", "client"}).out, "hello-over-lo\n");
+  auto rm = pod({"rm", "-f", "pair"});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  expect_nothing_left();
+}
+
+TEST_F(PodTest, StopSendsSigtermThenKillsAfterTheGracePeriod) {
+  // sleep is PID 1 of its pid namespace: SIGTERM (no handler) does nothing, SIGKILL ends it.
+  auto file = write_pod("stubborn", R"(apiVersion: v1
+kind: Pod
+metadata: {name: stubborn}
+spec:
+  containers:
+  - {name: s, image: busybox, command: [sleep, '1000']}
+)");
+  auto r = pod({"run", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("s: Running"), std::string::npos) << r.out;
+  json s = status("stubborn");
+  EXPECT_EQ(s["phase"], "Running");
+  EXPECT_TRUE(container(s, "containerStatuses", "s")["ready"].get<bool>());
+  auto ls = pod({"ls"});
+  EXPECT_NE(ls.out.find("stubborn"), std::string::npos);
+  EXPECT_NE(ls.out.find("1/1"), std::string::npos) << ls.out;
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto stop = pod({"stop", "-t", "1", "stubborn"});
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_GE(took, 1s);
+  EXPECT_LT(took, 10s);
+  s = status("stubborn");
+  json c = container(s, "containerStatuses", "s");
+  EXPECT_EQ(c["state"]["terminated"]["exitCode"], 137) << c;
+  expect_nothing_left();
+}
+
+TEST_F(PodTest, BadManifestCreatesNothing) {
+  auto file = write_pod("bad", R"(apiVersion: v1
+kind: Pod
+metadata: {name: bad}
+spec:
+  containers:
+  - {name: a, image: busybox}
+  - name: b
+    image: busybox
+    ports: [{containerPort: 0}]
+)");
+  auto r = pod({"run", file});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("spec.containers[1].ports[0].containerPort: must be 1-65535"),
+            std::string::npos)
+      << r.err;
+  auto broken = pod({"run", write_pod("broken", "kind: Pod\nspec: [unclosed\n")});
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.err.find("invalid YAML at line"), std::string::npos) << broken.err;
+  EXPECT_EQ(entries(dir_ / "state"), 0u);
+  EXPECT_EQ(entries(dir_ / "logs"), 0u);
+  expect_nothing_left();
+}
+
+TEST_F(PodTest, MissingImageIsErrImagePullNotACrash) {
+  auto file = write_pod("noimage", R"(apiVersion: v1
+kind: Pod
+metadata: {name: noimage}
+spec:
+  containers:
+  - {name: c, image: 'example.invalid/nothing:1', command: ['true']}
+)");
+  auto r = pod({"run", file});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("ErrImagePull"), std::string::npos) << r.err;
+  json c = container(status("noimage"), "containerStatuses", "c");
+  EXPECT_EQ(c["state"]["waiting"]["reason"], "ErrImagePull") << c;
+  ASSERT_EQ(pod({"rm", "-f", "noimage"}).exit_code, 0);
+  expect_nothing_left();
+}
+
+TEST_F(PodTest, CommandNotFoundIsAStartError) {
+  auto file = write_pod("nocmd", R"(apiVersion: v1
+kind: Pod
+metadata: {name: nocmd}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: c, image: busybox, command: [/no/such/binary]}
+)");
+  auto r = pod({"run", "--wait", file});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  json c = container(status("nocmd"), "containerStatuses", "c");
+  EXPECT_EQ(c["state"]["terminated"]["reason"], "StartError") << c;
+  EXPECT_EQ(c["state"]["terminated"]["exitCode"], 128);
+  EXPECT_NE(c["state"]["terminated"]["message"].get<std::string>().find("/no/such/binary"),
+            std::string::npos)
+      << c;
+  expect_nothing_left();
+}
+
+TEST_F(PodTest, KilledShimIsCleanedUpByRm) {
+  auto file = write_pod("orphan", R"(apiVersion: v1
+kind: Pod
+metadata: {name: orphan}
+spec:
+  containers:
+  - {name: s, image: busybox, command: [sleep, '1000']}
+)");
+  ASSERT_EQ(pod({"run", file}).exit_code, 0);
+  auto pid = sh("pgrep -f '[s]kiff-shim --pod-dir " + dir_.path() + "'").out;
+  ASSERT_FALSE(trim(pid).empty());
+  ASSERT_EQ(::kill(std::stoi(pid), SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] { return sh("kill -0 " + std::string(trim(pid))).exit_code != 0; }));
+  EXPECT_EQ(status("orphan")["phase"], "Unknown");
+  auto rm = pod({"rm", "-f", "orphan"});
+  EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  // The containers' processes were children of the shim: they are gone with the cleanup.
+  EXPECT_EQ(sh("pgrep -x 'sleep' -a | grep ' sleep 1000$'").out, "");
+  expect_nothing_left();
+}
+
+TEST_F(PodTest, SkiffPodExecsSkiffPod) {
+  auto argv = globals();
+  argv[0] = "pod";
+  argv.insert(argv.begin(), binary("runtime/skiff"));
+  argv.push_back("ls");
+  auto r = run(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("NAME"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace skiff::test
