@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
   app.add_option("--service-cidr", opts.service_cidr, "ClusterIP range")->capture_default_str();
   app.add_option("--token-auth-file", opts.token_file,
                  "static bearer tokens: token,user,uid,\"groups\"");
+  std::string compaction = "5m";
+  app.add_option("--compaction-interval", compaction,
+                 "how often old revisions are compacted (e.g. 5m, 30s, 500ms)")
+      ->capture_default_str();
   app.add_flag("--debug", debug, "debug logging");
 
   master::KubeconfigOptions kc;
@@ -39,6 +43,14 @@ int main(int argc, char** argv) {
   kubeconfig->add_option("--group", kc.groups, "groups (O of the client certificate)");
 
   CLI11_PARSE(app, argc, argv);
+  auto interval = master::parse_duration(compaction);
+  if (!interval || interval->count() <= 0) {
+    fprintf(stderr,
+            "skiff-master: --compaction-interval %s: expected a duration like 5m, 30s or 500ms\n",
+            compaction.c_str());
+    return 2;
+  }
+  opts.compaction_interval = *interval;
   log::Options lo;
   lo.component = "skiff-master";
   lo.level = debug ? log::Level::kDebug : log::Level::kWarn;

@@ -2,6 +2,10 @@
 
 #include <signal.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "api/base64.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -27,6 +31,21 @@ Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& listen)
   auto port = parse_int<uint16_t>(listen.substr(colon + 1));
   if (!port) return error("--listen ", quote(listen), ": invalid port");
   return std::make_pair(addr, *port);
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
+  static const std::pair<const char*, int64_t> kUnits[] = {
+      {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+  for (const auto& [unit, ms] : kUnits) {
+    std::string_view u(unit);
+    if (text.size() > u.size() && text.compare(text.size() - u.size(), u.size(), u) == 0) {
+      auto v = parse_int<int64_t>(std::string_view(text).substr(0, text.size() - u.size()));
+      if (!v || *v < 0) return std::nullopt;
+      if (u == "s" && text.size() > 2 && text[text.size() - 2] == 'm') continue;
+      return std::chrono::milliseconds(*v * ms);
+    }
+  }
+  return std::nullopt;
 }
 
 Result<void> run_master(const MasterOptions& o) {
@@ -70,8 +89,31 @@ Result<void> run_master(const MasterOptions& o) {
   handler.set_ready(true);
   fprintf(stderr, "skiff-master: serving on %s\n", url.c_str());
 
+  // Compaction, as kube-apiserver does it: every interval, forget the history up to the revision
+  // seen at the previous tick (so a watch can always resume across one interval).
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  std::thread compactor([&] {
+    int64_t previous = 0;
+    std::unique_lock lock(stop_mu);
+    while (!stop_cv.wait_for(lock, o.compaction_interval, [&] { return stopping; })) {
+      if (previous > 0) {
+        if (auto c = store->compact(previous); !c.ok())
+          log::warn("compaction to revision ", previous, ": ", c.error().what());
+      }
+      previous = store->revision();
+    }
+  });
+
   int sig = 0;
   sigwait(&sigs, &sig);
+  {
+    std::lock_guard lock(stop_mu);
+    stopping = true;
+  }
+  stop_cv.notify_all();
+  compactor.join();
   fprintf(stderr, "skiff-master: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   handler.set_ready(false);
   server->stop(5000);

@@ -2,6 +2,8 @@
 // skiff-master as a library: open the store, bootstrap, start the API server and controllers,
 // serve until SIGTERM/SIGINT, shut down gracefully. main.cpp only parses flags.
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,8 @@ struct MasterOptions {
   std::string cluster_cidr = "10.244.0.0/16";
   std::string service_cidr = "10.96.0.0/12";
   std::string token_file;  // default <data-dir>/tokens.csv
+  // History older than the previous compaction is dropped every interval (kube: 5 minutes).
+  std::chrono::milliseconds compaction_interval{std::chrono::minutes(5)};
   std::string version = "v1.20.0-skiff";
   std::string commit = "unknown";
 };
@@ -32,6 +36,9 @@ struct KubeconfigOptions {
 };
 // A kubeconfig with the CA and a client certificate embedded (admin's, or one issued now).
 Result<std::string> make_kubeconfig(const KubeconfigOptions& options);
+
+// "500ms", "30s", "5m", "24h" -> milliseconds; nullopt when malformed.
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 
 // "ADDR:PORT" or "[v6]:PORT" -> address and port; the error names the value.
 Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& listen);

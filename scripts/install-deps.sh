@@ -20,6 +20,9 @@ packages=(
   # WireGuard overlay: userspace backend, wg (bare-tunnel peer in the benchmark), iperf3
   wireguard-go wireguard-tools iperf3
 )
+# kubectl 1.20 for skiff-master's e2e tests; left out where another package already owns
+# /usr/bin/kubectl (dpkg would refuse to overwrite it): the test then uses that kubectl.
+dpkg-query -S /usr/bin/kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# skiff-master driven by the real kubectl (Debian's kubernetes-client, 1.20): a master on
+# 127.0.0.1:<free port> with a temporary data dir; apply/get/describe/label/annotate/scale/patch/
+# delete with each cascade, watch, the error cases as kubectl prints them, authentication, and a
+# restart (SIGTERM and SIGKILL) that keeps everything. Exit 77 (skip) when kubectl is missing.
+set -uo pipefail
+
+src=${SKIFF_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+master=${SKIFF_MASTER_BIN:-}
+if [[ -z $master && -n ${SKIFF_BIN:-} ]]; then master=$(dirname "$SKIFF_BIN")/../master/skiff-master; fi
+[[ -n $master ]] || master=$src/build/master/skiff-master
+[[ -x $master ]] || { echo "SKIP: skiff-master not built at $master"; exit 77; }
+
+kubectl=${SKIFF_KUBECTL:-}
+if [[ -z $kubectl ]]; then
+  for k in /usr/bin/kubectl /opt/skiff-kubectl-1.20/usr/bin/kubectl "$(command -v kubectl)"; do
+    [[ -x $k ]] || continue
+    if "$k" version --client 2>/dev/null | grep -q 'Minor:"20"'; then kubectl=$k; break; fi
+  done
+fi
+if [[ -z $kubectl ]]; then
+  kubectl=$(command -v kubectl || true)
+  [[ -n $kubectl ]] || { echo "SKIP: no kubectl (apt-get install kubernetes-client)"; exit 77; }
+  echo "note: kubectl 1.20 not found; using $("$kubectl" version --client 2>/dev/null | head -1)"
+fi
+command -v python3 >/dev/null || { echo "SKIP: python3 needed to pick a free port"; exit 77; }
+
+work=$(mktemp -d /tmp/skiff-master-e2e.XXXXXX)
+pid=
+cleanup() {
+  [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+export HOME=$work/home KUBECONFIG=$work/kubeconfig
+mkdir -p "$HOME"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+k() { "$kubectl" --request-timeout=20s "$@"; }
+# expect_out DESC PATTERN CMD...: CMD succeeds and its output matches PATTERN (grep -E).
+expect_out() {
+  local desc=$1 pattern=$2; shift 2
+  local out; out=$("$@" 2>&1); local rc=$?
+  if [[ $rc -eq 0 ]] && grep -qE -- "$pattern" <<<"$out"; then pass "$desc"; else
+    fail "$desc: rc=$rc, wanted /$pattern/, got:"; sed 's/^/    /' <<<"$out"; fi
+}
+# expect_err DESC PATTERN CMD...: CMD fails and its output matches PATTERN (grep -F: exact text).
+expect_err() {
+  local desc=$1 pattern=$2; shift 2
+  local out; out=$("$@" 2>&1); local rc=$?
+  if [[ $rc -ne 0 ]] && grep -qF -- "$pattern" <<<"$out"; then pass "$desc"; else
+    fail "$desc: rc=$rc, wanted '$pattern', got:"; sed 's/^/    /' <<<"$out"; fi
+}
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+data=$work/data
+start_master() {
+  "$master" --data-dir "$data" --listen "127.0.0.1:$port" --service-cidr 10.97.0.0/16 ${extra_flags:-} \
+    >>"$work/master.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    grep -q "serving on" "$work/master.log" 2>/dev/null && [[ $(grep -c "serving on" "$work/master.log") -ge $1 ]] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "FAIL: skiff-master did not start:"; cat "$work/master.log"; exit 1
+}
+start_master 1
+"$master" kubeconfig --data-dir "$data" >"$KUBECONFIG" || { echo "FAIL: kubeconfig"; exit 1; }
+echo "kubectl: $("$kubectl" version --client --short 2>/dev/null || "$kubectl" version --client | head -1)"
+
+# PKI: keys are private.
+for f in ca.key apiserver.key admin.key; do
+  mode=$(stat -c %a "$data/pki/$f")
+  [[ $mode == 600 ]] && pass "pki/$f is 0600" || fail "pki/$f has mode $mode"
+done
+
+expect_out "version" 'Server Version.*v1\.20\.0-skiff' k version
+expect_out "readyz" '^ok$' k get --raw /readyz
+expect_out "default namespaces" 'kube-system +Active' k get ns
+expect_out "kubernetes service gets the first ClusterIP" 'kubernetes +ClusterIP +10\.97\.0\.1 ' k get svc
+expect_out "default service account" '^default ' k get sa
+
+cat >"$work/pod.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  containers:
+  - name: web
+    image: nginx:1.25
+    ports: [{containerPort: 80}]
+YAML
+expect_out "apply creates" 'pod/web created' k apply -f "$work/pod.yaml"
+expect_out "apply again is unchanged" 'pod/web unchanged' k apply -f "$work/pod.yaml"
+sed -i 's/nginx:1.25/nginx:1.26/' "$work/pod.yaml"
+expect_out "apply with a new image configures" 'pod/web configured' k apply -f "$work/pod.yaml"
+expect_out "the image changed" '^nginx:1\.26$' k get pod web -o 'jsonpath={.spec.containers[0].image}'
+expect_out "get pods columns" '^NAME +READY +STATUS +RESTARTS +AGE$' k get pods
+expect_out "get pods row" '^web +0/1 +Pending +0 +[0-9]+s$' k get pods
+expect_out "get -o wide adds IP and NODE" '^NAME +READY +STATUS +RESTARTS +AGE +IP +NODE ' k get pods -o wide
+expect_out "get -o yaml" 'resourceVersion: "[0-9]+"' k get pod web -o yaml
+expect_out "get -o json" '"uid": "[0-9a-f-]{36}"' k get pod web -o json
+expect_out "defaults are filled" '^Always/ClusterFirst/IfNotPresent/TCP$' \
+  k get pod web -o 'jsonpath={.spec.restartPolicy}/{.spec.dnsPolicy}/{.spec.containers[0].imagePullPolicy}/{.spec.containers[0].ports[0].protocol}'
+expect_out "describe" 'QoS Class: +BestEffort' k describe pod web
+
+cat >"$work/bad.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: web2}
+spec:
+  containers:
+  - name: web
+YAML
+expect_err "invalid pod, as kubectl prints it" \
+  'The Pod "web2" is invalid: spec.containers[0].image: Required value' k apply -f "$work/bad.yaml"
+expect_err "an invalid pod stores nothing" 'pods "web2" not found' k get pod web2
+
+expect_out "label" 'pod/web labeled' k label pod web tier=front
+expect_out "annotate" 'pod/web annotated' k annotate pod web note=hello
+expect_out "label selector" '^web ' k get pods -l 'tier=front,app in (web,api),!canary'
+expect_out "label selector that matches nothing" 'No resources found' k get pods -l tier=back
+expect_err "bad label selector" 'unable to parse requirement' k get --raw '/api/v1/namespaces/default/pods?labelSelector=app%20in%20web'
+expect_out "field selector" '^web ' k get pods --field-selector metadata.name=web,status.phase=Pending
+expect_out "annotation stored" '^hello$' k get pod web -o 'jsonpath={.metadata.annotations.note}'
+
+# Patches: JSON patch, merge patch, strategic merge patch (what kubectl edit sends).
+expect_out "json patch" 'patched' k patch pod web --type=json -p '[{"op":"add","path":"/metadata/labels/j","value":"1"}]'
+expect_out "merge patch" 'patched' k patch pod web --type=merge -p '{"metadata":{"labels":{"m":"2"}}}'
+expect_out "patched labels" 'j:1 m:2' k get pod web -o 'go-template={{range $k,$v := .metadata.labels}}{{$k}}:{{$v}} {{end}}'
+expect_err "forbidden pod spec change" 'pod updates may not change fields other than' \
+  k patch pod web -p '{"spec":{"restartPolicy":"Never"}}'
+
+# Optimistic concurrency: a replace with a stale resourceVersion is a 409.
+k get pod web -o json >"$work/web.json"
+k label pod web bump=1 >/dev/null
+expect_err "stale resourceVersion" \
+  'Operation cannot be fulfilled on pods "web": the object has been modified; please apply your changes to the latest version and try again' \
+  k replace -f "$work/web.json"
+
+cat >"$work/deploy.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+      - {name: c, image: "busybox:1.36"}
+YAML
+expect_out "deployment created" 'deployment.apps/app created' k apply -f "$work/deploy.yaml"
+expect_out "deployment columns" '^app +0/2 +0 +0 ' k get deploy
+expect_out "scale" 'scaled' k scale deploy app --replicas=3
+expect_out "scaled replicas" '^3$' k get deploy app -o 'jsonpath={.spec.replicas}'
+expect_out "strategic patch of a container by name" 'patched' \
+  k patch deploy app -p '{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"busybox:1.37"}]}}}}'
+expect_out "patched image, one container, generation bumped" '^busybox:1\.37 3$' \
+  k get deploy app -o 'jsonpath={.spec.template.spec.containers[*].image} {.metadata.generation}'
+
+# Watch: events for a pod created while kubectl get -w runs.
+k get pods -w >"$work/watch.out" 2>&1 &
+wpid=$!
+sleep 1
+k run watched --image=busybox >/dev/null
+for _ in $(seq 50); do grep -q '^watched ' "$work/watch.out" && break; sleep 0.1; done
+kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+grep -q '^watched ' "$work/watch.out" && pass "get -w sees a new pod" || { fail "get -w"; cat "$work/watch.out"; }
+expect_out "watch from a resourceVersion" '"type":"ADDED"' \
+  k get --raw "/api/v1/namespaces/default/pods?watch=1&resourceVersion=1&timeoutSeconds=1"
+
+# List paging.
+for i in 1 2 3; do k create configmap "page$i" --from-literal=a=b >/dev/null; done
+expect_out "limit and continue" '"continue":"' k get --raw '/api/v1/namespaces/default/configmaps?limit=2'
+expect_out "kubectl pages with --chunk-size" 'page3' k get cm --chunk-size=1
+
+# Cascading deletion through ownerReferences.
+owned() {
+  local uid; uid=$(k get deploy app -o 'jsonpath={.metadata.uid}')
+  k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: $1
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: app, uid: "$uid", blockOwnerDeletion: true}]
+data: {a: b}
+YAML
+}
+owned dep-fg
+expect_out "foreground delete" 'deleted' k delete deploy app --cascade=foreground
+expect_err "foreground removed the dependent first" 'configmaps "dep-fg" not found' k get cm dep-fg
+k apply -f "$work/deploy.yaml" >/dev/null; owned dep-orphan
+expect_out "orphan delete" 'deleted' k delete deploy app --cascade=orphan
+expect_out "orphan keeps the dependent without the owner" '^\[?\]?$' k get cm dep-orphan -o 'jsonpath={.metadata.ownerReferences}'
+k apply -f "$work/deploy.yaml" >/dev/null; owned dep-bg
+expect_out "background delete" 'deleted' k delete deploy app
+for _ in $(seq 50); do k get cm dep-bg >/dev/null 2>&1 || break; sleep 0.1; done
+expect_err "background collects the dependent" 'configmaps "dep-bg" not found' k get cm dep-bg
+
+# Finalizers hold a deletion until they are removed.
+k create configmap held --from-literal=a=b >/dev/null
+k patch cm held -p '{"metadata":{"finalizers":["example.com/hold"]}}' >/dev/null
+k delete cm held --wait=false >/dev/null
+expect_out "finalizer keeps the object with a deletionTimestamp" 'T' k get cm held -o 'jsonpath={.metadata.deletionTimestamp}'
+k patch cm held --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null
+expect_err "removing the finalizer deletes it" 'configmaps "held" not found' k get cm held
+
+# Namespace termination removes its content.
+k create ns scratch >/dev/null && k -n scratch create configmap x --from-literal=a=b >/dev/null
+expect_out "namespace delete" 'deleted' k delete ns scratch
+expect_err "namespace and content gone" 'namespaces "scratch" not found' k get ns scratch
+expect_err "creating in a missing namespace" 'namespaces "nowhere" not found' k -n nowhere create configmap x
+
+# Bad input.
+printf '{"apiVersion":"v1","kind":"ConfigMap",' >"$work/broken.json"
+expect_err "malformed JSON is a 400" "couldn't decode the body" \
+  k create --raw /api/v1/namespaces/default/configmaps -f "$work/broken.json"
+python3 -c 'import json; print(json.dumps({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"a":"x"*(4*1024*1024)}}))' >"$work/big.json"
+expect_err "bodies over 3 MiB are refused" 'the request body is larger than the limit' \
+  k create --raw /api/v1/namespaces/default/configmaps -f "$work/big.json"
+expect_err "an oversized request stores nothing" 'configmaps "big" not found' k get cm big
+expect_err "duplicate create" 'configmaps "page1" already exists' k create configmap page1
+
+# Authentication and authorization.
+expect_out "anonymous is 401" '"code":401' curl -sk "https://127.0.0.1:$port/api/v1/namespaces/default/pods"
+expect_out "anonymous may read /healthz" '^ok$' curl -sk "https://127.0.0.1:$port/healthz"
+expect_err "unknown bearer token is 401" 'Unauthorized' \
+  "$kubectl" --server "https://127.0.0.1:$port" --insecure-skip-tls-verify --kubeconfig=/dev/null --token=nope get pods
+"$master" kubeconfig --data-dir "$data" --user bob >"$work/bob.kubeconfig"
+expect_err "a user without rights gets 403" \
+  'pods is forbidden: User "bob" cannot list resource "pods" in API group "" in the namespace "default"' \
+  "$kubectl" --kubeconfig "$work/bob.kubeconfig" get pods
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/O=system:masters/CN=mallory" \
+  -keyout "$work/evil.key" -out "$work/evil.crt" 2>/dev/null
+expect_err "a client certificate from another CA is refused" 'error' \
+  "$kubectl" --server "https://127.0.0.1:$port" --certificate-authority "$data/pki/ca.crt" \
+  --client-certificate "$work/evil.crt" --client-key "$work/evil.key" --kubeconfig=/dev/null get pods
+
+# Restart keeps everything: graceful (SIGTERM) and killed (SIGKILL).
+uid=$(k get pod web -o 'jsonpath={.metadata.uid}')
+rv=$(k get pod web -o 'jsonpath={.metadata.resourceVersion}')
+kill -TERM "$pid"; wait "$pid"; rc=$?
+[[ $rc -eq 0 ]] && pass "SIGTERM exits 0" || fail "SIGTERM exit code $rc"
+start_master 2
+expect_out "after a restart the pod is there with its uid and resourceVersion" "^$uid $rv\$" \
+  k get pod web -o 'jsonpath={.metadata.uid} {.metadata.resourceVersion}'
+k create configmap after-restart --from-literal=a=b >/dev/null
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+start_master 3
+expect_out "an acknowledged write survives SIGKILL" '^after-restart ' k get cm after-restart
+expect_out "watch resumes from a resourceVersion of before the restart" '"name":"after-restart"' \
+  k get --raw "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv&timeoutSeconds=1"
+expect_out "revisions keep growing" '^[0-9]+$' k get cm after-restart -o 'jsonpath={.metadata.resourceVersion}'
+
+# Compaction: with history compacted, a watch from an old resourceVersion gets 410 Gone.
+kill -TERM "$pid"; wait "$pid"
+extra_flags="--compaction-interval 1s" start_master 4
+for i in 1 2 3; do k label cm after-restart "n=$i" --overwrite >/dev/null; sleep 0.8; done
+expect_out "a compacted resourceVersion is 410 Gone" '"type":"ERROR".*"code":410' \
+  k get --raw "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2&timeoutSeconds=1"
+expect_out "lists still work after compaction" '^after-restart ' k get cm after-restart
+
+if ((failures > 0)); then
+  echo "$failures check(s) failed; master log:"; tail -20 "$work/master.log"
+  exit 1
+fi
+echo "all master e2e checks passed"
