@@ -14,6 +14,7 @@
 #include "master/controllers/garbage_collector.hpp"
 #include "master/pki/pki.hpp"
 #include "master/registry/registry.hpp"
+#include "master/scheduler/scheduler.hpp"
 #include "master/server/api_handler.hpp"
 #include "master/server/http_server.hpp"
 #include "master/store/sqlite_backend.hpp"
@@ -75,6 +76,8 @@ Result<void> run_master(const MasterOptions& o) {
   ApiHandler handler(*registry, authn, VersionInfo{o.version, o.commit});
   GarbageCollector gc(*registry);
   TRY(gc.start());
+  Scheduler scheduler(*registry);
+  TRY(scheduler.start());
 
   HttpServerOptions sopts;
   sopts.address = addr;
@@ -117,6 +120,7 @@ Result<void> run_master(const MasterOptions& o) {
   fprintf(stderr, "skiff-master: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   handler.set_ready(false);
   server->stop(5000);
+  scheduler.stop();
   gc.stop();
   store->shutdown();
   return ok();

@@ -180,6 +180,47 @@ for i in 1 2 3; do k create configmap "page$i" --from-literal=a=b >/dev/null; do
 expect_out "limit and continue" '"continue":"' k get --raw '/api/v1/namespaces/default/configmaps?limit=2'
 expect_out "kubectl pages with --chunk-size" 'page3' k get cm --chunk-size=1
 
+# Scheduler: filters, scores, Binding, FailedScheduling as kubectl describe shows it.
+for n in n1 n2 n3; do
+  disk=hdd; [[ $n == n3 ]] && disk=ssd
+  k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Node
+metadata: {name: $n, labels: {disk: $disk}}
+status:
+  conditions: [{type: Ready, status: "True"}]
+  allocatable: {cpu: "2", memory: 4Gi, pods: "110"}
+  nodeInfo: {kubeletVersion: v1.20.0-skiff}
+YAML
+done
+expect_out "nodes" '^n3 +Ready +<none> ' k get nodes
+k apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: too-big}
+spec:
+  containers: [{name: c, image: busybox, resources: {requests: {memory: 8Gi}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: on-ssd}
+spec:
+  nodeSelector: {disk: ssd}
+  containers: [{name: c, image: busybox, resources: {requests: {cpu: 500m}}}]
+YAML
+for _ in $(seq 50); do [[ -n $(k get pod on-ssd -o 'jsonpath={.spec.nodeName}') ]] && break; sleep 0.1; done
+expect_out "nodeSelector pod bound to the matching node" '^n3$' k get pod on-ssd -o 'jsonpath={.spec.nodeName}'
+expect_out "-o wide shows the node" '^on-ssd +0/1 +Pending +0 +[0-9]+s +<none> +n3 ' k get pods -o wide
+for _ in $(seq 50); do k get events 2>/dev/null | grep -q FailedScheduling && break; sleep 0.1; done
+expect_out "FailedScheduling as describe shows it" 'FailedScheduling .*0/3 nodes are available: 3 Insufficient memory\.' k describe pod too-big
+expect_out "PodScheduled=False" '^Unschedulable$' k get pod too-big -o 'jsonpath={.status.conditions[?(@.type=="PodScheduled")].reason}'
+# A bound pod is deleted gracefully: Terminating until its node (or --force) finishes it.
+k delete pod on-ssd --wait=false >/dev/null
+expect_out "a bound pod is Terminating" '^on-ssd +0/1 +Terminating ' k get pod on-ssd
+expect_out "force delete finishes it" 'deleted' k delete pod on-ssd --grace-period=0 --force
+expect_err "gone after force" 'pods "on-ssd" not found' k get pod on-ssd
+k delete pod too-big >/dev/null
+
 # Cascading deletion through ownerReferences.
 owned() {
   local uid; uid=$(k get deploy app -o 'jsonpath={.metadata.uid}')

@@ -1,0 +1,73 @@
+#pragma once
+// The scheduler: unbound pods -> filters (node Ready and schedulable, taints/tolerations,
+// nodeSelector, required node affinity, requests fit allocatable, pod count, host ports) ->
+// scores (least allocated, spread of one owner's pods) -> Binding. A pod that fits nowhere gets
+// PodScheduled=False and a FailedScheduling event with kube's message
+// ("0/3 nodes are available: 3 Insufficient memory."). Node and pod state come from one watch;
+// per-node usage is kept incrementally, so a decision never scans the store.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "master/registry/registry.hpp"
+
+namespace skiff::master {
+
+struct Resources {
+  int64_t cpu_milli = 0;
+  int64_t memory_milli = 0;  // bytes * 1000, as parse_quantity_milli returns
+  int64_t pods = 0;
+};
+
+// What the filters need from a node, parsed once per node revision.
+struct NodeInfo {
+  std::string name;
+  Json labels;
+  Json taints;  // array
+  bool ready = false;
+  bool unschedulable = false;
+  Resources allocatable;
+  Resources used;
+  std::multiset<std::string> host_ports;  // "TCP/80"
+  std::map<std::string, int> owner_pods;  // owner uid -> pods of it on this node
+};
+
+// Requests of a pod: the sum over its containers (init containers: the max, as kube does).
+Resources pod_requests(const Json& pod);
+// Empty when `pod` may run on `node`; else the reason kube prints ("Insufficient memory").
+std::string filter_node(const Json& pod, const Resources& requests, const NodeInfo& node);
+// 0..100: higher is better (least allocated, then spreading one owner's pods).
+int64_t score_node(const Json& pod, const Resources& requests, const NodeInfo& node);
+// "0/3 nodes are available: 1 node(s) didn't match node selector, 2 Insufficient memory."
+std::string unschedulable_message(size_t nodes, const std::map<std::string, int>& reasons);
+
+class Scheduler {
+ public:
+  explicit Scheduler(Registry& registry) : registry_(registry) {}
+  ~Scheduler() { stop(); }
+  Result<void> start();
+  void stop();
+
+ private:
+  void run();
+  void observe(const WatchEvent& e);
+  void account(const Json& pod, int sign);
+  void schedule(const std::string& key);
+  void mark_unschedulable(const Json& pod, const std::string& message);
+
+  Registry& registry_;
+  std::shared_ptr<Watcher> watcher_;
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  std::map<std::string, NodeInfo> nodes_;
+  std::map<std::string, std::shared_ptr<const Json>> bound_;  // pod key -> pod counted on a node
+  std::set<std::string> pending_;                             // unbound pod keys
+  std::set<std::string> unschedulable_;                       // tried, nothing fit
+};
+
+}  // namespace skiff::master
