@@ -1,8 +1,11 @@
 // Pod validation with field paths (the API server's ValidatePod, the part skiff runs).
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
+#include "api/kinds.hpp"
+#include "api/validation.hpp"
 #include "kubelet/pod/pod.hpp"
 
 namespace skiff::kubelet {
@@ -163,6 +166,21 @@ std::vector<std::string> validate_manifest(const Manifest& m) {
   };
   check(s.init_containers, "initContainers", true);
   check(s.containers, "containers", false);
+
+  // The API's own Pod rules (api/, shared with the master): what they find that the checks above
+  // did not is added, so a manifest `skiff pod run` accepts is one the master accepts too.
+  if (const api::KindInfo* kind = api::find_kind("v1", "Pod"); kind && p.raw.is_object()) {
+    Json pod = p.raw;
+    pod["metadata"]["namespace"] = p.namespace_;
+    api::set_defaults(*kind, pod);
+    for (const auto& e : api::validate(*kind, pod)) {
+      bool known = std::any_of(out.begin(), out.end(), [&](const std::string& mine) {
+        return mine.starts_with(e.field + ":") || mine.starts_with(e.field + ".") ||
+               mine.starts_with(e.field + "[");
+      });
+      if (!known) out.push_back(cat(e.field, ": ", e.detail));
+    }
+  }
   return out;
 }
 
