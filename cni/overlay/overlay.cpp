@@ -133,6 +133,11 @@ Result<UpReport> Overlay::up() {
   auto link = TRY(nl.get_link(o_.ifname));
   if (link.mtu != mtu) TRY(nl.set_mtu(o_.ifname, mtu));
   if (!link.up) TRY(nl.set_up(o_.ifname));
+  // The pod CIDR's network address (/32, flannel's choice) on the device: traffic the node itself
+  // sends to a remote pod leaves from an address inside its own pod CIDR, which the peers'
+  // AllowedIPs accept (an underlay source would be dropped by the receiving peer).
+  if (o_.pod_cidr)
+    TRY(nl.add_address(link.index, IpNet(o_.pod_cidr->first(), o_.pod_cidr->addr().bits())));
 
   auto peers = TRY(saved_peers());
   TRY(save(peers));

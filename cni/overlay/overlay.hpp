@@ -60,7 +60,8 @@ class Overlay {
   // listen port, MTU) are taken from the saved state of a previous `up` where there is one.
   static Result<Overlay> open(OverlayOptions options);
 
-  // Key (created once, 0600), device, private key, listen port, MTU, link up; re-applies the
+  // Key (created once, 0600), device, private key, listen port, MTU, link up, the pod CIDR's
+  // network address (/32) on the device; re-applies the
   // saved peers when the device had to be recreated (a crashed wireguard-go, a reboot).
   Result<UpReport> up();
   // Makes the device's peers exactly `desired` (validated first: nothing is applied on error),

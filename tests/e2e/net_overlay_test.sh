@@ -81,6 +81,7 @@ check "cross node: 1/a -> 2/a (ICMP)" ping_ok 1/a "$p2a"
 check "cross node: 1/a -> 3/a (ICMP)" ping_ok 1/a "$p3a"
 check "cross node: 2/a -> 3/a (ICMP)" ping_ok 2/a "$p3a"
 check "cross node: 3/a -> 1/b (ICMP)" ping_ok 3/a "$p1b"
+check "node 1 itself -> pod 2/a (from its pod-CIDR address on the device)" ping_ok 1 "$p2a"
 check "cross node: 2/a -> 1/a (TCP)" tcp_ok 1/a 2/a "$p1a" 7001
 check "cross node: 1/b -> 3/a (TCP)" tcp_ok 3/a 1/b "$p3a" 7002
 check "same node: 1/b -> 1/a (TCP)" tcp_ok 1/a 1/b "$p1a" 7003
