@@ -12,6 +12,7 @@
 
 #include <cstring>
 
+#include "cni/overlay/backend.hpp"
 #include "cni/overlay/genl.hpp"
 #include "cni/overlay/key.hpp"
 #include "cni/overlay/peer.hpp"
@@ -445,6 +446,34 @@ TEST(OverlayGenl, GetDeviceAnswerParses) {
   EXPECT_EQ(s.peers[0].rx_bytes, 1234u);
   EXPECT_EQ(s.peers[0].tx_bytes, 5678u);
   EXPECT_EQ(s.peers[0].allowed_ips, (std::vector<IpNet>{net("10.244.2.0/24"), net("fd44:2::/64")}));
+}
+
+}  // namespace
+}  // namespace skiff::cni::overlay
+
+namespace skiff::cni::overlay {
+namespace {
+
+TEST(OverlayBackend, AutoPicksTheKernelOnlyWhenItsFamilyResolves) {
+  BackendOptions o;
+  o.ifname = "skwgtest0";
+  o.state_dir = "/nonexistent";
+  auto b = make_backend(o);
+  ASSERT_TRUE(b.ok()) << b.error().what();
+  EXPECT_EQ((*b)->name(), kernel_wireguard_available() ? "kernel" : "wireguard-go");
+  if (!kernel_wireguard_available()) {
+    o.kind = "kernel";
+    auto k = make_backend(o);
+    ASSERT_FALSE(k.ok());
+    EXPECT_NE(k.error().what().find("no WireGuard"), std::string::npos);
+  }
+  o.kind = "userspace";
+  EXPECT_FALSE(make_backend(o).ok());
+  o.kind = "wireguard-go";
+  o.ifname = "a-name-far-too-long";
+  auto bad = make_backend(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().what().find("a-name-far-too-long"), std::string::npos);
 }
 
 }  // namespace
