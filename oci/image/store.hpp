@@ -59,6 +59,7 @@ class BlobWriter {
   UniqueFd fd_;
   Sha256 hash_;
   int64_t size_ = 0;
+  int64_t flushed_ = 0;  // bytes handed to writeback early (see write())
 };
 
 // A private staging directory under ROOT/ingest, locked while the object lives (so prune leaves

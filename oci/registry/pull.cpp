@@ -226,9 +226,20 @@ class Puller {
     for (const auto& l : m->layers) blobs.push_back(l.digest);
     blobs.push_back(m->config.digest);
     blobs.push_back(manifest_d.digest);
-    Descriptor stored = target;
-    TRY(store_.commit(staging_, blobs, {image::Ref{result_.name, stored}}));
+    if (up_to_date(blobs)) return ok();  // a repull: no commit, no fsync
+    TRY(store_.commit(staging_, blobs, {image::Ref{result_.name, target}}));
     return ok();
+  }
+
+  // True when the store has every blob and the name already points at `result_.target`.
+  bool up_to_date(const std::vector<Digest>& blobs) const {
+    for (const auto& d : blobs)
+      if (staging_.has(d) || !store_.has_blob(d)) return false;
+    auto refs = store_.refs();
+    if (!refs) return false;
+    for (const auto& r : *refs)
+      if (r.name == result_.name) return r.target.digest == result_.target.digest;
+    return false;
   }
 
  private:
