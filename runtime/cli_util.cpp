@@ -92,10 +92,12 @@ Result<int64_t> parse_size(std::string_view text) {
   if (i < text.size() && text[i] == ' ') ++i;
   double multiplier = 1;
   static constexpr std::string_view kUnits = "kmgtp";
+  // 1024^(unit+1), exact; a table rather than std::pow keeps libm out of the binary's start-up.
+  static constexpr double kMultipliers[] = {0x1p10, 0x1p20, 0x1p30, 0x1p40, 0x1p50};
   if (i < text.size()) {
     size_t unit = kUnits.find(static_cast<char>(std::tolower(static_cast<unsigned char>(text[i]))));
     if (unit != std::string_view::npos) {
-      multiplier = std::pow(1024.0, static_cast<double>(unit + 1));
+      multiplier = kMultipliers[unit];
       ++i;
     }
   }

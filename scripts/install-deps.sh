@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential cmake ninja-build pkg-config git clang-format
+  build-essential cmake ninja-build pkg-config git clang-format lld
   # libraries (see README: dependency table)
   libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libarchive-dev
   nlohmann-json3-dev libboost-dev libboost-system-dev libssl-dev libsqlite3-dev libyaml-cpp-dev
