@@ -12,6 +12,7 @@
 #include "common/strings.hpp"
 #include "master/auth/auth.hpp"
 #include "master/controllers/garbage_collector.hpp"
+#include "master/controllers/workloads.hpp"
 #include "master/pki/pki.hpp"
 #include "master/registry/registry.hpp"
 #include "master/scheduler/scheduler.hpp"
@@ -78,6 +79,8 @@ Result<void> run_master(const MasterOptions& o) {
   TRY(gc.start());
   Scheduler scheduler(*registry);
   TRY(scheduler.start());
+  WorkloadControllers workloads(*registry);
+  TRY(workloads.start());
 
   HttpServerOptions sopts;
   sopts.address = addr;
@@ -120,6 +123,7 @@ Result<void> run_master(const MasterOptions& o) {
   fprintf(stderr, "skiff-master: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   handler.set_ready(false);
   server->stop(5000);
+  workloads.stop();
   scheduler.stop();
   gc.stop();
   store->shutdown();

@@ -53,8 +53,26 @@ expect_err() {
     fail "$desc: rc=$rc, wanted '$pattern', got:"; sed 's/^/    /' <<<"$out"; fi
 }
 
+# api METHOD PATH [BODY [CONTENT-TYPE]]: a raw HTTPS request as admin (or anonymous with
+# ANON=1); prints the status code and the body. python3 is in the dependency list, curl is not.
+api() {
+  python3 - "$@" <<'PY'
+import http.client, os, ssl, sys
+method, path = sys.argv[1], sys.argv[2]
+body = sys.argv[3] if len(sys.argv) > 3 else None
+ctype = sys.argv[4] if len(sys.argv) > 4 else "application/merge-patch+json"
+ctx = ssl.create_default_context(cafile=os.environ["DATA"] + "/pki/ca.crt")
+if not os.environ.get("ANON"):
+    ctx.load_cert_chain(os.environ["DATA"] + "/pki/admin.crt", os.environ["DATA"] + "/pki/admin.key")
+c = http.client.HTTPSConnection("127.0.0.1", int(os.environ["PORT"]), context=ctx, timeout=20)
+c.request(method, path, body=body, headers={"Content-Type": ctype} if body else {})
+r = c.getresponse()
+print(r.status, r.read().decode())
+PY
+}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 data=$work/data
+export DATA=$data PORT=$port
 start_master() {
   "$master" --data-dir "$data" --listen "127.0.0.1:$port" --service-cidr 10.97.0.0/16 ${extra_flags:-} \
     >>"$work/master.log" 2>&1 &
@@ -156,7 +174,7 @@ spec:
       - {name: c, image: "busybox:1.36"}
 YAML
 expect_out "deployment created" 'deployment.apps/app created' k apply -f "$work/deploy.yaml"
-expect_out "deployment columns" '^app +0/2 +0 +0 ' k get deploy
+expect_out "deployment columns" '^app +0/2 ' k get deploy
 expect_out "scale" 'scaled' k scale deploy app --replicas=3
 expect_out "scaled replicas" '^3$' k get deploy app -o 'jsonpath={.spec.replicas}'
 expect_out "strategic patch of a container by name" 'patched' \
@@ -221,6 +239,44 @@ expect_out "force delete finishes it" 'deleted' k delete pod on-ssd --grace-peri
 expect_err "gone after force" 'pods "on-ssd" not found' k get pod on-ssd
 k delete pod too-big >/dev/null
 
+# ReplicaSet and Deployment controllers: `kubectl rollout status` across an image change, with a
+# stand-in kubelet that reports bound pods Running+Ready and finishes graceful deletions.
+fake_kubelet() {
+  while :; do
+    for p in $(k get pods -o 'jsonpath={range .items[?(@.spec.nodeName)]}{.metadata.name},{.metadata.deletionTimestamp},{.status.phase}{" "}{end}' 2>/dev/null); do
+      IFS=, read -r name deleting phase <<<"$p"
+      if [[ -n $deleting ]]; then
+        k delete pod "$name" --grace-period=0 --force >/dev/null 2>&1
+      elif [[ $phase != Running ]]; then
+        api PATCH "/api/v1/namespaces/default/pods/$name/status" \
+          '{"status":{"phase":"Running","podIP":"10.244.1.2","conditions":[{"type":"Ready","status":"True"}],"containerStatuses":[{"name":"c","ready":true,"restartCount":0,"image":"busybox","imageID":"","state":{"running":{}}}]}}' >/dev/null
+      fi
+    done
+    sleep 0.2
+  done
+}
+fake_kubelet &
+kpid=$!
+k apply -f "$work/deploy.yaml" >/dev/null
+expect_out "rollout status of a new deployment" 'successfully rolled out' timeout 60 "$kubectl" rollout status deploy app
+expect_out "replicaset stamped with pod-template-hash" '^app-[a-z0-9]+ +2 +2 +2 ' k get rs
+expect_out "deployment columns" '^app +2/2 +2 +2 ' k get deploy app
+expect_out "set image" 'image updated' k set image deploy/app c=busybox:1.37
+expect_out "rollout status across an image change" 'successfully rolled out' timeout 60 "$kubectl" rollout status deploy app
+for _ in $(seq 100); do
+  [[ $(k get pods -l app=app -o 'jsonpath={.items[*].spec.containers[0].image}') == *1.36* ]] || break
+  sleep 0.1
+done
+expect_out "old pods terminated, new pods run the new image" '^busybox:1\.37 busybox:1\.37$' \
+  k get pods -l app=app -o 'jsonpath={.items[*].spec.containers[0].image}'
+expect_out "two revisions" '^2$' k get deploy app -o 'jsonpath={.metadata.annotations.deployment\.kubernetes\.io/revision}'
+expect_out "scale through the controller" 'scaled' k scale deploy app --replicas=3
+expect_out "three replicas roll out" 'successfully rolled out' timeout 60 "$kubectl" rollout status deploy app
+expect_out "delete the deployment (background cascade)" 'deleted' k delete deploy app
+for _ in $(seq 100); do [[ -z $(k get rs,pods -l app=app -o name 2>/dev/null) ]] && break; sleep 0.1; done
+expect_out "its replicasets and pods are collected" '^$' k get rs,pods -l app=app -o name
+k apply -f "$work/deploy.yaml" >/dev/null
+
 # Cascading deletion through ownerReferences.
 owned() {
   local uid; uid=$(k get deploy app -o 'jsonpath={.metadata.uid}')
@@ -243,6 +299,8 @@ k apply -f "$work/deploy.yaml" >/dev/null; owned dep-bg
 expect_out "background delete" 'deleted' k delete deploy app
 for _ in $(seq 50); do k get cm dep-bg >/dev/null 2>&1 || break; sleep 0.1; done
 expect_err "background collects the dependent" 'configmaps "dep-bg" not found' k get cm dep-bg
+
+kill "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null
 
 # Finalizers hold a deletion until they are removed.
 k create configmap held --from-literal=a=b >/dev/null
@@ -269,8 +327,8 @@ expect_err "an oversized request stores nothing" 'configmaps "big" not found' k 
 expect_err "duplicate create" 'configmaps "page1" already exists' k create configmap page1
 
 # Authentication and authorization.
-expect_out "anonymous is 401" '"code":401' curl -sk "https://127.0.0.1:$port/api/v1/namespaces/default/pods"
-expect_out "anonymous may read /healthz" '^ok$' curl -sk "https://127.0.0.1:$port/healthz"
+expect_out "anonymous is 401" '^401 .*"reason":"Unauthorized"' env ANON=1 bash -c "$(declare -f api); api GET /api/v1/namespaces/default/pods"
+expect_out "anonymous may read /healthz" '^200 ok$' env ANON=1 bash -c "$(declare -f api); api GET /healthz"
 expect_err "unknown bearer token is 401" 'Unauthorized' \
   "$kubectl" --server "https://127.0.0.1:$port" --insecure-skip-tls-verify --kubeconfig=/dev/null --token=nope get pods
 "$master" kubeconfig --data-dir "$data" --user bob >"$work/bob.kubeconfig"
