@@ -7,12 +7,12 @@
 #   4. CNI ADD (and DEL) latency: skiff-bridge + skiff-ipam vs the reference bridge + host-local
 #      (containernetworking-plugins, cniVersion 1.0.0), rounds alternating, medians.
 # Targets: overlay >= 0.95x the bare tunnel; skiff ADD <= 0.3x the reference.
-#   scripts/bench/network.sh [SECONDS per iperf3 run (5)] [ADD rounds (31)] [iperf3 rounds (3)]
+#   scripts/bench/network.sh [SECONDS per iperf3 run (3)] [ADD rounds (31)] [iperf3 rounds (4)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-secs=${1:-5}
+secs=${1:-3}
 rounds=${2:-31}
-iperf_rounds=${3:-3}
+iperf_rounds=${3:-4}
 [[ $(id -u) -eq 0 ]] || { echo "network.sh: needs root" >&2; exit 1; }
 for tool in iperf3 wireguard-go wg jq python3; do
   command -v "$tool" >/dev/null || { echo "network.sh: \`$tool' missing (scripts/install-deps.sh)" >&2; exit 1; }
@@ -66,15 +66,19 @@ iperf() {  # iperf SERVER CLIENT DEST -> bits/s received
   echo "$bps"
 }
 
-# Paths measured in turns (the machine is shared: alternating spreads its load over all).
-declare -A results
-paths=("overlay-pod" "overlay-node" "bare" "veth")
-for ((r = 1; r <= iperf_rounds; r++)); do
-  results[overlay-pod]+=" $(iperf 2/a 1/a "$p2")"
-  results[overlay-node]+=" $(iperf 2 1 "10.$NC_POD_NET.2.0")"
-  results[bare]+=" $(iperf 2 1 10.99.0.2)"
-  results[veth]+=" $(iperf 2 1 "10.$NC_UNDERLAY.0.2")"
+# Paths measured in turns, the order rotating every round: the machine is shared, and whatever
+# runs first or last in a round must not always be the same path.
+declare -A results dest=([overlay-pod]="2/a 1/a $p2" [overlay-node]="2 1 10.$NC_POD_NET.2.0"
+  [bare]="2 1 10.99.0.2" [veth]="2 1 10.$NC_UNDERLAY.0.2")
+paths=(overlay-pod overlay-node bare veth)
+for ((r = 0; r < iperf_rounds; r++)); do
+  for ((k = 0; k < ${#paths[@]}; k++)); do
+    path=${paths[$(((k + r) % ${#paths[@]}))]}
+    # shellcheck disable=SC2086
+    results[$path]+=" $(iperf ${dest[$path]})"
+  done
 done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (numbers above nproc make single runs noisy)"
 echo "== iperf3 TCP, $secs s x $iperf_rounds rounds, median Gbit/s received (all runs) =="
 python3 - "${results[overlay-pod]}" "${results[overlay-node]}" "${results[bare]}" "${results[veth]}" <<'PY'
 import statistics, sys
