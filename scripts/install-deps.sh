@@ -19,6 +19,8 @@ packages=(
   containernetworking-plugins nftables iputils-ping
   # WireGuard overlay: userspace backend, wg (bare-tunnel peer in the benchmark), iperf3
   wireguard-go wireguard-tools iperf3
+  # VM lane (scripts/vm/run.sh): qemu, and cpio/kmod/xz to build the guest's initramfs and modules
+  qemu-system-x86 cpio kmod xz-utils
 )
 # kubectl 1.20 for skiff-master's e2e tests; left out where another package already owns
 # /usr/bin/kubectl (dpkg would refuse to overwrite it): the test then uses that kubectl.
