@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/unique_fd.hpp"
+#include "runtime/linux/sync.hpp"
 
 #include "tests/support/runtime_fixture.hpp"
 
@@ -275,22 +276,9 @@ TEST_F(Isolation, SeccompNotifyAgentAnswersTheContainer) {
     struct pollfd p = {server.get(), POLLIN, 0};
     if (poll(&p, 1, 10000) != 1) return void(agent_error = "the runtime never connected");
     UniqueFd conn(accept4(server.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    char buf[8192];
-    char control[CMSG_SPACE(sizeof(int))] = {};
-    struct iovec iov = {buf, sizeof buf};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n = recvmsg(conn.get(), &msg, MSG_CMSG_CLOEXEC);
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    if (n <= 0 || !cmsg || cmsg->cmsg_type != SCM_RIGHTS)
-      return void(agent_error = "no state message with an fd");
-    state_text.assign(buf, static_cast<size_t>(n));
-    int raw = -1;
-    std::memcpy(&raw, CMSG_DATA(cmsg), sizeof raw);
-    UniqueFd listener(raw);
+    auto received = runtime::linux::recv_fd_over(conn.get(), &state_text);
+    if (!received) return void(agent_error = received.error().what());
+    UniqueFd listener = std::move(*received);
     while (true) {
       struct pollfd lp = {listener.get(), POLLIN, 0};
       if (poll(&lp, 1, 10000) != 1 || (lp.revents & POLLHUP)) return;  // no task left
