@@ -111,7 +111,10 @@ Result<HttpResponse> RepositoryClient::request(HttpClient& http, const std::stri
                                                size_t max_body) {
   auto wait = options_.backoff;
   for (int attempt = 1;; ++attempt) {
-    auto r = send_once(http, target, headers, sink, max_body);
+    Headers h = headers;
+    if (int64_t offset = sink ? sink->resume_offset() : 0; offset > 0)
+      h.emplace_back("Range", cat("bytes=", offset, '-'));
+    auto r = send_once(http, target, h, sink, max_body);
     bool retry = r ? (r->status >= 500 || r->status == 429) : r.error().code() == kTransportError;
     if (!retry || attempt >= options_.max_attempts) {
       if (!r && r.error().code() == kTransportError)  // its errno says nothing to a person
@@ -193,7 +196,8 @@ Result<void> RepositoryClient::get_blob(HttpClient& http, const image::Digest& d
                                         BodySink& sink) {
   std::string target = cat("/v2/", path_, "/blobs/", digest.str());
   auto r = TRY(request(http, target, {}, &sink, 64 << 10));
-  if (r.status != 200) return status_error(cat("GET ", base_.authority(), target), r);
+  if (r.status != 200 && r.status != 206)
+    return status_error(cat("GET ", base_.authority(), target), r);
   return ok();
 }
 

@@ -68,6 +68,9 @@ class BodySink {
   virtual ~BodySink() = default;
   virtual Result<void> begin(const HttpResponse& head) = 0;
   virtual Result<void> write(const char* data, size_t size) = 0;
+  // Bytes already held from an earlier, interrupted attempt: a retry asks for the rest
+  // ("Range: bytes=N-") and begin() sees 206 when the server obliges, 200 when it starts over.
+  virtual int64_t resume_offset() const { return 0; }
 };
 
 class HttpClient {

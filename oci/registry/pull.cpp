@@ -17,6 +17,15 @@ namespace {
 using image::Descriptor;
 using image::Digest;
 
+// "bytes START-END/TOTAL" (a Content-Range) → START.
+std::optional<int64_t> range_start(std::string_view v) {
+  if (!v.starts_with("bytes ")) return std::nullopt;
+  v.remove_prefix(6);
+  size_t dash = v.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  return parse_int<int64_t>(v.substr(0, dash));
+}
+
 // A blob's body written into the staging area; verified against its descriptor on commit.
 class StagedBlob : public BodySink {
  public:
@@ -25,6 +34,19 @@ class StagedBlob : public BodySink {
       : staging_(staging), staging_mu_(staging_mu), d_(d), progress_(progress) {}
 
   Result<void> begin(const HttpResponse& head) override {
+    if (head.status == 206) {
+      // The rest of an interrupted download: "Content-Range: bytes START-END/TOTAL".
+      std::string range = head.header("content-range");
+      auto start = range_start(range);
+      if (!writer_ || !start || *start != written_)
+        return error("the registry answers a range request with ", quote(range), " (have ",
+                     written_, " bytes)");
+      if (head.content_length >= 0 && head.content_length != d_.size - written_)
+        return error("the registry resumes with ", head.content_length, " bytes, ",
+                     d_.size - written_, " are missing");
+      ++resumed_;
+      return ok();
+    }
     if (head.content_length >= 0 && head.content_length != d_.size)
       return error("the registry sends ", head.content_length, " bytes, the descriptor says ",
                    d_.size);
@@ -52,6 +74,8 @@ class StagedBlob : public BodySink {
   }
 
   int64_t written() const { return written_; }
+  int64_t resume_offset() const override { return writer_ ? written_ : 0; }
+  int resumed() const { return resumed_; }
 
  private:
   image::Staging& staging_;
@@ -60,6 +84,7 @@ class StagedBlob : public BodySink {
   Progress& progress_;
   std::optional<image::BlobWriter> writer_;
   int64_t written_ = 0;
+  int resumed_ = 0;
 };
 
 std::string content_type(const HttpResponse& r) {
@@ -128,6 +153,7 @@ class Puller {
     {
       std::lock_guard lock(stats_mu_);
       result_.blob_bytes += sink.written();
+      result_.resumed += sink.resumed();
       ++result_.blobs_fetched;
     }
     progress_.blob_done();

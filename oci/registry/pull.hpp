@@ -30,6 +30,7 @@ struct PullResult {
   int64_t blob_bytes = 0;    // config and layer bytes received from the registry
   int blobs_fetched = 0;     // configs and layers fetched
   int blobs_present = 0;     // configs and layers the store already had
+  int resumed = 0;           // interrupted downloads continued with a range request
 };
 
 // Pulls `reference` ("busybox", "localhost:5000/app:1.0", "name@sha256:…"). Errors start with

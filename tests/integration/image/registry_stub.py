@@ -7,6 +7,7 @@ component picks the behaviour:
   corrupt/    the layer's bytes differ from its digest (same size)
   truncated/  the layer's body stops halfway (Content-Length promises all of it)
   short/      the layer's body is 10 bytes short, and Content-Length says so
+  resume/     the layer's first body stops halfway; a Range request then gets the rest (206)
   flaky/      every blob's first GET answers 500
   down/       every manifest GET answers 503
   missing/    the layer answers 404 BLOB_UNKNOWN
@@ -28,7 +29,7 @@ from urllib.parse import parse_qs, urlparse
 LAYOUT = sys.argv[1]
 TOKEN = "stub-token"
 lock = threading.Lock()
-stats = {"token": 0, "scopes": [], "blob_gets": {}, "errors_served": 0, "storage_gets": 0,
+stats = {"ranges": [], "token": 0, "scopes": [], "blob_gets": {}, "errors_served": 0, "storage_gets": 0,
          "storage_with_auth": 0}
 flaky_seen = set()
 
@@ -137,6 +138,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.error(404, "BLOB_UNKNOWN", "blob unknown to registry")
         if mode == "corrupt" and is_layer:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
+        if mode == "resume" and is_layer:
+            rng = self.headers.get("Range")
+            if rng:
+                with lock:
+                    stats["ranges"].append(rng)
+                start = int(rng.split("=")[1].rstrip("-"))
+                return self.send(206, data[start:], "application/octet-stream",
+                                 {"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"})
+            mode = "truncated"
         if mode == "short" and is_layer:
             data = data[:-10]
         if mode == "truncated" and is_layer:

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -572,6 +573,27 @@ TEST_F(StubRegistry, WrongDigestNamesTheBlob) {
 TEST_F(StubRegistry, TruncatedBlobIsRetriedThenFails) {
   expect_failure("truncated", {"blob " + layer_digest(), "truncated", "after 3 attempts"});
   EXPECT_EQ(blob_gets("truncated", layer_digest()), 3);
+}
+
+TEST_F(StubRegistry, InterruptedBlobIsResumedWithARange) {
+  auto store = image::Store::open(root_);
+  ASSERT_TRUE(store);
+  auto o = fast_options();
+  o.registry.insecure = true;
+  auto r = pull_image(*store, name("resume"), o);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(r->resumed, 1);
+  EXPECT_EQ(blob_gets("resume", layer_digest()), 2);
+  // The second request asked for exactly what the first one did not bring.
+  auto ranges = stats()["ranges"];
+  ASSERT_EQ(ranges.size(), 1u);
+  auto layer =
+      std::filesystem::file_size(shared_->dir / "layout/blobs/sha256/" + layer_digest().substr(7));
+  EXPECT_EQ(ranges[0], cat("bytes=", layer / 2, '-'));
+  // And the result is the verified blob.
+  auto img = image::resolve_image(*store, name("resume"), image::host_platform());
+  ASSERT_TRUE(img) << img.error().what();
+  EXPECT_TRUE(store->has_blob(*image::parse_digest(layer_digest())));
 }
 
 TEST_F(StubRegistry, ShortBlobIsRefusedBeforeItIsRead) {
