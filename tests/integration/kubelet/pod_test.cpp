@@ -444,6 +444,42 @@ spec:
   expect_nothing_left();
 }
 
+// The manifests in examples/ run as documented.
+TEST_F(PodTest, ExamplesRun) {
+  struct Case {
+    const char* file;
+    const char* pod;
+    const char* container;
+    std::string expected;  // a regex the container's log must match
+    bool completes;
+  };
+  const Case cases[] = {
+      {"demo.yaml", "demo", "app", R"(hello from pod demo, ip 10\.231\.0\.\d+, pid 1, uid 0\n)",
+       true},
+      {"job.yaml", "sum-job", "sum", "sum 1..100 = 5050\n", true},
+      {"config-env.yaml", "config-env", "show",
+       R"(hello from config-env at 10\.231\.0\.\d+ \(password has 6 characters\)\n)", true},
+      {"web-and-client.yaml", "web", "client", "(served from web\n)+", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.file);
+    std::string path = source_path(std::string("examples/") + c.file);
+    auto r = c.completes ? pod({"run", "--wait", path}) : pod({"run", path});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::string logs;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          logs = pod({"logs", c.pod, "-c", c.container}).out;
+          return std::regex_match(logs, std::regex(c.expected));
+        },
+        10000))
+        << logs;
+    auto rm = pod({"rm", "-f", c.pod});
+    EXPECT_EQ(rm.exit_code, 0) << rm.err;
+  }
+  expect_nothing_left();
+}
+
 TEST_F(PodTest, SkiffPodExecsSkiffPod) {
   auto argv = globals();
   argv[0] = "pod";
