@@ -3,6 +3,7 @@
 // "wireguard" family, and a supervised wireguard-go process configured over its UAPI socket.
 // The overlay (overlay.hpp) only ever talks to a Backend; links, MTU and routes stay in libnl.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,9 @@ struct BackendOptions {
   std::string state_dir;      // wireguard-go: pid and log files
   std::string wireguard_go = "wireguard-go";
   std::string socket_dir = "/var/run/wireguard";  // wireguard-go's, fixed in its source
+  // wireguard-go: run by its supervisor after it restarted a crashed process (the device is
+  // new and empty: this puts the configuration back).
+  std::function<void()> on_restart;
 };
 
 // True when the running kernel has the "wireguard" generic-netlink family.

@@ -9,6 +9,7 @@
 
 #include "cni/netlink/netlink.hpp"
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "common/unique_fd.hpp"
 
 namespace skiff::cni::overlay {
@@ -51,6 +52,12 @@ Result<Overlay> Overlay::open(OverlayOptions o) {
   b.kind = o.backend;
   b.state_dir = o.state_dir;
   b.wireguard_go = o.wireguard_go;
+  // Runs in wireguard-go's supervisor after a restart: the same `up`, peers included.
+  b.on_restart = [o]() {
+    auto overlay = Overlay::open(o);
+    auto r = overlay ? overlay->up(true) : Result<UpReport>(overlay.error());
+    if (!r) log::error("restoring ", quote(o.ifname), " after a restart: ", r.error().what());
+  };
   auto backend = TRY(make_backend(b));
   Overlay overlay(std::move(o), std::move(backend));
   // What an earlier `up` was given stays unless given again.
@@ -111,7 +118,7 @@ Result<std::vector<Peer>> Overlay::saved_peers() {
   return TRY_CTX(parse_peers((*j)["peers"], std::nullopt), "saved peers ", quote(state_file()));
 }
 
-Result<UpReport> Overlay::up() {
+Result<UpReport> Overlay::up(bool restore_peers) {
   auto held = TRY(lock(o_));
   auto priv = TRY(load_or_create_private_key(o_.state_dir));
   UpReport report;
@@ -141,7 +148,7 @@ Result<UpReport> Overlay::up() {
 
   auto peers = TRY(saved_peers());
   TRY(save(peers));
-  if (report.created && !peers.empty()) {
+  if ((report.created || restore_peers) && !peers.empty()) {
     held.reset();
     TRY_CTX(apply(peers), "restore the saved peers");
     report.peers_restored = peers.size();

@@ -61,9 +61,9 @@ class Overlay {
   static Result<Overlay> open(OverlayOptions options);
 
   // Key (created once, 0600), device, private key, listen port, MTU, link up, the pod CIDR's
-  // network address (/32) on the device; re-applies the
-  // saved peers when the device had to be recreated (a crashed wireguard-go, a reboot).
-  Result<UpReport> up();
+  // network address (/32) on the device; re-applies the saved peers when `restore_peers` or
+  // when the device had to be recreated (a crashed wireguard-go, a reboot).
+  Result<UpReport> up(bool restore_peers = false);
   // Makes the device's peers exactly `desired` (validated first: nothing is applied on error),
   // with a route per allowed IP through the device, and saves them.
   Result<ApplyReport> apply(const std::vector<Peer>& desired);

@@ -136,8 +136,23 @@ check "node 3's namespaces gone" bash -c "! ip netns list | grep -q '^$(_nc_node
 check "after node 3 left: 1/a -> 2/a (ICMP)" ping_ok 1/a "$p2a"
 check "after node 3 left: 2/a -> 1/b (TCP)" tcp_ok 1/b 2/a "$p1b" 7004
 
-# Node 1's wireguard-go crashes: `up` recreates the device with the same key and saved peers.
-kill -9 "$(cat "$(_nc_state 1)/wireguard/$(_nc_wg 1).pid")"
+# Node 1's wireguard-go crashes: its supervisor restarts it and puts key and peers back.
+wgdir="$(_nc_state 1)/wireguard"
+old_pid=$(cat "$wgdir/$(_nc_wg 1).pid")
+kill -9 "$old_pid"
+back=0
+for _ in $(seq 100); do
+  new_pid=$(cat "$wgdir/$(_nc_wg 1).pid")
+  [[ "$new_pid" != "$old_pid" ]] && ping_ok 1/a "$p2a" >/dev/null 2>&1 && { back=1; break; }
+  sleep 0.1
+done
+check "supervisor restarted wireguard-go and restored the tunnel" [ "$back" = 1 ]
+check "restarted device has the same key" [ "$(nc_exec 1 wg show "$(_nc_wg 1)" public-key)" = "$key1" ]
+check "restarted device has node 2 as its peer" [ "$(wg_peers 1)" = "$key2" ]
+
+# Supervisor and wireguard-go both gone (a reboot, say): `up` recreates the device with the same
+# key and the saved peers.
+kill -9 "$(cat "$wgdir/$(_nc_wg 1).supervisor.pid")" "$(cat "$wgdir/$(_nc_wg 1).pid")"
 for _ in $(seq 100); do nc_exec 1 ip link show "$(_nc_wg 1)" >/dev/null 2>&1 || break; sleep 0.05; done
 out=$(_nc_net 1 up)
 echo "restart: $out"
@@ -156,14 +171,15 @@ check "1/a's lease still there" [ -e "$leases/$p1a" ]
 
 # down removes everything: namespaces, devices, wireguard-go processes and sockets, state.
 pids=$(cat "$(_nc_state 1)"/wireguard/*.pid "$(_nc_state 2)"/wireguard/*.pid 2>/dev/null)
+nodes_before=$(nc_nodes | wc -l)
 nc_down
 check "no namespaces left" bash -c "! ip netns list | grep -q '^$NC_NAME-'"
 check "no wireguard-go sockets left" bash -c "! ls /var/run/wireguard/ 2>/dev/null | grep -q '^${NC_NAME}wg'"
 alive=0
 for p in $pids; do
-  tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q wireguard-go && alive=1
+  tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qE "wireguard-go|skiff-net" && alive=1
 done
-check "no wireguard-go process left" [ "$alive" = 0 ]
+check "no wireguard-go or supervisor process left ($nodes_before nodes)" [ "$alive" = 0 ]
 check "no state left" [ ! -e "$NC_ROOT/$NC_NAME" ]
 
 echo "took $(($(date +%s) - start)) s"
