@@ -51,7 +51,8 @@ Result<int> run(const Flags& f) {
               {"id", r.config.str()},
               {"blobBytes", r.blob_bytes},
               {"blobsFetched", r.blobs_fetched},
-              {"blobsPresent", r.blobs_present}};
+              {"blobsPresent", r.blobs_present},
+              {"resumed", r.resumed}};
     std::cout << j.dump(2, ' ', false, Json::error_handler_t::replace) << std::endl;
   } else if (!f.quiet) {
     std::cout << "Pulled " << r.name << " (id " << r.config.short_hex() << ", " << r.blobs_fetched
