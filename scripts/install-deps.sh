@@ -19,6 +19,8 @@ packages=(
   containernetworking-plugins nftables iputils-ping
   # WireGuard overlay: userspace backend, wg (bare-tunnel peer in the benchmark), iperf3
   wireguard-go wireguard-tools iperf3
+  # pod benchmark peer: podman kube play builds its pause image from catatonit
+  catatonit
   # VM lane (scripts/vm/run.sh): qemu, and cpio/kmod/xz to build the guest's initramfs and modules
   qemu-system-x86 cpio kmod xz-utils
 )

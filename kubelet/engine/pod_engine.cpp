@@ -68,6 +68,7 @@ PodEngine::PodEngine(NodeConfig config, Manifest manifest, const Clock& clock)
     ContainerRun r;
     r.spec = &c;
     r.init = true;
+    r.sidecar = c.restart_policy == "Always";
     r.reason = init_.empty() ? "ContainerCreating" : "PodInitializing";
     r.backoff = std::make_unique<Backoff>(clock_, config_.backoff);
     init_.push_back(std::move(r));
@@ -241,8 +242,10 @@ void PodEngine::finish_attempt(ContainerRun& r, int status) {
 
   const std::string& policy = manifest_.pod.spec.restart_policy;
   bool restart;
-  if (stopping_) {
+  if (stopping_ || completing_) {
     restart = false;
+  } else if (r.sidecar) {
+    restart = true;  // a native sidecar is always restarted while the pod runs
   } else if (r.init) {
     restart = code != 0 && policy != "Never";
     if (code != 0 && policy == "Never") init_failed_ = true;
@@ -251,7 +254,8 @@ void PodEngine::finish_attempt(ContainerRun& r, int status) {
   }
   if (!restart) {
     r.done = true;
-    if (r.init && code == 0 && &r == &init_[next_init_]) ++next_init_;
+    if (r.init && !r.sidecar && code == 0 && next_init_ < init_.size() && &r == &init_[next_init_])
+      ++next_init_;
     changed();
     return;
   }
@@ -319,10 +323,8 @@ std::optional<TimePoint> PodEngine::next_deadline() const {
   auto consider = [&](std::optional<TimePoint> t) {
     if (t && (!next || *t < *next)) next = t;
   };
-  if (stopping_) {
-    consider(kill_at_);
-    return next;
-  }
+  consider(kill_at_);
+  if (stopping_ || completing_) return next;
   for (const auto* list : {&init_, &main_})
     for (const auto& r : *list)
       if (!r.done && r.state == ContainerRun::State::kWaiting) consider(r.next_start);
@@ -400,16 +402,46 @@ void PodEngine::tick_once() {
     }
     return;
   }
-  if (init_failed_) {
-    for (auto& r : main_) {
-      r.done = true;
-      r.next_start.reset();
+  if (init_failed_ || (next_init_ >= init_.size() && all_main_done())) {
+    // The pod is complete: native sidecars stop after the main containers, the last one first,
+    // each with the grace period; then the sandbox goes.
+    completing_ = true;
+    for (auto* list : {&init_, &main_})
+      for (auto& r : *list)
+        if (r.state != ContainerRun::State::kRunning) {
+          r.done = true;
+          r.next_start.reset();
+        }
+    ContainerRun* last = nullptr;
+    for (auto it = init_.rbegin(); it != init_.rend() && !last; ++it)
+      if (it->state == ContainerRun::State::kRunning) last = &*it;
+    if (!last) {
+      teardown();
+      return;
     }
-    teardown();
+    auto g = runtime_options(config_);
+    if (last->id != terminating_) {
+      terminating_ = last->id;
+      (void)runtime::kill(g, last->id, SIGTERM, false);
+      kill_at_ = now + Duration(manifest_.pod.spec.termination_grace_period_seconds * 1000);
+    } else if (kill_at_ && now >= *kill_at_) {
+      (void)runtime::kill(g, last->id, SIGKILL, true);
+      kill_at_.reset();
+    }
     return;
   }
   while (next_init_ < init_.size()) {
     ContainerRun& r = init_[next_init_];
+    if (r.sidecar) {
+      // Started is enough for the next init container (no startup probe yet).
+      if (r.started_once) {
+        ++next_init_;
+        continue;
+      }
+      if (r.next_start && now < *r.next_start) return;
+      start_container(r);
+      return;
+    }
     if (r.done) {
       ++next_init_;
       continue;
@@ -419,12 +451,13 @@ void PodEngine::tick_once() {
     start_container(r);
     return;
   }
-  for (auto& r : main_) {
-    if (r.done || r.state == ContainerRun::State::kRunning) continue;
-    if (r.next_start && now < *r.next_start) continue;
-    start_container(r);
-  }
-  if (all_main_done()) teardown();
+  for (auto* list : {&init_, &main_})
+    for (auto& r : *list) {
+      if (r.done || r.state == ContainerRun::State::kRunning) continue;
+      if (r.init && !(r.sidecar && r.started_once)) continue;  // sidecar restarts only
+      if (r.next_start && now < *r.next_start) continue;
+      start_container(r);
+    }
 }
 
 PodPhase PodEngine::phase() const {
@@ -445,7 +478,7 @@ Json PodEngine::container_status(const ContainerRun& r) const {
             {"imageID", ""},
             {"restartCount", r.restart_count},
             {"started", r.state == ContainerRun::State::kRunning},
-            {"ready", r.state == ContainerRun::State::kRunning && !r.init},
+            {"ready", r.state == ContainerRun::State::kRunning && (!r.init || r.sidecar)},
             {"lastState", r.last_state}};
   if (!r.id.empty() && r.state != ContainerRun::State::kWaiting)
     s["containerID"] = "skiff://" + r.id;

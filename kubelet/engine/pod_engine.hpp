@@ -31,6 +31,7 @@ namespace skiff::kubelet {
 struct ContainerRun {
   const Container* spec = nullptr;
   bool init = false;
+  bool sidecar = false;  // an init container with restartPolicy Always
 
   enum class State { kWaiting, kRunning, kTerminated };
   State state = State::kWaiting;
@@ -116,6 +117,8 @@ class PodEngine {
   size_t next_init_ = 0;
   bool init_failed_ = false;
   bool stopping_ = false;
+  bool completing_ = false;  // the main containers are done; sidecars are being stopped
+  std::string terminating_;  // the sidecar sent SIGTERM last
   std::optional<TimePoint> kill_at_;
   bool finished_ = false;
   bool dirty_ = false;

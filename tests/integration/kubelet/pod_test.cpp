@@ -444,6 +444,46 @@ spec:
   expect_nothing_left();
 }
 
+TEST_F(PodTest, NativeSidecarStartsFirstAndStopsLast) {
+  // The sidecar serves on localhost; the next init container and the main container reach it, so
+  // it was running before them. The main container ends the pod (a job): the sidecar does not
+  // keep it alive, it gets SIGTERM after the main container is done.
+  auto file = write_pod("withside", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: withside}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 5
+  initContainers:
+  - name: side
+    image: busybox
+    restartPolicy: Always
+    command: [sh, -c, 'trap "echo side-stopping; exit 0" TERM; mkdir -p /www; echo side-says-hi > /www/index.html; httpd -p 8081 -h /www; while true; do sleep 0.1; done']
+  - name: check
+    image: busybox
+    command: [sh, -c, 'for i in $(seq 1 100); do wget -qO- http://127.0.0.1:8081/ && exit 0; sleep 0.05; done; exit 1']
+  containers:
+  - name: main
+    image: busybox
+    command: [sh, -c, 'wget -qO- http://127.0.0.1:8081/ && echo main-done']
+)Y");
+  auto r = pod({"run", "--wait", "--timeout", "30", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json s = status("withside");
+  EXPECT_EQ(s["phase"], "Succeeded");
+  EXPECT_EQ(pod({"logs", "withside", "-c", "check"}).out, "side-says-hi\n");
+  EXPECT_EQ(pod({"logs", "withside", "-c", "main"}).out, "side-says-hi\nmain-done\n");
+  EXPECT_EQ(pod({"logs", "withside", "-c", "side"}).out, "side-stopping\n");
+  json side = container(s, "initContainerStatuses", "side");
+  EXPECT_EQ(side["state"]["terminated"]["exitCode"], 0) << side;
+  EXPECT_EQ(side["restartCount"], 0);
+  // The sidecar's last line was written after the main container's.
+  auto main_log = sh(cat("cat ", dir_ / "logs", "/default_withside_*/main/0.log")).out;
+  auto side_log = sh(cat("cat ", dir_ / "logs", "/default_withside_*/side/0.log")).out;
+  EXPECT_LT(main_log.substr(0, 30), side_log.substr(0, 30));
+  expect_nothing_left();
+}
+
 // The manifests in examples/ run as documented.
 TEST_F(PodTest, ExamplesRun) {
   struct Case {
