@@ -118,6 +118,31 @@ Result<std::vector<Peer>> Overlay::saved_peers() {
   return TRY_CTX(parse_peers((*j)["peers"], std::nullopt), "saved peers ", quote(state_file()));
 }
 
+Result<void> Overlay::configure_device(unsigned mtu) {
+  // Up first: wireguard-go binds its port only on a running device, so a taken port is reported
+  // by the set below rather than logged later (the kernel binds at once either way).
+  auto nl = TRY(nl::Netlink::open());
+  auto link = TRY(nl.get_link(o_.ifname));
+  if (link.mtu != mtu) TRY(nl.set_mtu(o_.ifname, mtu));
+  if (!link.up) TRY(nl.set_up(o_.ifname));
+
+  auto priv = TRY(load_or_create_private_key(o_.state_dir));
+  auto state = TRY(backend_->get());
+  DeviceConfig config;
+  if (state.private_key != priv) config.private_key = priv;
+  if (!o_.listen_port) o_.listen_port = kDefaultListenPort;
+  if (state.listen_port != *o_.listen_port) config.listen_port = *o_.listen_port;
+  if (config.private_key || config.listen_port)
+    TRY_CTX(backend_->set(config), "listen port ", *o_.listen_port);
+
+  // The pod CIDR's network address (/32, flannel's choice) on the device: traffic the node itself
+  // sends to a remote pod leaves from an address inside its own pod CIDR, which the peers'
+  // AllowedIPs accept (an underlay source would be dropped by the receiving peer).
+  if (o_.pod_cidr)
+    TRY(nl.add_address(link.index, IpNet(o_.pod_cidr->first(), o_.pod_cidr->addr().bits())));
+  return ok();
+}
+
 Result<UpReport> Overlay::up(bool restore_peers) {
   auto held = TRY(lock(o_));
   auto priv = TRY(load_or_create_private_key(o_.state_dir));
@@ -128,23 +153,11 @@ Result<UpReport> Overlay::up(bool restore_peers) {
   report.mtu = mtu;
 
   report.created = TRY_CTX(backend_->ensure_device(), "bring up ", quote(o_.ifname));
-  auto state = TRY(backend_->get());
-  DeviceConfig config;
-  if (state.private_key != priv) config.private_key = priv;
-  if (!o_.listen_port) o_.listen_port = kDefaultListenPort;
-  if (state.listen_port != *o_.listen_port) config.listen_port = *o_.listen_port;
-  if (config.private_key || config.listen_port)
-    TRY_CTX(backend_->set(config), "configure ", quote(o_.ifname));
-
-  auto nl = TRY(nl::Netlink::open());
-  auto link = TRY(nl.get_link(o_.ifname));
-  if (link.mtu != mtu) TRY(nl.set_mtu(o_.ifname, mtu));
-  if (!link.up) TRY(nl.set_up(o_.ifname));
-  // The pod CIDR's network address (/32, flannel's choice) on the device: traffic the node itself
-  // sends to a remote pod leaves from an address inside its own pod CIDR, which the peers'
-  // AllowedIPs accept (an underlay source would be dropped by the receiving peer).
-  if (o_.pod_cidr)
-    TRY(nl.add_address(link.index, IpNet(o_.pod_cidr->first(), o_.pod_cidr->addr().bits())));
+  if (auto configured = configure_device(mtu); !configured) {
+    // A device made by this call and left half-configured is removed again.
+    if (report.created) (void)backend_->remove_device();
+    return std::move(configured).error();
+  }
 
   auto peers = TRY(saved_peers());
   TRY(save(peers));

@@ -79,6 +79,8 @@ class Overlay {
   Overlay(OverlayOptions o, std::unique_ptr<Backend> b)
       : o_(std::move(o)), backend_(std::move(b)) {}
   Result<unsigned> wanted_mtu();
+  // Key, listen port, MTU, link up, address: the device's own settings (not its peers).
+  Result<void> configure_device(unsigned mtu);
   Result<void> save(const std::vector<Peer>& peers);
   Result<std::vector<Peer>> saved_peers();
   std::string state_file() const;

@@ -85,7 +85,7 @@ Result<DeviceState> parse_get(std::string_view answer) {
     }
   }
   if (!err) return error("uapi: answer without errno");
-  if (*err != 0) return Error("uapi get failed", *err);
+  if (*err != 0) return Error("uapi get failed", *err < 0 ? -*err : *err);
   for (auto& p : s.peers) std::sort(p.allowed_ips.begin(), p.allowed_ips.end());
   return s;
 }
@@ -94,7 +94,8 @@ Result<void> check_set_answer(std::string_view answer) {
   for (const auto& line : split(answer, '\n', true)) {
     if (!line.starts_with("errno=")) continue;
     int err = TRY(errno_of(std::string_view(line).substr(6)));
-    if (err != 0) return Error("uapi set rejected", err);
+    // wireguard-go answers with a negative errno (errno=-98 for EADDRINUSE).
+    if (err != 0) return Error("uapi set rejected", err < 0 ? -err : err);
     return ok();
   }
   return error("uapi: answer without errno");

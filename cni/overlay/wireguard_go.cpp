@@ -211,6 +211,9 @@ class WireguardGoBackend : public Backend {
       while (waitpid(daemon, &status, 0) < 0 && errno == EINTR && !stop_) {
       }
       if (stop_) break;
+      // Still the device's supervisor? (down, or another `up`, may have replaced us.)
+      auto current = read_file(supervisor_path());
+      if (!current || parse_int<pid_t>(trim(*current)) != getpid()) break;
       dprintf(2, "skiff-net: wireguard-go for %s exited (status %d); restarting\n",
               o_.ifname.c_str(), status);
       if (std::chrono::steady_clock::now() - started > 10s) backoff = 100ms;

@@ -125,6 +125,24 @@ check "badly encoded key refused ($msg)" grep -q "peers\[0\].publicKey" <<<"$msg
 check "after refusals node 1 still has exactly nodes 2 and 3" \
   [ "$(wg_peers 1 | tr '\n' ' ')" = "$(printf '%s\n' "$key2" "$key3" | sort | tr '\n' ' ')" ]
 
+# `up` that fails half way (its UDP port is taken) leaves no device, process or socket behind.
+nc_exec 1 python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::", 51999)); time.sleep(5)' &
+holder=$!
+sleep 0.3
+badif="${NC_NAME}bad"
+msg=$(nc_exec 1 "$SKIFF_NET" --state-dir "$NC_ROOT/bad" --ifname "$badif" up --listen-port 51999 2>&1)
+rc=$?
+# Whatever happened, nothing of it may outlive the test.
+left=$(nc_exec 1 "$SKIFF_NET" --state-dir "$NC_ROOT/bad" --ifname "$badif" down 2>&1)
+check "failed up: down finds nothing ($left)" grep -q "was not up" <<<"$left"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+check "up on a taken port fails ($msg)" [ "$rc" -ne 0 ]
+check "failed up: no device left" bash -c "! ip netns exec $(_nc_node 1) ip link show $badif"
+check "failed up: no socket left" [ ! -e "/var/run/wireguard/$badif.sock" ]
+check "failed up: no supervisor left" [ ! -e "$NC_ROOT/bad/$badif.supervisor.pid" ]
+
 # Node 3 leaves: its peer and route disappear from nodes 1 and 2; 1 and 2 keep talking.
 nc_node_rm 3 || fail "node-rm 3"
 for i in 1 2; do
