@@ -1,5 +1,9 @@
 #include "kubelet/engine/container_bundle.hpp"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 
@@ -264,6 +268,41 @@ Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, con
     return fail(std::move(r).error());
   }
   return ok();
+}
+
+Result<void> make_container_bundle_in_child(const NodeConfig& cfg, const Manifest& m,
+                                            const Container& c, const Sandbox& s,
+                                            const std::string& pod_dir, const std::string& dir,
+                                            CreateFailure* failure) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
+  UniqueFd rd(p[0]), wr(p[1]);
+  pid_t pid = fork();
+  if (pid < 0) return errno_error("fork");
+  if (pid == 0) {
+    rd.reset();
+    CreateFailure f;
+    auto r = make_container_bundle(cfg, m, c, s, pod_dir, dir, &f);
+    Json out = {{"ok", r.ok()},
+                {"reason", f.reason},
+                {"message", r.ok() ? std::string() : r.error().what()}};
+    (void)write_all(wr.get(), out.dump());
+    _exit(0);
+  }
+  wr.reset();
+  auto text = read_fd(rd.get());
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  auto j = text ? parse_json(*text, "bundle result") : Result<Json>(text.error());
+  if (!j || !j->is_object()) {
+    if (failure) *failure = {"CreateContainerError", "making the bundle failed (child died)"};
+    (void)remove_container_bundle(cfg, dir);
+    return error("make the bundle of ", quote(c.name), ": the child process died");
+  }
+  if (j->value("ok", false)) return ok();
+  if (failure) *failure = {j->value("reason", "CreateContainerError"), j->value("message", "")};
+  return Error(j->value("message", std::string("make bundle failed")));
 }
 
 Result<void> remove_container_bundle(const NodeConfig& cfg, const std::string& dir) {

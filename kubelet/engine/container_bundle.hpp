@@ -38,6 +38,14 @@ Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, con
                                    const Sandbox& s, const std::string& pod_dir,
                                    const std::string& dir, CreateFailure* failure);
 
+// make_container_bundle in a forked child: the image code's libraries (libcrypto, libarchive,
+// loaded on first use) and unpacking threads never enter the long-lived caller — the shim, whose
+// memory is paid once per pod.
+Result<void> make_container_bundle_in_child(const NodeConfig& cfg, const Manifest& m,
+                                            const Container& c, const Sandbox& s,
+                                            const std::string& pod_dir, const std::string& dir,
+                                            CreateFailure* failure);
+
 // Removes a bundle make_container_bundle made (unmounts the rootfs, drops its writable layer).
 Result<void> remove_container_bundle(const NodeConfig& cfg, const std::string& dir);
 

@@ -142,8 +142,8 @@ void PodEngine::start_container(ContainerRun& r) {
   };
 
   CreateFailure failure;
-  if (auto made =
-          make_container_bundle(config_, manifest_, c, sandbox_, pod_dir_, r.bundle, &failure);
+  if (auto made = make_container_bundle_in_child(config_, manifest_, c, sandbox_, pod_dir_,
+                                                 r.bundle, &failure);
       !made) {
     if (failure.reason.empty()) failure.reason = "CreateContainerError";
     fail_to_start(failure.reason, made.error().what(), false);

@@ -53,7 +53,7 @@ SKIFF_IMAGE_ROOT="$work/images" "$skiff" image import "$work/bb-oci" localhost/b
 [[ -n $peer ]] && podman_env_import_busybox latest >/dev/null
 
 now() { date +%s%N; }
-skiff_ms=() podman_ms=() rss_kb=()
+skiff_ms=() podman_ms=() rss_kb=() dirty_kb=()
 for i in $(seq 1 "$n"); do
   t0=$(now)
   "${pod[@]}" run "$work/pod.yaml" >/dev/null
@@ -61,6 +61,8 @@ for i in $(seq 1 "$n"); do
   skiff_ms+=("$(( (t1 - t0) / 1000 ))")
   shim=$(pgrep -f "[s]kiff-shim --pod-dir $work/pods" | head -1)
   rss_kb+=("$(awk '/^VmRSS/ {print $2}' "/proc/$shim/status")")
+  # What one more pod costs: its private dirty pages (the binary's text is shared by all shims).
+  dirty_kb+=("$(awk '/^Private_Dirty/ {print $2}' "/proc/$shim/smaps_rollup")")
   "${pod[@]}" rm -f bench >/dev/null
   if [[ -n $peer ]]; then
     t0=$(now)
@@ -80,4 +82,5 @@ if [[ -n $peer ]]; then
   printf '  podman kube play:  median %.1f ms (runc)\n' "$(awk "BEGIN {print $p / 1000}")"
   printf '  ratio skiff/podman: %.3f\n' "$(awk "BEGIN {print $s / $p}")"
 fi
-printf '  skiff-shim RSS:    median %d KiB\n' "$(median "${rss_kb[@]}")"
+printf '  skiff-shim RSS:    median %d KiB (private dirty %d KiB)\n' "$(median "${rss_kb[@]}")" \
+  "$(median "${dirty_kb[@]}")"
