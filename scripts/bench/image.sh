@@ -20,7 +20,10 @@ done
 work=$(mktemp -d /tmp/skiff-bench-image.XXXXXX)
 registry_pid=
 cleanup() {
-  [[ -n $registry_pid ]] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+  if [[ -n $registry_pid ]]; then
+    kill "$registry_pid" 2>/dev/null || true
+    wait "$registry_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -30,8 +33,8 @@ trap cleanup EXIT
 # SKIFF_BENCH_LAYOUT=DIR keeps the layout there and reuses it on the next run.
 layout=${SKIFF_BENCH_LAYOUT:-$work/layout}
 if [[ ! -f $layout/index.json ]]; then
-echo "image.sh: building the image in $layout ..." >&2
-rm -rf "$layout"
+  echo "image.sh: building the image in $layout ..." >&2
+  rm -rf "$layout"
 cc1=$(gcc -print-prog-name=cc1 2>/dev/null || true)
 cc1plus=$(gcc -print-prog-name=cc1plus 2>/dev/null || true)
 python3 - "$layout" /usr/lib/python3.11 /usr/lib/python3 /usr/share/perl "$cc1" \
