@@ -86,12 +86,13 @@ ApiError method_not_allowed(const std::string& message) {
 }
 ApiError unauthorized() { return {401, "Unauthorized", "Unauthorized", nullptr}; }
 ApiError forbidden_error(const std::string& user, const std::string& verb, const std::string& gr,
-                         const std::string& ns) {
+                         const std::string& ns, const std::string& name) {
   auto dot = gr.find('.');
   std::string resource = gr.substr(0, dot);
   std::string group = dot == std::string::npos ? "" : gr.substr(dot + 1);
-  std::string msg = cat(gr, " is forbidden: User ", json_quote(user), " cannot ", verb,
-                        " resource ", json_quote(resource), " in API group ", json_quote(group));
+  std::string msg = cat(gr, name.empty() ? "" : " " + json_quote(name), " is forbidden: User ",
+                        json_quote(user), " cannot ", verb, " resource ", json_quote(resource),
+                        " in API group ", json_quote(group));
   msg += ns.empty() ? " at the cluster scope" : cat(" in the namespace ", json_quote(ns));
   return {403, "Forbidden", msg, nullptr};
 }

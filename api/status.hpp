@@ -48,8 +48,11 @@ ApiError invalid_error(const std::string& group, const std::string& kind, const 
 ApiError gone(const std::string& message);
 ApiError method_not_allowed(const std::string& message);
 ApiError unauthorized();
+// kube's wording: `pods "web" is forbidden: User "bob" cannot get resource "pods" in API group ""
+// in the namespace "default"` (the name part only for named requests).
 ApiError forbidden_error(const std::string& user, const std::string& verb,
-                         const std::string& group_resource, const std::string& ns);
+                         const std::string& group_resource, const std::string& ns,
+                         const std::string& name = "");
 ApiError internal_error(const std::string& message);
 ApiError too_large(const std::string& message);
 ApiError unsupported_media(const std::string& content_type);

@@ -12,6 +12,7 @@
 #include "common/strings.hpp"
 #include "master/auth/auth.hpp"
 #include "master/controllers/garbage_collector.hpp"
+#include "master/controllers/node_lifecycle.hpp"
 #include "master/controllers/workloads.hpp"
 #include "master/pki/pki.hpp"
 #include "master/registry/registry.hpp"
@@ -81,6 +82,12 @@ Result<void> run_master(const MasterOptions& o) {
   TRY(scheduler.start());
   WorkloadControllers workloads(*registry);
   TRY(workloads.start());
+  NodeLifecycleOptions nopts;
+  nopts.cluster_cidr = o.cluster_cidr;
+  nopts.grace = o.node_grace;
+  nopts.period = std::min<std::chrono::milliseconds>(nopts.period, o.node_grace / 4);
+  auto nodes = TRY(NodeLifecycle::create(*registry, nopts));
+  nodes->start();
 
   HttpServerOptions sopts;
   sopts.address = addr;
@@ -123,6 +130,7 @@ Result<void> run_master(const MasterOptions& o) {
   fprintf(stderr, "skiff-master: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   handler.set_ready(false);
   server->stop(5000);
+  nodes->stop();
   workloads.stop();
   scheduler.stop();
   gc.stop();

@@ -21,6 +21,8 @@ struct MasterOptions {
   std::string token_file;  // default <data-dir>/tokens.csv
   // History older than the previous compaction is dropped every interval (kube: 5 minutes).
   std::chrono::milliseconds compaction_interval{std::chrono::minutes(5)};
+  // A node whose Lease is older than this is unreachable (kube: --node-monitor-grace-period).
+  std::chrono::milliseconds node_grace{std::chrono::seconds(40)};
   std::string version = "v1.20.0-skiff";
   std::string commit = "unknown";
 };

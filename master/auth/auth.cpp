@@ -1,7 +1,9 @@
 #include "master/auth/auth.hpp"
 
+#include "api/meta.hpp"
 #include "common/fs.hpp"
 #include "common/strings.hpp"
+#include "master/store/store.hpp"
 
 namespace skiff::master {
 
@@ -62,13 +64,103 @@ Result<Identity> Authenticator::authenticate(const HttpRequest& req) const {
   return id;
 }
 
-bool authorize(const Identity& id, const Attributes& attrs) {
+namespace {
+
+bool is_read(const std::string& verb) { return verb == "get" || verb == "list" || verb == "watch"; }
+
+// True when a pod bound to `node` in `ns` references `kind` ("secret", "configmap",
+// "serviceaccount") named `name`.
+bool referenced_by_node_pod(const Store& store, const std::string& node, const std::string& ns,
+                            const std::string& kind, const std::string& name) {
+  auto pods = store.list(list_prefix("pods", ns), "", 1, [&](const Json& p) {
+    if (api::str_at(p, {"spec", "nodeName"}) != node) return false;
+    const Json& spec = p["spec"];
+    if (kind == "serviceaccount") return spec.value("serviceAccountName", "") == name;
+    auto refers = [&](const Json& j) -> bool {
+      if (kind == "secret")
+        return api::str_at(j, {"secret", "secretName"}) == name ||
+               api::str_at(j, {"secretRef", "name"}) == name ||
+               api::str_at(j, {"secretKeyRef", "name"}) == name;
+      return api::str_at(j, {"configMap", "name"}) == name ||
+             api::str_at(j, {"configMapRef", "name"}) == name ||
+             api::str_at(j, {"configMapKeyRef", "name"}) == name;
+    };
+    for (const auto& v : spec.value("volumes", Json::array()))
+      if (refers(v)) return true;
+    if (kind == "secret")
+      for (const auto& s : spec.value("imagePullSecrets", Json::array()))
+        if (s.value("name", "") == name) return true;
+    for (const char* list : {"containers", "initContainers"})
+      for (const auto& c : spec.value(list, Json::array())) {
+        for (const auto& e : c.value("envFrom", Json::array()))
+          if (refers(e)) return true;
+        for (const auto& e : c.value("env", Json::array()))
+          if (e.contains("valueFrom") && refers(e["valueFrom"])) return true;
+      }
+    return false;
+  });
+  return !pods.items.empty();
+}
+
+bool node_authorize(const std::string& node, const Attributes& a, const Store* store) {
+  const std::string& r = a.resource;
+  const std::string& v = a.verb;
+  if (r == "nodes") {
+    if (is_read(v)) return true;
+    if (v == "create") return true;  // the name is checked by the handler (NodeRestriction)
+    return a.name == node && (v == "update" || v == "patch");
+  }
+  if (r == "leases" && a.group == "coordination.k8s.io") {
+    if (a.ns != "kube-node-lease") return false;
+    if (v == "create") return true;
+    return a.name == node && (v == "get" || v == "update" || v == "patch");
+  }
+  if (r == "events") return v == "create" || v == "update" || v == "patch";
+  if (r == "services" || r == "endpoints") return is_read(v);
+  if (r == "certificatesigningrequests")
+    return v == "create" || v == "get" || v == "list" || v == "watch";
+  if (!store) return false;
+  if (r == "pods") {
+    if (v == "list" || v == "watch")
+      return a.field_selector.find("spec.nodeName=" + node) != std::string::npos;
+    if (a.name.empty()) return false;
+    Object pod = store->get(object_key("pods", a.ns, a.name));
+    if (!pod) return v == "get";  // a 404 reveals nothing
+    if (api::str_at(*pod.json, {"spec", "nodeName"}) != node) return false;
+    if (a.subresource == "status") return v == "get" || v == "update" || v == "patch";
+    return v == "get" || v == "delete";
+  }
+  if (r == "secrets" || r == "configmaps" || r == "serviceaccounts") {
+    std::string name = a.name;
+    if (name.empty() && (v == "list" || v == "watch")) {
+      const std::string key = "metadata.name=";
+      auto pos = a.field_selector.find(key);
+      if (pos == std::string::npos) return false;
+      name = a.field_selector.substr(pos + key.size());
+      name = name.substr(0, name.find(','));
+    } else if (v != "get") {
+      return false;
+    }
+    std::string kind = r == "secrets"      ? "secret"
+                       : r == "configmaps" ? "configmap"
+                                           : "serviceaccount";
+    return referenced_by_node_pod(*store, node, a.ns, kind, name);
+  }
+  return false;
+}
+
+}  // namespace
+
+bool authorize(const Identity& id, const Attributes& attrs, const Store* store) {
   if (id.in_group("system:masters")) return true;
   if (!attrs.resource_request) {
     // Discovery and health are public to authenticated users, as with kube's
     // system:discovery and system:public-info-viewer roles.
     return true;
   }
+  static const std::string kNodePrefix = "system:node:";
+  if (id.in_group("system:nodes") && id.user.rfind(kNodePrefix, 0) == 0)
+    return node_authorize(id.user.substr(kNodePrefix.size()), attrs, store);
   return false;
 }
 

@@ -12,6 +12,10 @@
 #include "master/server/http.hpp"
 
 namespace skiff::master {
+class Store;
+}
+
+namespace skiff::master {
 
 class Authenticator {
  public:
@@ -33,9 +37,14 @@ struct Attributes {
   std::string group, resource, subresource, ns, name;
   bool resource_request = false;
   std::string path;
+  std::string field_selector;  // of a list or watch
 };
 
-// True when `id` may do `attrs`.
-bool authorize(const Identity& id, const Attributes& attrs);
+// True when `id` may do `attrs`: system:masters anything; a node identity (system:node:NAME in
+// group system:nodes) only what a kubelet needs, as kube's node authorizer rules have it — its
+// own Node and Lease, pods bound to it (and their status), the secrets, configmaps and
+// service accounts those pods use, services and endpoints to read, events, CSRs. `store` answers
+// "which pods are bound to this node".
+bool authorize(const Identity& id, const Attributes& attrs, const Store* store = nullptr);
 
 }  // namespace skiff::master

@@ -211,7 +211,7 @@ HttpResponse ApiHandler::handle(HttpRequest& req) {
   bool core = !seg.empty() && seg[0] == "api";
   bool grouped = !seg.empty() && seg[0] == "apis";
   if (!core && !grouped) {
-    Attributes a{"get", "", "", "", "", "", false, p};
+    Attributes a{"get", "", "", "", "", "", false, p, ""};
     if (!authorize(*who, a)) return error_response(api::forbidden_error(who->user, "get", p, ""));
     if (p == "/openapi/v2") {
       if (req.header("accept").find("protobuf") != std::string::npos) {
@@ -277,9 +277,10 @@ HttpResponse ApiHandler::handle(HttpRequest& req) {
   a.name = route.name;
   a.resource_request = true;
   a.path = p;
-  if (!authorize(*who, a))
-    return error_response(
-        api::forbidden_error(who->user, a.verb, route.kind->group_resource(), route.ns));
+  a.field_selector = req.param("fieldSelector");
+  if (!authorize(*who, a, &registry_.store()))
+    return error_response(api::forbidden_error(who->user, a.verb, route.kind->group_resource(),
+                                               route.ns, route.name));
   return resource(req, route, *who);
 }
 
@@ -347,6 +348,10 @@ HttpResponse ApiHandler::resource(HttpRequest& req, const Route& route, const Id
     if (req.method == "POST") {
       auto body = decode_body(req, err);
       if (!body) return error_response(err);
+      // NodeRestriction: a node may register only itself.
+      if (k.kind == "Node" && !who.in_group("system:masters") && who.in_group("system:nodes") &&
+          who.user != "system:node:" + api::str_at(*body, {"metadata", "name"}))
+        return error_response(api::forbidden_error(who.user, "create", "nodes", ""));
       return respond(registry_.create(k, route.ns, std::move(*body), who));
     }
     if (req.method == "DELETE") {

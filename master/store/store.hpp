@@ -72,7 +72,7 @@ class Watcher {
 class Store {
  public:
   struct Options {
-    size_t event_window = 50000;  // recent events kept for watches
+    size_t event_window = 10000;  // recent events kept for watches (each holds a version)
     size_t watcher_queue_limit = 100000;
     size_t max_batch = 512;  // writes per backend transaction
   };

@@ -74,7 +74,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 data=$work/data
 export DATA=$data PORT=$port
 start_master() {
-  "$master" --data-dir "$data" --listen "127.0.0.1:$port" --service-cidr 10.97.0.0/16 ${extra_flags:-} \
+  "$master" --data-dir "$data" --listen "127.0.0.1:$port" --service-cidr 10.97.0.0/16 \
+    --cluster-cidr 10.250.0.0/16 ${extra_flags:---node-monitor-grace-period 10m} \
     >>"$work/master.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do
@@ -341,6 +342,37 @@ expect_err "a client certificate from another CA is refused" 'error' \
   "$kubectl" --server "https://127.0.0.1:$port" --certificate-authority "$data/pki/ca.crt" \
   --client-certificate "$work/evil.crt" --client-key "$work/evil.key" --kubeconfig=/dev/null get pods
 
+# Node authorizer: system:node:n1 sees its own pods and what they use, nothing of other nodes.
+k create secret generic n1-secret --from-literal=k=v >/dev/null
+k create secret generic other-secret --from-literal=k=v >/dev/null
+k apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: on-n1}
+spec:
+  nodeName: n1
+  containers: [{name: c, image: busybox, envFrom: [{secretRef: {name: n1-secret}}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: on-n2}
+spec:
+  nodeName: n2
+  containers: [{name: c, image: busybox}]
+YAML
+"$master" kubeconfig --data-dir "$data" --user system:node:n1 --group system:nodes >"$work/n1.kubeconfig"
+n1() { "$kubectl" --kubeconfig "$work/n1.kubeconfig" --request-timeout=20s "$@"; }
+expect_out "a node reads its own pod" '^on-n1 ' n1 get pod on-n1
+expect_out "a node lists the pods bound to it" '^on-n1 ' n1 get pods --field-selector spec.nodeName=n1
+expect_err "a node cannot read another node's pod" 'pods "on-n2" is forbidden' n1 get pod on-n2
+expect_err "a node cannot list every pod" 'forbidden' n1 get pods
+expect_out "a node reads a secret its pod uses" '^n1-secret ' n1 get secret n1-secret
+expect_err "a node cannot read other secrets" 'forbidden' n1 get secret other-secret
+expect_out "a node updates its own status" 'patched' n1 patch node n1 -p '{"metadata":{"labels":{"seen":"yes"}}}'
+expect_err "a node cannot write another node" 'forbidden' n1 patch node n2 -p '{"metadata":{"labels":{"x":"y"}}}'
+expect_err "a node cannot delete pods of another node" 'forbidden' n1 delete pod on-n2
+k delete pod on-n1 on-n2 --grace-period=0 --force >/dev/null 2>&1
+
 # Restart keeps everything: graceful (SIGTERM) and killed (SIGKILL).
 uid=$(k get pod web -o 'jsonpath={.metadata.uid}')
 rv=$(k get pod web -o 'jsonpath={.metadata.resourceVersion}')
@@ -359,11 +391,34 @@ expect_out "revisions keep growing" '^[0-9]+$' k get cm after-restart -o 'jsonpa
 
 # Compaction: with history compacted, a watch from an old resourceVersion gets 410 Gone.
 kill -TERM "$pid"; wait "$pid"
-extra_flags="--compaction-interval 1s" start_master 4
+extra_flags="--compaction-interval 1s --node-monitor-grace-period 2s" start_master 4
 for i in 1 2 3; do k label cm after-restart "n=$i" --overwrite >/dev/null; sleep 0.8; done
 expect_out "a compacted resourceVersion is 410 Gone" '"type":"ERROR".*"code":410' \
   k get --raw "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2&timeoutSeconds=1"
 expect_out "lists still work after compaction" '^after-restart ' k get cm after-restart
+
+# Node lifecycle: a node whose Lease is renewed stays Ready, one without goes Unknown + tainted.
+k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Node
+metadata: {name: leased}
+status:
+  conditions: [{type: Ready, status: "True"}]
+  allocatable: {cpu: "2", memory: 4Gi, pods: "110"}
+YAML
+renew() {
+  k apply -f - >/dev/null <<YAML
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: leased, namespace: kube-node-lease}
+spec: {holderIdentity: leased, leaseDurationSeconds: 40, renewTime: "$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)"}
+YAML
+}
+for _ in 1 2 3 4 5 6; do renew; sleep 0.7; done
+expect_out "a node renewing its Lease stays Ready" '^leased +Ready ' k get node leased
+expect_out "a node without a Lease becomes NotReady" '^n1 +NotReady ' k get node n1
+expect_out "and gets the unreachable taints" 'node.kubernetes.io/unreachable:NoExecute' k describe node n1
+expect_out "every node has a pod CIDR from --cluster-cidr" '^10\.250\.[0-9]+\.0/24$' k get node leased -o 'jsonpath={.spec.podCIDR}'
 
 if ((failures > 0)); then
   echo "$failures check(s) failed; master log:"; tail -20 "$work/master.log"
