@@ -182,6 +182,19 @@ Result<void> apply_container_settings(Json& spec, const Manifest& m, const Conta
     lx["resources"]["devices"] = Json::array({{{"allow", true}, {"access", "rwm"}}});
   }
 
+  // requests/limits → the container's cgroup (the kubelet's and containerd's mapping): memory
+  // limit, CPU quota over a 100 ms period from the limit, shares from the request (defaulting to
+  // the limit), 2 shares for a container that asks for nothing.
+  const Resources& res = c.resources;
+  Json& resources = lx["resources"];
+  if (res.memory_limit) resources["memory"]["limit"] = *res.memory_limit;
+  if (res.cpu_limit) {
+    resources["cpu"]["period"] = 100000;
+    resources["cpu"]["quota"] = std::max<int64_t>(1000, *res.cpu_limit * 100);
+  }
+  auto cpu_request = res.cpu_request ? res.cpu_request : res.cpu_limit;
+  resources["cpu"]["shares"] = cpu_request ? std::max<int64_t>(2, *cpu_request * 1024 / 1000) : 2;
+
   // The sandbox's namespaces.
   Json ns = Json::array();
   ns.push_back({{"type", "pid"}});

@@ -34,6 +34,24 @@ std::string seconds_text(Duration d) {
   return cat(s, "ms");
 }
 
+// Guaranteed: every container's CPU and memory limits are set and requests equal them (or are
+// unset); BestEffort: nobody asks for anything; Burstable: the rest.
+std::string qos_class(const Pod& pod) {
+  bool any = false, guaranteed = true;
+  for (const auto* list : {&pod.spec.init_containers, &pod.spec.containers})
+    for (const auto& c : *list) {
+      const Resources& r = c.resources;
+      any = any || r.cpu_request || r.cpu_limit || r.memory_request || r.memory_limit;
+      auto same = [](const std::optional<int64_t>& req, const std::optional<int64_t>& lim) {
+        return lim && (!req || *req == *lim);
+      };
+      guaranteed =
+          guaranteed && same(r.cpu_request, r.cpu_limit) && same(r.memory_request, r.memory_limit);
+    }
+  if (!any) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
 }  // namespace
 
 std::string now_rfc3339() {
@@ -519,7 +537,7 @@ Json PodEngine::status() const {
                                   cond("Initialized", initialized), cond("ContainersReady", ready),
                                   cond("Ready", ready), cond("PodScheduled", true)})},
       {"hostIP", "127.0.0.1"},
-      {"qosClass", "BestEffort"},
+      {"qosClass", qos_class(manifest_.pod)},
       {"startTime", start_time_}};
   if (!sandbox_.pod_ip.empty()) {
     s["podIP"] = sandbox_.pod_ip;

@@ -199,8 +199,34 @@ Result<Container> container(const Json& j, const std::string& path, std::vector<
   }
   c.security_context =
       TRY(security_context(TRY(f.object("securityContext")), f.at("securityContext"), w));
-  f.ignore({"livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "resources",
-            "volumeMounts", "volumeDevices", "envFrom", "resizePolicy"});
+  if (const Json* res = TRY(f.object("resources"))) {
+    auto rf = TRY(fields(*res, f.at("resources"), w));
+    for (const char* kind : {"requests", "limits"}) {
+      const Json* list = TRY(rf.object(kind));
+      if (!list) continue;
+      bool limits = std::string_view(kind) == "limits";
+      for (auto it = list->begin(); it != list->end(); ++it) {
+        std::string path = cat(rf.at(kind), '.', it.key());
+        if (it.key() != "cpu" && it.key() != "memory") {
+          if (w) w->push_back(cat(path, ": not supported by skiff yet, ignored"));
+          continue;
+        }
+        bool cpu = it.key() == "cpu";
+        std::string text = it->is_string()   ? it->get<std::string>()
+                           : it->is_number() ? it->dump()
+                                             : "";
+        auto q = parse_quantity(text, cpu ? 1000 : 1);
+        if (!q || *q < 0)
+          return error(path, ": invalid quantity ", it->dump(), " (e.g. \"250m\", \"64Mi\")");
+        (cpu ? (limits ? c.resources.cpu_limit : c.resources.cpu_request)
+             : (limits ? c.resources.memory_limit : c.resources.memory_request)) = *q;
+      }
+    }
+    rf.ignore({"claims"});
+    rf.finish();
+  }
+  f.ignore({"livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "volumeMounts",
+            "volumeDevices", "envFrom", "resizePolicy"});
   // Accepted and meaningless here (no terminal support, default messages).
   for (const char* k :
        {"stdin", "stdinOnce", "tty", "terminationMessagePath", "terminationMessagePolicy"})
@@ -372,6 +398,45 @@ Result<Manifest> parse_manifest(std::string_view text, std::string_view what) {
   if (!problems.empty())
     return error(what, ": invalid Pod ", quote(m.pod.name), ":\n  ", join(problems, "\n  "));
   return m;
+}
+
+std::optional<int64_t> parse_quantity(std::string_view text, int64_t scale) {
+  static const std::pair<const char*, long double> kSuffixes[] = {{"Ki", 1024.0L},
+                                                                  {"Mi", 1048576.0L},
+                                                                  {"Gi", 1073741824.0L},
+                                                                  {"Ti", 1099511627776.0L},
+                                                                  {"Pi", 1125899906842624.0L},
+                                                                  {"Ei", 1152921504606846976.0L},
+                                                                  {"k", 1e3L},
+                                                                  {"M", 1e6L},
+                                                                  {"G", 1e9L},
+                                                                  {"T", 1e12L},
+                                                                  {"P", 1e15L},
+                                                                  {"E", 1e18L},
+                                                                  {"m", 1e-3L},
+                                                                  {"", 1.0L}};
+  std::string t(trim(text));
+  if (t.empty()) return std::nullopt;
+  for (const auto& [suffix, factor] : kSuffixes) {
+    std::string_view sv(suffix);
+    if (!std::string_view(t).ends_with(sv)) continue;
+    std::string number = t.substr(0, t.size() - sv.size());
+    if (number.empty()) return std::nullopt;
+    size_t used = 0;
+    long double v;
+    try {
+      v = std::stold(number, &used);
+    } catch (...) {
+      return std::nullopt;
+    }
+    if (used != number.size()) return std::nullopt;
+    long double scaled = v * factor * static_cast<long double>(scale);
+    if (scaled > 9.2e18L || scaled < -9.2e18L) return std::nullopt;
+    auto whole = static_cast<int64_t>(scaled);
+    if (static_cast<long double>(whole) < scaled) ++whole;  // round up, as the API does
+    return whole;
+  }
+  return std::nullopt;
 }
 
 std::string new_uid() {

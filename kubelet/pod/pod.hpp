@@ -44,6 +44,15 @@ struct SecurityContext {
   std::vector<std::string> capabilities_add, capabilities_drop;
 };
 
+// requests/limits as the engine uses them: CPU in millicores, memory in bytes.
+struct Resources {
+  std::optional<int64_t> cpu_request, cpu_limit, memory_request, memory_limit;
+};
+
+// A Kubernetes quantity ("64Mi", "1.5G", "250m", "2", "1e3") in base units, times `scale` (1000
+// for CPU millicores), rounded up; nullopt when malformed.
+std::optional<int64_t> parse_quantity(std::string_view text, int64_t scale = 1);
+
 struct Container {
   std::string name;
   std::string image;
@@ -55,6 +64,7 @@ struct Container {
   std::string image_pull_policy;  // Always | IfNotPresent | Never (defaulted)
   std::string restart_policy;     // init containers only: "Always" makes a native sidecar
   SecurityContext security_context;
+  Resources resources;
 };
 
 struct PodSpec {

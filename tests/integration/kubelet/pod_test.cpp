@@ -484,6 +484,30 @@ spec:
   expect_nothing_left();
 }
 
+TEST_F(PodTest, MemoryLimitOomKillsWithReasonOOMKilled) {
+  auto file = write_pod("hog", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: hog}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: hog
+    image: busybox
+    command: [sh, -c, 'echo start; tail /dev/zero']
+    resources:
+      limits: {memory: 16Mi}
+)Y");
+  auto r = pod({"run", "--wait", "--timeout", "60", file});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  json s = status("hog");
+  EXPECT_EQ(s["phase"], "Failed");
+  EXPECT_EQ(s["qosClass"], "Burstable");
+  json c = container(s, "containerStatuses", "hog");
+  EXPECT_EQ(c["state"]["terminated"]["reason"], "OOMKilled") << c;
+  EXPECT_EQ(c["state"]["terminated"]["exitCode"], 137);
+  expect_nothing_left();
+}
+
 // The manifests in examples/ run as documented.
 TEST_F(PodTest, ExamplesRun) {
   struct Case {

@@ -100,6 +100,26 @@ TEST(ContainerSettings, DefaultAndPrivilegedCapabilities) {
   EXPECT_EQ(effective_capabilities(priv).size(), 41u);
 }
 
+TEST(ContainerSettings, ResourcesBecomeCgroupSettings) {
+  Manifest m = manifest(
+      "  - name: c\n    image: busybox\n    resources:\n      limits: {cpu: 500m, memory: 64Mi}\n");
+  Json spec = image_spec();
+  ASSERT_TRUE(
+      apply_container_settings(spec, m, m.pod.spec.containers[0], sandbox(), "/pd", nullptr).ok());
+  const Json& r = spec["linux"]["resources"];
+  EXPECT_EQ(r["memory"]["limit"], 64 << 20);
+  EXPECT_EQ(r["cpu"]["quota"], 50000);
+  EXPECT_EQ(r["cpu"]["period"], 100000);
+  EXPECT_EQ(r["cpu"]["shares"], 512);  // the request defaults to the limit
+  Manifest none = manifest("  - name: c\n    image: busybox\n");
+  Json spec2 = image_spec();
+  ASSERT_TRUE(
+      apply_container_settings(spec2, none, none.pod.spec.containers[0], sandbox(), "/pd", nullptr)
+          .ok());
+  EXPECT_EQ(spec2["linux"]["resources"]["cpu"]["shares"], 2);
+  EXPECT_FALSE(spec2["linux"]["resources"].contains("memory"));
+}
+
 TEST(ContainerSettings, RunAsNonRootRefusesRoot) {
   Manifest m =
       manifest("  - name: c\n    image: busybox\n    securityContext: {runAsNonRoot: true}\n");

@@ -201,6 +201,38 @@ TEST(PodParse, NoPodOrTwoPods) {
   EXPECT_NE(two.error().what().find("more than one Pod"), std::string::npos);
 }
 
+TEST(PodParse, Quantities) {
+  EXPECT_EQ(parse_quantity("64Mi"), 64 << 20);
+  EXPECT_EQ(parse_quantity("1G"), 1000000000);
+  EXPECT_EQ(parse_quantity("250m", 1000), 250);
+  EXPECT_EQ(parse_quantity("2", 1000), 2000);
+  EXPECT_EQ(parse_quantity("0.5", 1000), 500);
+  EXPECT_EQ(parse_quantity("1e3"), 1000);
+  EXPECT_EQ(parse_quantity("1.5Ki"), 1536);
+  EXPECT_EQ(parse_quantity("0.1m", 1000), 1);  // rounded up
+  EXPECT_FALSE(parse_quantity("lots"));
+  EXPECT_FALSE(parse_quantity("12Qi"));
+  EXPECT_FALSE(parse_quantity(""));
+}
+
+TEST(PodParse, Resources) {
+  auto m = parse_containers(
+      "  - name: a\n    image: busybox\n    resources:\n      limits: {cpu: 500m, memory: 64Mi}\n"
+      "      requests: {cpu: '0.25', memory: 32Mi}\n");
+  ASSERT_TRUE(m.ok()) << m.error().what();
+  const Resources& r = m->pod.spec.containers[0].resources;
+  EXPECT_EQ(r.cpu_limit, 500);
+  EXPECT_EQ(r.cpu_request, 250);
+  EXPECT_EQ(r.memory_limit, 64 << 20);
+  EXPECT_EQ(r.memory_request, 32 << 20);
+  auto bad = parse_containers(
+      "  - name: a\n    image: busybox\n    resources: {limits: {memory: lots}}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().what().find("spec.containers[0].resources.limits.memory: invalid quantity"),
+            std::string::npos)
+      << bad.error().what();
+}
+
 TEST(Yaml, ScalarsFollowTheCoreSchema) {
   auto docs = yaml_documents("a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: yes\ng: -3\n", "t");
   ASSERT_TRUE(docs.ok()) << docs.error().what();
