@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "kubelet/engine/container_bundle.hpp"
 #include "kubelet/engine/launch.hpp"
+#include "oci/image/bundle_spec.hpp"
 #include "runtime/container.hpp"
 
 namespace skiff::kubelet {
@@ -167,6 +168,16 @@ void PodEngine::start_container(ContainerRun& r) {
     fail_to_start(failure.reason, made.error().what(), false);
     changed();
     return;
+  }
+
+  // The image's StopSignal (image-spec config), kept by the conversion as an annotation.
+  r.stop_signal = SIGTERM;
+  if (auto spec = read_json_file(r.bundle + "/config.json");
+      spec && spec->contains("annotations")) {
+    const Json& a = (*spec)["annotations"];
+    if (a.contains(image::kStopSignalAnnotation) && a[image::kStopSignalAnnotation].is_string())
+      if (auto sig = runtime::parse_signal(a[image::kStopSignalAnnotation].get<std::string>()))
+        r.stop_signal = *sig;
   }
 
   int out[2], err[2];
@@ -356,7 +367,7 @@ void PodEngine::stop(Duration grace) {
   for (auto* list : {&init_, &main_})
     for (auto& r : *list) {
       if (r.state == ContainerRun::State::kRunning) {
-        if (auto k = runtime::kill(g, r.id, SIGTERM, false); !k)
+        if (auto k = runtime::kill(g, r.id, r.stop_signal, false); !k)
           log::debug("stop ", quote(r.id), ": ", k.error().what());
       } else {
         r.done = true;
@@ -440,7 +451,7 @@ void PodEngine::tick_once() {
     auto g = runtime_options(config_);
     if (last->id != terminating_) {
       terminating_ = last->id;
-      (void)runtime::kill(g, last->id, SIGTERM, false);
+      (void)runtime::kill(g, last->id, last->stop_signal, false);
       kill_at_ = now + Duration(manifest_.pod.spec.termination_grace_period_seconds * 1000);
     } else if (kill_at_ && now >= *kill_at_) {
       (void)runtime::kill(g, last->id, SIGKILL, true);

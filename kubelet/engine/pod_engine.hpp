@@ -46,6 +46,7 @@ struct ContainerRun {
   std::string id;      // the runtime's container id
   std::string bundle;  // its bundle dir
   pid_t pid = 0;
+  int stop_signal = 15;  // the image's StopSignal, else SIGTERM
   TimePoint started_mono{};
   std::string started_at, finished_at;
   int exit_code = 0;
