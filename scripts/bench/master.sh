@@ -13,7 +13,7 @@ trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$master" --data-dir "$work/data" --listen "127.0.0.1:$port" >"$work/master.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q "serving on" "$work/master.log" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -qs "serving on" "$work/master.log" && break; sleep 0.1; done
 echo "skiff-master $(git -C "$root" rev-parse --short HEAD), store sqlite, $(nproc) cores"
 python3 "$root/scripts/bench/master_load.py" "$work/data" "$port" "$pid" "$nodes" "$pods" "$rate" "$threads"
 echo "state.db: $(du -sh "$work/data/state.db"* | awk '{print $1}' | paste -sd+)"
