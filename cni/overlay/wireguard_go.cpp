@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -111,17 +112,17 @@ class WireguardGoBackend : public Backend {
     return cat(o_.state_dir, "/", o_.ifname, ".supervisor.pid");
   }
 
-  // The supervisor is a fork of this program: alive, not a zombie, and with our comm (a reused
-  // pid would have to be another skiff-net to be mistaken for it).
+  // The supervisor names itself kSupervisorComm (whichever program forked it: skiff-net, the
+  // kubelet), so a reused pid is not mistaken for it.
+  static constexpr const char* kSupervisorComm = "skiff-wg-sup";
   static bool is_supervisor(pid_t pid) {
     auto stat = read_file(cat("/proc/", pid, "/stat"));
     if (!stat) return false;
     auto close_paren = stat->rfind(')');
     if (close_paren == std::string::npos || close_paren + 2 >= stat->size()) return false;
     if ((*stat)[close_paren + 2] == 'Z') return false;
-    auto self = read_file("/proc/self/comm");
     auto comm = read_file(cat("/proc/", pid, "/comm"));
-    return self && comm && *self == *comm;
+    return comm && trim(*comm) == kSupervisorComm;
   }
 
   // The pid still names our wireguard-go (pids get reused).
@@ -175,6 +176,7 @@ class WireguardGoBackend : public Backend {
 
   // The supervisor's loop (its own process; stdout/stderr are the log).
   int supervise(int report_fd) {
+    prctl(PR_SET_NAME, kSupervisorComm);
     struct sigaction sa {};
     sa.sa_handler = [](int) { stop_ = 1; };
     sigaction(SIGTERM, &sa, nullptr);  // no SA_RESTART: waitpid returns EINTR
