@@ -403,6 +403,9 @@ FieldErrors validate(const KindInfo& kind, const Json& obj) {
     if (str_at(obj, {"involvedObject", "name"}).empty() &&
         str_at(obj, {"involvedObject", "kind"}).empty())
       errs.push_back(required("involvedObject"));
+  } else if (kind.kind == "CertificateSigningRequest") {
+    if (str_at(obj, {"spec", "request"}).empty()) errs.push_back(required("spec.request"));
+    if (str_at(obj, {"spec", "signerName"}).empty()) errs.push_back(required("spec.signerName"));
   } else if (kind.kind == "Lease") {
     const Json* d = at_path(obj, {"spec", "leaseDurationSeconds"});
     if (d && (!d->is_number_integer() || d->get<int64_t>() <= 0))

@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "master/auth/auth.hpp"
+#include "master/controllers/csr_signer.hpp"
 #include "master/controllers/garbage_collector.hpp"
 #include "master/controllers/node_lifecycle.hpp"
 #include "master/controllers/workloads.hpp"
@@ -88,6 +89,8 @@ Result<void> run_master(const MasterOptions& o) {
   nopts.period = std::min<std::chrono::milliseconds>(nopts.period, o.node_grace / 4);
   auto nodes = TRY(NodeLifecycle::create(*registry, nopts));
   nodes->start();
+  CsrSigner signer(*registry, pki);
+  TRY(signer.start());
 
   HttpServerOptions sopts;
   sopts.address = addr;
@@ -130,6 +133,7 @@ Result<void> run_master(const MasterOptions& o) {
   fprintf(stderr, "skiff-master: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   handler.set_ready(false);
   server->stop(5000);
+  signer.stop();
   nodes->stop();
   workloads.stop();
   scheduler.stop();

@@ -312,7 +312,18 @@ Outcome Registry::write_existing(const KindInfo& k, const std::string& ns, const
           api::bad_request("the namespace of the provided object does not match the "
                            "namespace sent on the request"));
     Json next;
-    if (sub == "status") {
+    if (sub == "approval") {
+      // certificatesigningrequests/approval: only the Approved/Denied conditions change.
+      next = old;
+      Json conds = Json::array();
+      for (const auto& c : api::at_path(desired, {"status", "conditions"})
+                               ? desired["status"]["conditions"]
+                               : Json::array())
+        if (c.value("type", "") == "Approved" || c.value("type", "") == "Denied")
+          conds.push_back(c);
+      if (!next.contains("status") || !next["status"].is_object()) next["status"] = Json::object();
+      next["status"]["conditions"] = conds;
+    } else if (sub == "status") {
       next = old;
       if (desired.contains("status")) next["status"] = desired["status"];
       // Status writers (the kubelet) may also set labels/annotations in kube; keep metadata.

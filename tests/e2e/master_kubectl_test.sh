@@ -373,6 +373,30 @@ expect_err "a node cannot write another node" 'forbidden' n1 patch node n2 -p '{
 expect_err "a node cannot delete pods of another node" 'forbidden' n1 delete pod on-n2
 k delete pod on-n1 on-n2 --grace-period=0 --force >/dev/null 2>&1
 
+# CSR signing: an approved request for the kube-apiserver-client signer gets a certificate from
+# the master's CA, and the master then knows its holder.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=dev/CN=carol" \
+  -keyout "$work/carol.key" -out "$work/carol.csr" 2>/dev/null
+k apply -f - >/dev/null <<YAML
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {name: carol}
+spec:
+  request: $(base64 -w0 "$work/carol.csr")
+  signerName: kubernetes.io/kube-apiserver-client
+  usages: [client auth]
+YAML
+expect_out "a new CSR is Pending" '^carol +[0-9]+s +kubernetes.io/kube-apiserver-client +admin +Pending$' k get csr carol
+expect_out "kubectl certificate approve" 'approved' k certificate approve carol
+for _ in $(seq 50); do [[ -n $(k get csr carol -o 'jsonpath={.status.certificate}') ]] && break; sleep 0.1; done
+expect_out "approved and issued" 'Approved,Issued' k get csr carol
+k get csr carol -o 'jsonpath={.status.certificate}' | base64 -d >"$work/carol.crt"
+expect_err "the issued certificate authenticates carol" 'User "carol" cannot list resource "pods"' \
+  "$kubectl" --server "https://127.0.0.1:$port" --certificate-authority "$data/pki/ca.crt" \
+  --client-certificate "$work/carol.crt" --client-key "$work/carol.key" --kubeconfig=/dev/null get pods
+expect_err "a CSR without a request is invalid" 'spec.request: Required value' \
+  k create --raw /apis/certificates.k8s.io/v1/certificatesigningrequests -f <(echo '{"apiVersion":"certificates.k8s.io/v1","kind":"CertificateSigningRequest","metadata":{"name":"empty"},"spec":{"signerName":"kubernetes.io/kube-apiserver-client"}}')
+
 # Restart keeps everything: graceful (SIGTERM) and killed (SIGKILL).
 uid=$(k get pod web -o 'jsonpath={.metadata.uid}')
 rv=$(k get pod web -o 'jsonpath={.metadata.resourceVersion}')

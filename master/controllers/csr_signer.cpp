@@ -1,0 +1,72 @@
+#include "master/controllers/csr_signer.hpp"
+
+#include "api/base64.hpp"
+#include "api/meta.hpp"
+#include "common/log.hpp"
+
+namespace skiff::master {
+
+Result<void> CsrSigner::start() {
+  watcher_ = TRY(registry_.store().watch("/certificatesigningrequests.certificates.k8s.io/", 0));
+  running_ = true;
+  thread_ = std::thread([this] {
+    std::vector<WatchEvent> events;
+    while (running_) {
+      events.clear();
+      if (!watcher_->next(events, std::chrono::milliseconds(500))) {
+        if (!running_) return;
+        auto w = registry_.store().watch("/certificatesigningrequests.certificates.k8s.io/", 0);
+        if (!w.ok()) return;
+        watcher_ = *w;
+        continue;
+      }
+      for (const auto& e : events)
+        if (e.type != EventType::kDeleted) maybe_sign(*e.object.json);
+    }
+  });
+  return ok();
+}
+
+void CsrSigner::stop() {
+  if (!running_.exchange(false)) return;
+  if (watcher_) watcher_->close();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CsrSigner::maybe_sign(const Json& csr) {
+  std::string signer = api::str_at(csr, {"spec", "signerName"});
+  if (signer != "kubernetes.io/kube-apiserver-client" &&
+      signer != "kubernetes.io/kube-apiserver-client-kubelet")
+    return;
+  if (!api::str_at(csr, {"status", "certificate"}).empty()) return;
+  bool approved = false, denied = false;
+  if (const Json* cs = api::at_path(csr, {"status", "conditions"}); cs && cs->is_array())
+    for (const auto& c : *cs) {
+      if (c.value("status", "True") != "True") continue;
+      if (c.value("type", "") == "Approved") approved = true;
+      if (c.value("type", "") == "Denied") denied = true;
+    }
+  if (!approved || denied) return;
+  std::string name = api::str_at(csr, {"metadata", "name"});
+  const api::KindInfo& kind =
+      *api::find_resource("certificates.k8s.io", "certificatesigningrequests");
+  auto pem = api::base64_decode(api::str_at(csr, {"spec", "request"}));
+  Result<std::string> cert =
+      pem ? sign_csr(pki_, *pem, 365) : Result<std::string>(error("spec.request is not base64"));
+  Json conditions = csr["status"].value("conditions", Json::array());
+  Json status;
+  if (cert.ok()) {
+    status = {{"conditions", conditions}, {"certificate", api::base64_encode(*cert)}};
+  } else {
+    log::warn("csr ", quote(name), ": ", cert.error().what());
+    conditions.push_back({{"type", "Failed"},
+                          {"status", "True"},
+                          {"reason", "SignerValidationFailure"},
+                          {"message", cert.error().what()},
+                          {"lastUpdateTime", api::now_rfc3339()}});
+    status = {{"conditions", conditions}};
+  }
+  (void)registry_.patch(kind, "", name, "status", api::PatchType::kMerge, Json{{"status", status}});
+}
+
+}  // namespace skiff::master
