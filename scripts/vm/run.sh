@@ -84,9 +84,11 @@ prepare_kernel() {
 
 # Initramfs: static busybox, our init, and the modules needed to reach the host's root (virtio
 # PCI and console, 9p, overlay) in load order. Rebuilt when the init scripts change.
+initramfs_modules=(virtio_pci virtio_console 9pnet_virtio 9p overlay)
 prepare_initramfs() {
   local ver=$1 hash dir m
-  hash=$(cat "$here/init" "$here/init.stage2" <(echo "$ver") | sha256sum | cut -c1-16)
+  hash=$(cat "$here/init" "$here/init.stage2" <(echo "$ver ${initramfs_modules[*]}") |
+    sha256sum | cut -c1-16)
   initrd=$cache/initramfs-$hash.cpio
   [[ -f $initrd ]] && return 0
   dir=$(mktemp -d "$cache/initramfs.XXXXXX")
@@ -95,11 +97,12 @@ prepare_initramfs() {
   cp "$here/init" "$dir/init" && cp "$here/init.stage2" "$dir/init.stage2"
   chmod 755 "$dir/init" "$dir/init.stage2"
   for m in $(modprobe -d "$cache/kernel/root" -S "$ver" --show-depends -a \
-      virtio_pci virtio_console 9pnet_virtio 9p overlay | awk '$1 == "insmod" {print $2}'); do
+      "${initramfs_modules[@]}" | awk '$1 == "insmod" {print $2}'); do
     grep -qx "${m##*/}" "$dir/modules/order" 2>/dev/null && continue
     cp "$m" "$dir/modules/" && echo "${m##*/}" >>"$dir/modules/order"
   done
   (cd "$dir" && find . | cpio -o -H newc --quiet) >"$initrd.tmp"
+  rm -f "$cache"/initramfs-*.cpio  # older builds of the init scripts
   mv "$initrd.tmp" "$initrd"
   rm -rf "$dir"
 }
