@@ -63,6 +63,12 @@ void add_globals(CLI::App& app, Globals& g) {
   app.add_option("--pause-binary", g.node.pause_binary, "the sandbox's pause binary");
   app.add_option("--backoff-initial-ms", g.backoff_ms, "first CrashLoopBackOff delay (tests)")
       ->group("");
+  app.add_option("--container-log-max-size", g.node.log_max_bytes,
+                 "rotate a container's log at this many bytes")
+      ->capture_default_str();
+  app.add_option("--container-log-max-files", g.node.log_max_files,
+                 "log files kept per container run, the current one included")
+      ->capture_default_str();
   app.add_option("-n,--namespace", g.ns, "the pod's namespace")->capture_default_str();
   app.add_flag("--debug", g.debug, "debug logging");
 }

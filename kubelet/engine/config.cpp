@@ -19,7 +19,9 @@ Json NodeConfig::to_json() const {
           {"pauseBinary", pause_binary},
           {"backoffInitialMs", backoff.initial.count()},
           {"backoffMaxMs", backoff.max.count()},
-          {"backoffResetMs", backoff.reset_after.count()}};
+          {"backoffResetMs", backoff.reset_after.count()},
+          {"logMaxBytes", log_max_bytes},
+          {"logMaxFiles", log_max_files}};
 }
 
 Result<NodeConfig> NodeConfig::from_json(const Json& j) {
@@ -38,6 +40,8 @@ Result<NodeConfig> NodeConfig::from_json(const Json& j) {
     c.backoff.initial = Duration(j.at("backoffInitialMs").get<int64_t>());
     c.backoff.max = Duration(j.at("backoffMaxMs").get<int64_t>());
     c.backoff.reset_after = Duration(j.at("backoffResetMs").get<int64_t>());
+    c.log_max_bytes = j.value("logMaxBytes", c.log_max_bytes);
+    c.log_max_files = j.value("logMaxFiles", c.log_max_files);
   } catch (const Json::exception& e) {
     return error("node configuration: ", e.what());
   }

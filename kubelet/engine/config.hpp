@@ -32,6 +32,11 @@ struct NodeConfig {
   std::string cni_data_dir = "/var/lib/skiff/cni/networks";  // IPAM leases of the default network
   std::string pause_binary;  // empty: skiff-pause next to this binary, then the build tree
   BackoffPolicy backoff;
+  // Container log rotation (the kubelet's containerLogMaxSize / containerLogMaxFiles): a log
+  // reaching the size is renamed to <restart>.log.<UTC time> and a new one started; at most
+  // `log_max_files` files per container run, the current one included.
+  int64_t log_max_bytes = 10 << 20;
+  int log_max_files = 5;
 
   std::string pod_dir(const std::string& uid) const { return cat(state_root, '/', uid); }
   std::string shim_socket(const std::string& uid) const {

@@ -1,10 +1,13 @@
 #include "kubelet/engine/pod_engine.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "common/fs.hpp"
@@ -129,12 +132,15 @@ void PodEngine::start_container(ContainerRun& r) {
   (void)runtime::remove(g, r.id, true);  // a leftover of a crashed shim
 
   std::string log_path = cat(log_dir_, '/', c.name, '/', r.restart_count, ".log");
+  r.log_path = log_path;
   if (auto made = mkdir_p(cat(log_dir_, '/', c.name)); !made)
     log::warn("log directory: ", made.error().what());
   r.log.reset(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   if (!r.log) log::warn(errno_error("open log ", quote(log_path)).what());
   r.out_writer = std::make_unique<CriStreamWriter>("stdout", r.log.get());
   r.err_writer = std::make_unique<CriStreamWriter>("stderr", r.log.get());
+  r.out_writer->set_before_write([this, &r] { maybe_rotate(r); });
+  r.err_writer->set_before_write([this, &r] { maybe_rotate(r); });
 
   auto fail_to_start = [&](const std::string& reason, const std::string& message, bool ran) {
     log::warn("pod ", quote(p.name), " container ", quote(c.name), ": ", message);
@@ -236,6 +242,40 @@ void PodEngine::drain(ContainerRun& r) {
       break;
     }
   }
+}
+
+void PodEngine::maybe_rotate(ContainerRun& r) {
+  struct stat st {};
+  if (!r.log || config_.log_max_bytes <= 0 || fstat(r.log.get(), &st) < 0 ||
+      st.st_size < config_.log_max_bytes)
+    return;
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm {};
+  gmtime_r(&ts.tv_sec, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  std::string rotated = cat(r.log_path, '.', stamp, '.', ts.tv_nsec / 1000);
+  if (::rename(r.log_path.c_str(), rotated.c_str()) < 0) {
+    log::warn(errno_error("rotate ", quote(r.log_path)).what());
+    return;
+  }
+  r.log.reset(::open(r.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!r.log) log::warn(errno_error("open log ", quote(r.log_path)).what());
+  r.out_writer->set_fd(r.log.get());
+  r.err_writer->set_fd(r.log.get());
+  // Keep the newest rotated files (their names sort by time).
+  std::string dir = r.log_path.substr(0, r.log_path.rfind('/'));
+  std::string prefix = r.log_path.substr(dir.size() + 1) + ".";
+  std::vector<std::string> old;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (struct dirent* e = readdir(d))
+      if (std::string_view(e->d_name).starts_with(prefix)) old.push_back(e->d_name);
+    closedir(d);
+  }
+  std::sort(old.begin(), old.end());
+  size_t keep = config_.log_max_files > 1 ? static_cast<size_t>(config_.log_max_files - 1) : 0;
+  for (size_t i = 0; i + keep < old.size(); ++i) ::unlink(cat(dir, '/', old[i]).c_str());
 }
 
 void PodEngine::close_logs(ContainerRun& r) {

@@ -53,6 +53,7 @@ struct ContainerRun {
   Json last_state = Json::object();
 
   UniqueFd out, err, log;
+  std::string log_path;
   std::unique_ptr<CriStreamWriter> out_writer, err_writer;
 };
 
@@ -99,6 +100,7 @@ class PodEngine {
   void finish_attempt(ContainerRun& r, int status);
   void drain(ContainerRun& r);
   void close_logs(ContainerRun& r);
+  void maybe_rotate(ContainerRun& r);
   void teardown();
   void tick_once();
   void changed() {

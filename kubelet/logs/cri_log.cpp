@@ -61,6 +61,7 @@ Result<std::string> cri_log_text(std::string_view log, std::string_view stream) 
 }
 
 Result<void> CriStreamWriter::emit(std::string_view text, bool partial) {
+  if (before_write_) before_write_();
   struct timespec ts {};
   clock_gettime(CLOCK_REALTIME, &ts);
   return write_all(fd_, cri_line(ts, stream_, partial, text));

@@ -6,6 +6,7 @@
 // (lines are cut at kMaxLine bytes, as containerd does), then the text without its newline.
 
 #include <ctime>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,12 +45,17 @@ class CriStreamWriter {
   Result<void> feed(std::string_view data);
   // End of the stream: a last line without newline is written as a full line.
   Result<void> flush();
+  // The log file was rotated: write to `fd` from now on.
+  void set_fd(int fd) { fd_ = fd; }
+  // Called before each line is written (log rotation checks the size there).
+  void set_before_write(std::function<void()> f) { before_write_ = std::move(f); }
 
  private:
   Result<void> emit(std::string_view text, bool partial);
   std::string stream_;
   int fd_;
   std::string pending_;
+  std::function<void()> before_write_;
 };
 
 }  // namespace skiff::kubelet

@@ -508,6 +508,36 @@ spec:
   expect_nothing_left();
 }
 
+TEST_F(PodTest, LogsRotateBySize) {
+  auto file = write_pod("chatty", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: chatty}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, 'for i in $(seq 1 400); do echo "line $i ................................................................"; done']
+)Y");
+  auto argv = std::vector<std::string>{
+      "--container-log-max-size", "4096", "--container-log-max-files", "3", "run", "--wait", file};
+  auto r = pod(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto files = split(sh(cat("cd ", dir_ / "logs", "/default_chatty_*/c && ls")).out, '\n', true);
+  ASSERT_EQ(files.size(), 3u) << sh(cat("ls -l ", dir_ / "logs", "/default_chatty_*/c")).out;
+  EXPECT_EQ(files[0], "0.log");
+  EXPECT_TRUE(files[1].starts_with("0.log.2"));  // 0.log.<UTC time>
+  for (const auto& f : files) {
+    auto size = std::stoul(sh(cat("stat -c %s ", dir_ / "logs", "/default_chatty_*/c/", f)).out);
+    EXPECT_LT(size, 4096u + 200u) << f;
+  }
+  // The current file ends with the last line, in CRI format.
+  auto logs = pod({"logs", "chatty"}).out;
+  EXPECT_NE(logs.find("line 400 ...."), std::string::npos);
+  EXPECT_EQ(logs.find("line 1 ...."), std::string::npos);  // rotated away
+  expect_nothing_left();
+}
+
 // The manifests in examples/ run as documented.
 TEST_F(PodTest, ExamplesRun) {
   struct Case {
@@ -523,7 +553,7 @@ TEST_F(PodTest, ExamplesRun) {
       {"job.yaml", "sum-job", "sum", "sum 1..100 = 5050\n", true},
       {"config-env.yaml", "config-env", "show",
        R"(hello from config-env at 10\.231\.0\.\d+ \(password has 6 characters\)\n)", true},
-      {"web-and-client.yaml", "web", "client", "(served from web\n)+", false},
+      {"web-and-client.yaml", "web", "client", "(waiting for the server\n)*(served from web\n)+", false},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.file);
