@@ -41,6 +41,14 @@ done
 (($#)) || usage
 
 skip() { echo "vm: SKIP: $*" >&2; exit 77; }
+# The guest reads its command script from the cache through the 9p share; it mounts fresh /tmp,
+# /run, /dev, /proc and /sys, so the cache must live elsewhere.
+case $cache/ in
+  /tmp/* | /run/* | /dev/* | /proc/* | /sys/* | /var/run/*)
+    echo "vm: SKIFF_VM_CACHE '$cache' is hidden from the guest (fresh /tmp, /run, /dev): choose" \
+      "another directory" >&2
+    exit 2 ;;
+esac
 [[ $(id -u) -eq 0 ]] || skip "needs root (apt-get download into $cache, 9p export of /)"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed (scripts/install-deps.sh)"
 for t in cpio depmod dpkg-deb xz; do command -v $t >/dev/null || skip "$t not installed"; done
