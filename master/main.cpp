@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "common/log.hpp"
+#include "master/join.hpp"
 #include "master/master.hpp"
 
 int main(int argc, char** argv) {
@@ -51,6 +52,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   kubeconfig->add_option("--group", kc.groups, "groups (O of the client certificate)");
 
+  auto* token =
+      app.add_subcommand("token", "bootstrap tokens for joining nodes (kubeadm's scheme)");
+  token->require_subcommand(1);
+  std::string token_dir = "/var/lib/skiff-master", ttl = "24h", token_id;
+  auto* token_create = token->add_subcommand("create", "create a token and print the join command");
+  token_create->add_option("--data-dir", token_dir, "the master's data directory")
+      ->capture_default_str();
+  token_create->add_option("--ttl", ttl, "validity (e.g. 24h; 0 = never expires)")
+      ->capture_default_str();
+  auto* token_list = token->add_subcommand("list", "list tokens");
+  token_list->add_option("--data-dir", token_dir, "the master's data directory")
+      ->capture_default_str();
+  auto* token_delete = token->add_subcommand("delete", "delete a token");
+  token_delete->add_option("--data-dir", token_dir, "the master's data directory")
+      ->capture_default_str();
+  token_delete->add_option("token", token_id, "ID or ID.SECRET")->required();
+
   CLI11_PARSE(app, argc, argv);
   auto interval = master::parse_duration(compaction);
   if (!interval || interval->count() <= 0) {
@@ -72,6 +90,31 @@ int main(int argc, char** argv) {
   lo.level = debug ? log::Level::kDebug : log::Level::kWarn;
   log::configure(lo);
 
+  if (*token) {
+    Result<std::string> out = error("no token command");
+    if (*token_create) {
+      auto d =
+          ttl == "0" ? std::optional<std::chrono::milliseconds>(0) : master::parse_duration(ttl);
+      if (!d) {
+        fprintf(stderr, "skiff-master token create: --ttl %s: expected a duration like 24h\n",
+                ttl.c_str());
+        return 2;
+      }
+      out = master::token_create(token_dir, std::chrono::duration_cast<std::chrono::seconds>(*d));
+    } else if (*token_list) {
+      out = master::token_list(token_dir);
+    } else {
+      auto r = master::token_delete(token_dir, token_id);
+      out = r.ok() ? Result<std::string>(std::string("bootstrap token deleted"))
+                   : Result<std::string>(r.error());
+    }
+    if (!out.ok()) {
+      fprintf(stderr, "skiff-master token: %s\n", out.error().what().c_str());
+      return 1;
+    }
+    printf("%s\n", out->c_str());
+    return 0;
+  }
   if (*kubeconfig) {
     auto text = master::make_kubeconfig(kc);
     if (!text.ok()) {

@@ -75,6 +75,7 @@ Result<void> run_master(const MasterOptions& o) {
   auto registry = TRY(Registry::create(*store, ropts));
   TRY_CTX(registry->bootstrap(), "bootstrap");
   Authenticator authn;
+  authn.set_store(store.get());
   TRY(authn.load_token_file(o.token_file.empty() ? o.data_dir + "/tokens.csv" : o.token_file));
   ApiHandler handler(*registry, authn, VersionInfo{o.version, o.commit});
   GarbageCollector gc(*registry);

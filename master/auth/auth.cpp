@@ -1,5 +1,6 @@
 #include "master/auth/auth.hpp"
 
+#include "api/base64.hpp"
 #include "api/meta.hpp"
 #include "common/fs.hpp"
 #include "common/strings.hpp"
@@ -56,6 +57,27 @@ Result<Identity> Authenticator::authenticate(const HttpRequest& req) const {
   if (auth.empty()) return Identity{};
   if (auth.rfind("Bearer ", 0) != 0) return error("unsupported authorization scheme");
   std::string token(trim(std::string_view(auth).substr(7)));
+  if (store_ && token.size() == 23 && token[6] == '.') {
+    std::string id = token.substr(0, 6), secret = token.substr(7);
+    Object s = store_->get(object_key("secrets", "kube-system", "bootstrap-token-" + id));
+    if (!s) return error("invalid bearer token");
+    auto field = [&](const char* k) {
+      auto v = api::base64_decode(api::str_at(*s.json, {"data", k}));
+      return v ? *v : std::string();
+    };
+    if (api::str_at(*s.json, {"type"}) != "bootstrap.kubernetes.io/token" ||
+        field("token-secret") != secret || field("usage-bootstrap-authentication") != "true")
+      return error("invalid bearer token");
+    if (auto exp = api::parse_rfc3339(field("expiration"));
+        exp && *exp < std::chrono::system_clock::now())
+      return error("bootstrap token expired");
+    Identity id_out;
+    id_out.user = "system:bootstrap:" + id;
+    id_out.groups = {"system:bootstrappers"};
+    for (const auto& g : split(field("auth-extra-groups"), ',', true)) id_out.groups.push_back(g);
+    id_out.groups.push_back("system:authenticated");
+    return id_out;
+  }
   std::lock_guard lock(mu_);
   auto it = tokens_.find(token);
   if (it == tokens_.end()) return error("invalid bearer token");
@@ -158,6 +180,12 @@ bool authorize(const Identity& id, const Attributes& attrs, const Store* store) 
     // system:discovery and system:public-info-viewer roles.
     return true;
   }
+  // Bootstrappers may ask for a client certificate and watch their request (kubeadm's
+  // system:node-bootstrapper role).
+  if (id.in_group("system:bootstrappers"))
+    return attrs.resource == "certificatesigningrequests" && attrs.subresource.empty() &&
+           (attrs.verb == "create" || attrs.verb == "get" || attrs.verb == "list" ||
+            attrs.verb == "watch");
   static const std::string kNodePrefix = "system:node:";
   if (id.in_group("system:nodes") && id.user.rfind(kNodePrefix, 0) == 0)
     return node_authorize(id.user.substr(kNodePrefix.size()), attrs, store);

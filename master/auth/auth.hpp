@@ -26,8 +26,12 @@ class Authenticator {
   // The request's identity: its client certificate, else its bearer token; anonymous otherwise.
   // A bearer token that matches nothing is an error (401), not anonymous.
   Result<Identity> authenticate(const HttpRequest& req) const;
+  // Enables bootstrap tokens ("ID.SECRET", kubeadm's format) kept as Secrets
+  // kube-system/bootstrap-token-ID: user system:bootstrap:ID in group system:bootstrappers.
+  void set_store(const Store* store) { store_ = store; }
 
  private:
+  const Store* store_ = nullptr;
   mutable std::mutex mu_;
   std::map<std::string, Identity> tokens_;
 };

@@ -4,6 +4,8 @@
 #include "api/meta.hpp"
 #include "common/log.hpp"
 
+#include <cstring>
+
 namespace skiff::master {
 
 Result<void> CsrSigner::start() {
@@ -46,10 +48,32 @@ void CsrSigner::maybe_sign(const Json& csr) {
       if (c.value("type", "") == "Approved") approved = true;
       if (c.value("type", "") == "Denied") denied = true;
     }
-  if (!approved || denied) return;
   std::string name = api::str_at(csr, {"metadata", "name"});
   const api::KindInfo& kind =
       *api::find_resource("certificates.k8s.io", "certificatesigningrequests");
+  if (!approved && !denied && signer == "kubernetes.io/kube-apiserver-client-kubelet" &&
+      api::str_at(csr, {"spec", "username"}).rfind("system:bootstrap:", 0) == 0) {
+    // A node joining with a valid bootstrap token asks for CN=system:node:NAME, O=system:nodes:
+    // approve it (kube's csrapproving controller for nodeclient requests).
+    auto pem = api::base64_decode(api::str_at(csr, {"spec", "request"}));
+    if (!pem) return;
+    auto subject = csr_subject(*pem);
+    const std::string prefix = "system:node:";
+    if (subject.ok() && subject->first.rfind(prefix, 0) == 0 &&
+        subject->first.size() > prefix.size() &&
+        subject->second == std::vector<std::string>{"system:nodes"}) {
+      Json conds = Json::array({{{"type", "Approved"},
+                                 {"status", "True"},
+                                 {"reason", "AutoApproved"},
+                                 {"message",
+                                  "Auto approving kubelet client certificate after bootstrap "
+                                  "token authentication."},
+                                 {"lastUpdateTime", api::now_rfc3339()}}});
+      (void)registry_.update(kind, "", name, "approval", Json{{"status", {{"conditions", conds}}}});
+    }
+    return;  // the approval's MODIFIED event brings it back here to be signed
+  }
+  if (!approved || denied) return;
   auto pem = api::base64_decode(api::str_at(csr, {"spec", "request"}));
   Result<std::string> cert =
       pem ? sign_csr(pki_, *pem, 365) : Result<std::string>(error("spec.request is not base64"));

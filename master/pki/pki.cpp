@@ -240,6 +240,26 @@ Result<std::string> sign_csr(const PkiFiles& pki, const std::string& csr_pem, in
   return cert_pem(cert.get());
 }
 
+Result<std::pair<std::string, std::vector<std::string>>> csr_subject(const std::string& csr_pem) {
+  Bio b(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
+  Req req(PEM_read_bio_X509_REQ(b.get(), nullptr, nullptr, nullptr));
+  if (!req) return ssl_error("read certificate request");
+  std::pair<std::string, std::vector<std::string>> out;
+  X509_NAME* name = X509_REQ_get_subject_name(req.get());
+  for (int i = 0; i < X509_NAME_entry_count(name); i++) {
+    X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
+    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+    unsigned char* utf8 = nullptr;
+    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+    if (n < 0) continue;
+    std::string v(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
+    OPENSSL_free(utf8);
+    if (nid == NID_commonName) out.first = v;
+    if (nid == NID_organizationName) out.second.push_back(v);
+  }
+  return out;
+}
+
 Result<std::string> ca_public_key_hash(const std::string& ca_cert_pem) {
   auto ca = TRY(parse_cert(ca_cert_pem, "CA"));
   unsigned char* der = nullptr;

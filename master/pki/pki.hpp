@@ -30,6 +30,8 @@ Result<CertAndKey> issue_client_cert(const PkiFiles& pki, const std::string& use
 // Signs a PEM certificate request (from a CSR object) as a client certificate; the subject of
 // the request is kept.
 Result<std::string> sign_csr(const PkiFiles& pki, const std::string& csr_pem, int days);
+// The subject of a PEM certificate request: common name and organizations.
+Result<std::pair<std::string, std::vector<std::string>>> csr_subject(const std::string& csr_pem);
 // kubeadm's CA pin: "sha256:" + hex sha256 of the CA's DER SubjectPublicKeyInfo.
 Result<std::string> ca_public_key_hash(const std::string& ca_cert_pem);
 

@@ -397,6 +397,45 @@ expect_err "the issued certificate authenticates carol" 'User "carol" cannot lis
 expect_err "a CSR without a request is invalid" 'spec.request: Required value' \
   k create --raw /apis/certificates.k8s.io/v1/certificatesigningrequests -f <(echo '{"apiVersion":"certificates.k8s.io/v1","kind":"CertificateSigningRequest","metadata":{"name":"empty"},"spec":{"signerName":"kubernetes.io/kube-apiserver-client"}}')
 
+# Join: a bootstrap token lets a new node ask for its client certificate, which is approved and
+# signed at once; the token is pinned to the CA by its hash, expires, and can be deleted.
+join=$("$master" token create --data-dir "$data" --ttl 1h)
+expect_out "token create prints the join command" '^skiff-kubelet join https://127\.0\.0\.1:[0-9]+ --token [a-z0-9]{6}\.[a-z0-9]{16} --ca-cert-hash sha256:[0-9a-f]{64}$' echo "$join"
+token=$(sed -E 's/.*--token ([^ ]+).*/\1/' <<<"$join")
+expect_out "the CA hash matches the CA's public key" "$(openssl x509 -in "$data/pki/ca.crt" -pubkey -noout | openssl pkey -pubin -outform der 2>/dev/null | sha256sum | cut -c1-64)" echo "$join"
+expect_out "token list" "^${token%%.*}\." "$master" token list --data-dir "$data"
+boot() { "$kubectl" --server "https://127.0.0.1:$port" --certificate-authority "$data/pki/ca.crt" --kubeconfig=/dev/null --token "$1" "${@:2}"; }
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=system:nodes/CN=system:node:n9" \
+  -keyout "$work/n9.key" -out "$work/n9.csr" 2>/dev/null
+cat >"$work/n9-csr.yaml" <<YAML
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {name: node-csr-n9}
+spec:
+  request: $(base64 -w0 "$work/n9.csr")
+  signerName: kubernetes.io/kube-apiserver-client-kubelet
+  usages: [digital signature, key encipherment, client auth]
+YAML
+expect_out "a bootstrap token may create a CSR" 'created' boot "$token" create -f "$work/n9-csr.yaml"
+expect_err "but nothing else" 'forbidden' boot "$token" get pods
+for _ in $(seq 50); do [[ -n $(k get csr node-csr-n9 -o 'jsonpath={.status.certificate}') ]] && break; sleep 0.1; done
+expect_out "the node's CSR is auto-approved and issued" 'Approved,Issued' k get csr node-csr-n9
+k get csr node-csr-n9 -o 'jsonpath={.status.certificate}' | base64 -d >"$work/n9.crt"
+expect_out "the issued certificate lets the node register itself" 'node/n9 created' \
+  "$kubectl" --server "https://127.0.0.1:$port" --certificate-authority "$data/pki/ca.crt" \
+  --client-certificate "$work/n9.crt" --client-key "$work/n9.key" --kubeconfig=/dev/null \
+  create -f <(echo '{"apiVersion":"v1","kind":"Node","metadata":{"name":"n9"}}')
+expect_err "and only itself" 'forbidden' \
+  "$kubectl" --server "https://127.0.0.1:$port" --certificate-authority "$data/pki/ca.crt" \
+  --client-certificate "$work/n9.crt" --client-key "$work/n9.key" --kubeconfig=/dev/null \
+  create -f <(echo '{"apiVersion":"v1","kind":"Node","metadata":{"name":"n8"}}')
+expect_out "token delete" 'deleted' "$master" token delete --data-dir "$data" "$token"
+expect_err "a deleted token is refused" 'Unauthorized' boot "$token" get csr
+short=$("$master" token create --data-dir "$data" --ttl 1s | sed -E 's/.*--token ([^ ]+).*/\1/')
+sleep 1.5
+expect_err "an expired token is refused" 'Unauthorized' boot "$short" get csr
+expect_err "a forged token is refused" 'Unauthorized' boot "${token%%.*}.0000000000000000" get csr
+
 # Restart keeps everything: graceful (SIGTERM) and killed (SIGKILL).
 uid=$(k get pod web -o 'jsonpath={.metadata.uid}')
 rv=$(k get pod web -o 'jsonpath={.metadata.resourceVersion}')
