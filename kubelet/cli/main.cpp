@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -312,8 +313,53 @@ std::vector<std::pair<int, std::string>> log_files(const std::string& dir) {
   return out;
 }
 
+// Whether the container is running now (live status from the shim).
+bool container_running(const PodRecord& r, const std::string& container) {
+  auto answer = shim_request(r.node.shim_socket(r.uid), {{"op", "status"}}, 3000ms);
+  if (!answer) return false;
+  const Json& s = (*answer)["status"];
+  for (const char* key : {"initContainerStatuses", "containerStatuses"})
+    if (s.contains(key))
+      for (const auto& cs : s[key])
+        if (cs.value("name", "") == container) return cs["state"].contains("running");
+  return false;
+}
+
+// `logs -f`: prints the file's lines as they come, following a rotation (a new file at the same
+// path), until the container is no longer running.
+Result<void> follow_log(const PodRecord& r, const std::string& container, const std::string& path) {
+  off_t offset = 0;
+  ino_t inode = 0;
+  std::string partial;
+  auto drain = [&]() -> Result<void> {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return ok();
+    struct stat st {};
+    fstat(fd.get(), &st);
+    if (st.st_ino != inode || st.st_size < offset) {  // rotated: start the new file
+      inode = st.st_ino;
+      offset = 0;
+    }
+    if (lseek(fd.get(), offset, SEEK_SET) < 0) return errno_error("seek ", quote(path));
+    std::string data = TRY(read_fd(fd.get()));
+    offset += static_cast<off_t>(data.size());
+    partial += data;
+    size_t end = partial.rfind('\n');
+    if (end == std::string::npos) return ok();
+    std::cout << TRY(cri_log_text(std::string_view(partial).substr(0, end + 1))) << std::flush;
+    partial.erase(0, end + 1);
+    return ok();
+  };
+  while (true) {
+    bool running = container_running(r, container);
+    TRY(drain());
+    if (!running) return ok();
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
 Result<int> cmd_logs(const Globals& g, const std::string& name, std::string container,
-                     bool previous) {
+                     bool previous, bool follow) {
   auto r = TRY(find_pod(g, name));
   auto m = TRY(r.manifest());
   std::vector<std::string> names;
@@ -334,6 +380,10 @@ Result<int> cmd_logs(const Globals& g, const std::string& name, std::string cont
     return error("container ", quote(container), " of pod ", quote(name), " has no logs yet");
   }
   const std::string& path = previous ? files[files.size() - 2].second : files.back().second;
+  if (follow && !previous) {
+    TRY(follow_log(r, container, path));
+    return 0;
+  }
   std::cout << TRY(cri_log_text(TRY(read_file(path)))) << std::flush;
   return 0;
 }
@@ -394,7 +444,7 @@ int main_impl(int argc, char** argv) {
   add_globals(app, g);
 
   std::string file, name, container, format;
-  bool wait = false, detach = false, force = false, previous = false;
+  bool wait = false, detach = false, force = false, previous = false, follow = false;
   int timeout_s = 120;
   int64_t grace_s = -1;
 
@@ -417,6 +467,7 @@ int main_impl(int argc, char** argv) {
   logs->add_option("name", name)->required();
   logs->add_option("-c,--container", container, "the container");
   logs->add_flag("-p,--previous", previous, "the previous run of the container");
+  logs->add_flag("-f,--follow", follow, "keep printing until the container stops");
 
   auto* stop = app.add_subcommand("stop", "stop a pod: SIGTERM, the grace period, SIGKILL");
   stop->add_option("name", name)->required();
@@ -447,7 +498,7 @@ int main_impl(int argc, char** argv) {
   else if (status->parsed())
     r = cmd_status(g, name, format);
   else if (logs->parsed())
-    r = cmd_logs(g, name, container, previous);
+    r = cmd_logs(g, name, container, previous, follow);
   else if (stop->parsed())
     r = cmd_stop(g, name, grace_s >= 0 ? std::optional<int64_t>(grace_s) : std::nullopt);
   else if (rm->parsed())

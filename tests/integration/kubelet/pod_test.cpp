@@ -538,6 +538,24 @@ spec:
   expect_nothing_left();
 }
 
+TEST_F(PodTest, LogsFollowUntilTheContainerEnds) {
+  auto file = write_pod("ticker", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: ticker}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: t, image: busybox, command: [sh, -c, 'for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done']}
+)Y");
+  ASSERT_EQ(pod({"run", file}).exit_code, 0);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = pod({"logs", "-f", "ticker"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 400ms);  // it waited for the later lines
+  expect_nothing_left();
+}
+
 // The manifests in examples/ run as documented.
 TEST_F(PodTest, ExamplesRun) {
   struct Case {
@@ -553,7 +571,8 @@ TEST_F(PodTest, ExamplesRun) {
       {"job.yaml", "sum-job", "sum", "sum 1..100 = 5050\n", true},
       {"config-env.yaml", "config-env", "show",
        R"(hello from config-env at 10\.231\.0\.\d+ \(password has 6 characters\)\n)", true},
-      {"web-and-client.yaml", "web", "client", "(waiting for the server\n)*(served from web\n)+", false},
+      {"web-and-client.yaml", "web", "client", "(waiting for the server\n)*(served from web\n)+",
+       false},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.file);
