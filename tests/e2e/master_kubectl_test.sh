@@ -454,7 +454,7 @@ expect_out "revisions keep growing" '^[0-9]+$' k get cm after-restart -o 'jsonpa
 
 # Compaction: with history compacted, a watch from an old resourceVersion gets 410 Gone.
 kill -TERM "$pid"; wait "$pid"
-extra_flags="--compaction-interval 1s --node-monitor-grace-period 2s" start_master 4
+extra_flags="--compaction-interval 1s --node-monitor-grace-period 3s" start_master 4
 for i in 1 2 3; do k label cm after-restart "n=$i" --overwrite >/dev/null; sleep 0.8; done
 expect_out "a compacted resourceVersion is 410 Gone" '"type":"ERROR".*"code":410' \
   k get --raw "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2&timeoutSeconds=1"
@@ -477,7 +477,7 @@ metadata: {name: leased, namespace: kube-node-lease}
 spec: {holderIdentity: leased, leaseDurationSeconds: 40, renewTime: "$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)"}
 YAML
 }
-for _ in 1 2 3 4 5 6; do renew; sleep 0.7; done
+for _ in $(seq 9); do renew; sleep 0.5; done
 expect_out "a node renewing its Lease stays Ready" '^leased +Ready ' k get node leased
 expect_out "a node without a Lease becomes NotReady" '^n1 +NotReady ' k get node n1
 expect_out "and gets the unreachable taints" 'node.kubernetes.io/unreachable:NoExecute' k describe node n1
