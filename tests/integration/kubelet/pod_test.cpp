@@ -556,6 +556,25 @@ spec:
   expect_nothing_left();
 }
 
+TEST_F(PodTest, HostNetworkSharesTheHostsNetworkNamespace) {
+  auto file = write_pod("hostnet", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: hostnet}
+spec:
+  hostNetwork: true
+  restartPolicy: Never
+  containers:
+  - {name: c, image: busybox, command: [sh, -c, 'readlink /proc/self/ns/net; hostname']}
+)Y");
+  auto r = pod({"run", "--wait", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  EXPECT_EQ(pod({"logs", "hostnet"}).out, ns_link(0, "net") + "\n" + host + "\n");
+  EXPECT_FALSE(status("hostnet").contains("podIP"));  // no CNI: the host's addresses
+  expect_nothing_left();
+}
+
 // The manifests in examples/ run as documented.
 TEST_F(PodTest, ExamplesRun) {
   struct Case {
