@@ -197,7 +197,10 @@ Result<void> apply_container_settings(Json& spec, const Manifest& m, const Conta
 
   // The sandbox's namespaces.
   Json ns = Json::array();
-  ns.push_back({{"type", "pid"}});
+  if (m.pod.spec.share_process_namespace)
+    ns.push_back({{"type", "pid"}, {"path", s.ns_path("pid")}});  // pause is its PID 1
+  else
+    ns.push_back({{"type", "pid"}});
   ns.push_back({{"type", "mount"}});
   ns.push_back({{"type", "cgroup"}});
   ns.push_back({{"type", "ipc"}, {"path", s.ns_path("ipc")}});

@@ -1,6 +1,7 @@
 #include "kubelet/engine/launch.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "common/unique_fd.hpp"
@@ -12,6 +13,9 @@ Result<pid_t> launch_container(const runtime::GlobalOptions& g, const std::strin
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null) return errno_error("open /dev/null");
   UniqueFd cwd(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  // Joining a pid namespace (shareProcessNamespace) makes the runtime setns(CLONE_NEWPID) in this
+  // process, which moves all its later children there; this one is restored afterwards.
+  UniqueFd pid_ns(::open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC));
   UniqueFd saved[3];
   for (int fd = 0; fd < 3; ++fd) saved[fd].reset(fcntl(fd, F_DUPFD_CLOEXEC, 3));
   auto restore = [&] {
@@ -23,6 +27,7 @@ Result<pid_t> launch_container(const runtime::GlobalOptions& g, const std::strin
     }
     // runtime::run changes into the bundle directory.
     if (cwd) (void)!fchdir(cwd.get());
+    if (pid_ns) (void)setns(pid_ns.get(), CLONE_NEWPID);
   };
   int wanted[3] = {stdio.in, stdio.out, stdio.err};
   for (int fd = 0; fd < 3; ++fd)

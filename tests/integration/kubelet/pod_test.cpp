@@ -553,6 +553,8 @@ spec:
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n");
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 400ms);  // it waited for the later lines
+  // The container has ended; the pod's teardown follows.
+  EXPECT_TRUE(wait_until([&] { return entries(dir_ / "run/pods") == 0; }, 5000));
   expect_nothing_left();
 }
 
@@ -572,6 +574,36 @@ spec:
   gethostname(host, sizeof host - 1);
   EXPECT_EQ(pod({"logs", "hostnet"}).out, ns_link(0, "net") + "\n" + host + "\n");
   EXPECT_FALSE(status("hostnet").contains("podIP"));  // no CNI: the host's addresses
+  expect_nothing_left();
+}
+
+TEST_F(PodTest, ShareProcessNamespace) {
+  auto file = write_pod("sharedpid", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: sharedpid}
+spec:
+  shareProcessNamespace: true
+  restartPolicy: Never
+  containers:
+  - {name: a, image: busybox, command: [sleep, '3']}
+  - {name: b, image: busybox, command: [sh, -c, 'sleep 0.5; ps -o pid,args']}
+)Y");
+  auto r = pod({"run", "--wait", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto ps = pod({"logs", "sharedpid", "-c", "b"}).out;
+  EXPECT_NE(ps.find("    1 /pause"), std::string::npos) << ps;  // the sandbox is PID 1
+  EXPECT_NE(ps.find("sleep 3"), std::string::npos) << ps;       // the other container
+  // A pod without it sees only itself.
+  auto alone = write_pod("ownpid", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: ownpid}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: b, image: busybox, command: [sh, -c, 'ps -o pid,args']}
+)Y");
+  ASSERT_EQ(pod({"run", "--wait", alone}).exit_code, 0);
+  EXPECT_EQ(pod({"logs", "ownpid"}).out.find("/pause"), std::string::npos);
   expect_nothing_left();
 }
 
