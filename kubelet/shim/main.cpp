@@ -5,7 +5,10 @@
 #include <iostream>
 #include <string>
 
+#include <unistd.h>
+
 #include "kubelet/shim/shim.hpp"
+#include "runtime/linux/self_exe.hpp"
 
 int main(int argc, char** argv) {
   skiff::kubelet::ShimOptions o;
@@ -22,6 +25,14 @@ int main(int argc, char** argv) {
   if (o.pod_dir.empty()) {
     std::cerr << "usage: skiff-shim --pod-dir DIR [--ready-fd N]\n";
     return 2;
+  }
+  // The shim clones the pod's containers from itself: like `skiff create/run/exec`, it runs from
+  // a read-only view of its binary, so nothing in a container can overwrite it through
+  // /proc/<pid>/exe (CVE-2019-5736).
+  if (auto sealed = skiff::runtime::linux::reexec_sealed(argv); !sealed) {
+    std::string msg = "error: " + sealed.error().what() + "\n";
+    if (o.ready_fd >= 0) (void)!write(o.ready_fd, msg.data(), msg.size());
+    return 1;
   }
   return skiff::kubelet::run_shim(o);
 }
