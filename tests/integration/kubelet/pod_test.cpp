@@ -350,6 +350,11 @@ spec:
   EXPECT_NE(ls.out.find("stubborn"), std::string::npos);
   EXPECT_NE(ls.out.find("1/1"), std::string::npos) << ls.out;
 
+  // exec enters the running container (its hostname, its filesystem) and returns its status.
+  auto ex = pod({"exec", "stubborn", "--", "sh", "-c", "hostname; exit 7"});
+  EXPECT_EQ(ex.exit_code, 7) << ex.err;
+  EXPECT_EQ(ex.out, "stubborn\n");
+
   auto t0 = std::chrono::steady_clock::now();
   auto stop = pod({"stop", "-t", "1", "stubborn"});
   auto took = std::chrono::steady_clock::now() - t0;
