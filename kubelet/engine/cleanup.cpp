@@ -4,6 +4,7 @@
 
 #include "common/fs.hpp"
 #include "kubelet/engine/container_bundle.hpp"
+#include "kubelet/engine/volumes.hpp"
 #include "runtime/container.hpp"
 
 namespace skiff::kubelet {
@@ -30,6 +31,7 @@ Result<void> cleanup_pod_leftovers(const NodeConfig& c, const Pod& pod, const Sa
     for (const auto& dir : dirs) note(remove_container_bundle(c, dir));
   }
   if (!sandbox.pause_id.empty()) note(destroy_sandbox(c, pod, sandbox));
+  note(cleanup_volumes(c.pod_dir(pod.uid)));
   if (first) return std::move(*first);
   return ok();
 }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/fs.hpp"
+#include "kubelet/engine/volumes.hpp"
 #include "oci/image/bundle.hpp"
 #include "oci/image/images.hpp"
 
@@ -218,6 +219,13 @@ Result<void> apply_container_settings(Json& spec, const Manifest& m, const Conta
   spec["mounts"].push_back(bind_mount("/etc/hosts", etc + "/hosts", false));
   spec["mounts"].push_back(bind_mount("/etc/hostname", etc + "/hostname", false));
   spec["mounts"].push_back(bind_mount("/etc/resolv.conf", etc + "/resolv.conf", false));
+
+  for (const auto& vm : c.volume_mounts)
+    for (const auto& v : m.pod.spec.volumes)
+      if (v.name == vm.name)
+        spec["mounts"].push_back(
+            bind_mount(vm.mount_path, volume_source(v, pod_dir),
+                       vm.read_only || v.kind == "configMap" || v.kind == "secret"));
 
   Json& ann = spec["annotations"];
   if (!ann.is_object()) ann = Json::object();

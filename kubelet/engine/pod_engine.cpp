@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "kubelet/engine/container_bundle.hpp"
 #include "kubelet/engine/launch.hpp"
+#include "kubelet/engine/volumes.hpp"
 #include "oci/image/bundle_spec.hpp"
 #include "runtime/container.hpp"
 
@@ -110,7 +111,9 @@ Result<void> PodEngine::start() {
   start_time_ = now_rfc3339();
   TRY(mkdir_p(pod_dir_));
   sandbox_ = TRY(create_sandbox(config_, manifest_.pod, pod_dir_));
-  if (auto r = write_pod_etc(manifest_.pod, sandbox_, pod_dir_); !r) {
+  Result<void> r = write_pod_etc(manifest_.pod, sandbox_, pod_dir_);
+  if (r) r = prepare_volumes(manifest_, pod_dir_);
+  if (!r) {
     (void)destroy_sandbox(config_, manifest_.pod, sandbox_);
     return std::move(r).error();
   }
@@ -433,6 +436,7 @@ void PodEngine::teardown() {
   }
   (void)remove_tree(pod_dir_ + "/containers");
   (void)remove_tree(pod_dir_ + "/etc");
+  if (auto r = cleanup_volumes(pod_dir_); !r) log::warn("volumes: ", r.error().what());
   sandbox_ready_ = false;
   finished_ = true;
   changed();

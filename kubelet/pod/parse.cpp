@@ -225,8 +225,20 @@ Result<Container> container(const Json& j, const std::string& path, std::vector<
     rf.ignore({"claims"});
     rf.finish();
   }
-  f.ignore({"livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "volumeMounts",
-            "volumeDevices", "envFrom", "resizePolicy"});
+  if (const Json* mounts = TRY(f.array("volumeMounts"))) {
+    for (size_t i = 0; i < mounts->size(); ++i) {
+      auto mf = TRY(fields((*mounts)[i], cat(f.at("volumeMounts"), '[', i, ']'), w));
+      VolumeMount vm;
+      vm.name = TRY(mf.str("name"));
+      vm.mount_path = TRY(mf.str("mountPath"));
+      vm.read_only = TRY(mf.boolean("readOnly")).value_or(false);
+      mf.ignore({"subPath", "subPathExpr", "mountPropagation", "recursiveReadOnly"});
+      mf.finish();
+      c.volume_mounts.push_back(std::move(vm));
+    }
+  }
+  f.ignore({"livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "volumeDevices",
+            "envFrom", "resizePolicy"});
   // Accepted and meaningless here (no terminal support, default messages).
   for (const char* k :
        {"stdin", "stdinOnce", "tty", "terminationMessagePath", "terminationMessagePolicy"})
@@ -335,10 +347,53 @@ Result<Pod> pod_from_json(const Json& j, std::vector<std::string>* w) {
   p.spec.hostname = TRY(s.str("hostname"));
   p.spec.security_context =
       TRY(security_context(TRY(s.object("securityContext")), s.at("securityContext"), w));
-  s.ignore({"volumes", "hostPID", "hostIPC", "affinity", "tolerations", "dnsConfig",
-            "readinessGates", "runtimeClassName", "overhead", "topologySpreadConstraints",
-            "ephemeralContainers", "hostAliases", "subdomain", "activeDeadlineSeconds",
-            "imagePullSecrets"});
+  if (const Json* vols = TRY(s.array("volumes"))) {
+    for (size_t i = 0; i < vols->size(); ++i) {
+      std::string vp = cat(s.at("volumes"), '[', i, ']');
+      auto vf = TRY(fields((*vols)[i], vp, w));
+      Volume v;
+      v.name = TRY(vf.str("name"));
+      if (const Json* e = TRY(vf.object("emptyDir"))) {
+        auto ef = TRY(fields(*e, vf.at("emptyDir"), w));
+        v.kind = "emptyDir";
+        v.medium = TRY(ef.str("medium"));
+        if (const Json* sl = ef.get("sizeLimit")) {
+          auto q = parse_quantity(sl->is_string() ? sl->get<std::string>() : sl->dump());
+          if (!q) return error(ef.at("sizeLimit"), ": invalid quantity ", sl->dump());
+          v.size_limit = *q;
+        }
+        ef.finish();
+      }
+      if (const Json* h = TRY(vf.object("hostPath"))) {
+        auto hf = TRY(fields(*h, vf.at("hostPath"), w));
+        v.kind = "hostPath";
+        v.path = TRY(hf.str("path"));
+        v.type = TRY(hf.str("type"));
+        hf.finish();
+      }
+      for (const char* kind : {"configMap", "secret"}) {
+        if (const Json* c = TRY(vf.object(kind))) {
+          auto cf = TRY(fields(*c, vf.at(kind), w));
+          v.kind = kind;
+          v.source = TRY(cf.str(std::string_view(kind) == "secret" ? "secretName" : "name"));
+          v.optional = TRY(cf.boolean("optional")).value_or(false);
+          cf.ignore({"items", "defaultMode"});
+          cf.finish();
+        }
+      }
+      if (v.kind.empty()) {
+        vf.finish();
+        if (w) w->push_back(cat(vp, ": volume type not supported by skiff yet, ignored"));
+        v.kind = "unsupported";
+      } else {
+        vf.finish();
+      }
+      p.spec.volumes.push_back(std::move(v));
+    }
+  }
+  s.ignore({"hostPID", "hostIPC", "affinity", "tolerations", "dnsConfig", "readinessGates",
+            "runtimeClassName", "overhead", "topologySpreadConstraints", "ephemeralContainers",
+            "hostAliases", "subdomain", "activeDeadlineSeconds", "imagePullSecrets"});
   for (const char* k :
        {"nodeName", "nodeSelector", "schedulerName", "priority", "priorityClassName",
         "serviceAccountName", "serviceAccount", "automountServiceAccountToken", "dnsPolicy",

@@ -53,6 +53,23 @@ struct Resources {
 // for CPU millicores), rounded up; nullopt when malformed.
 std::optional<int64_t> parse_quantity(std::string_view text, int64_t scale = 1);
 
+struct VolumeMount {
+  std::string name;
+  std::string mount_path;
+  bool read_only = false;
+};
+
+// emptyDir (disk, or medium Memory: a tmpfs of sizeLimit), hostPath, configMap, secret.
+struct Volume {
+  std::string name;
+  std::string kind;  // "emptyDir" | "hostPath" | "configMap" | "secret"
+  std::string medium;
+  std::optional<int64_t> size_limit;
+  std::string path, type;  // hostPath
+  std::string source;      // configMap name / secret secretName
+  bool optional = false;
+};
+
 struct Container {
   std::string name;
   std::string image;
@@ -65,6 +82,7 @@ struct Container {
   std::string restart_policy;     // init containers only: "Always" makes a native sidecar
   SecurityContext security_context;
   Resources resources;
+  std::vector<VolumeMount> volume_mounts;
 };
 
 struct PodSpec {
@@ -76,6 +94,7 @@ struct PodSpec {
   int64_t termination_grace_period_seconds = 30;
   std::string hostname;
   SecurityContext security_context;  // pod level: runAsUser/Group/NonRoot are inherited
+  std::vector<Volume> volumes;
 };
 
 struct Pod {

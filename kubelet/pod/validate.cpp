@@ -151,6 +151,42 @@ std::vector<std::string> validate_manifest(const Manifest& m) {
     out.push_back(cat("spec.hostname: ", json_quote(s.hostname), " must be a DNS-1123 label"));
   validate_security(s.security_context, "spec.securityContext", out);
 
+  std::set<std::string> volumes;
+  for (size_t i = 0; i < s.volumes.size(); ++i) {
+    const Volume& v = s.volumes[i];
+    std::string vp = cat("spec.volumes[", i, ']');
+    if (!dns1123_label(v.name))
+      out.push_back(cat(vp, ".name: ", json_quote(v.name), " must be a DNS-1123 label"));
+    else if (!volumes.insert(v.name).second)
+      out.push_back(cat(vp, ".name: duplicate name ", json_quote(v.name)));
+    if (v.kind == "hostPath" && !v.path.starts_with("/"))
+      out.push_back(cat(vp, ".hostPath.path: must be an absolute path"));
+    static const std::set<std::string> kTypes = {
+        "",       "DirectoryOrCreate", "Directory",  "FileOrCreate", "File",
+        "Socket", "CharDevice",        "BlockDevice"};
+    if (v.kind == "hostPath" && !kTypes.count(v.type))
+      out.push_back(cat(vp, ".hostPath.type: unsupported value ", json_quote(v.type)));
+    if (v.kind == "emptyDir" && !v.medium.empty() && v.medium != "Memory")
+      out.push_back(cat(vp, ".emptyDir.medium: unsupported value ", json_quote(v.medium)));
+    if ((v.kind == "configMap" || v.kind == "secret") && !v.optional &&
+        !find(v.kind == "secret" ? m.secrets : m.config_maps, v.source))
+      out.push_back(cat(vp, '.', v.kind, ": ", v.kind == "secret" ? "Secret " : "ConfigMap ",
+                        json_quote(v.source), " not found in the file"));
+  }
+  auto check_mounts = [&](const std::vector<Container>& list, const char* field) {
+    for (size_t i = 0; i < list.size(); ++i)
+      for (size_t j = 0; j < list[i].volume_mounts.size(); ++j) {
+        const VolumeMount& vm = list[i].volume_mounts[j];
+        std::string mp = cat("spec.", field, '[', i, "].volumeMounts[", j, ']');
+        if (!volumes.count(vm.name))
+          out.push_back(cat(mp, ".name: not found: no volume ", json_quote(vm.name)));
+        if (!vm.mount_path.starts_with("/"))
+          out.push_back(cat(mp, ".mountPath: must be an absolute path"));
+      }
+  };
+  check_mounts(s.init_containers, "initContainers");
+  check_mounts(s.containers, "containers");
+
   std::map<std::string, std::string> names;  // name -> path of its first use
   std::set<std::pair<int, std::string>> host_ports;
   auto check = [&](const std::vector<Container>& list, const char* field, bool init) {

@@ -612,6 +612,74 @@ spec:
   expect_nothing_left();
 }
 
+TEST_F(PodTest, Volumes) {
+  std::string host_dir = dir_ / "hostdir";
+  auto file = write_pod("vols", R"Y(apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {message: from-configmap}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: sec}
+stringData: {token: t0ken}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: vols}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: work, emptyDir: {}}
+  - {name: scratch, emptyDir: {medium: Memory, sizeLimit: 1Mi}}
+  - {name: cfg, configMap: {name: cfg}}
+  - {name: sec, secret: {secretName: sec}}
+  - {name: host, hostPath: {path: HOSTDIR, type: DirectoryOrCreate}}
+  initContainers:
+  - name: init
+    image: busybox
+    command: [sh, -c, 'echo from-init > /work/shared']
+    volumeMounts: [{name: work, mountPath: /work}]
+  containers:
+  - name: main
+    image: busybox
+    command: [sh, -c, 'cat /w/shared /etc/cfg/message /etc/sec/token; echo; readlink /etc/cfg/..data | cut -c1-2; grep -c " /scratch tmpfs " /proc/mounts; touch /etc/cfg/x 2>/dev/null || echo cfg-read-only; echo hello-host > /host/out']
+    volumeMounts:
+    - {name: work, mountPath: /w, readOnly: true}
+    - {name: scratch, mountPath: /scratch}
+    - {name: cfg, mountPath: /etc/cfg}
+    - {name: sec, mountPath: /etc/sec}
+    - {name: host, mountPath: /host}
+)Y");
+  std::string text = read_file(file);
+  text.replace(text.find("HOSTDIR"), 7, host_dir);
+  write_file(file, text);
+  auto r = pod({"run", "--wait", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(pod({"logs", "vols", "-c", "main"}).out,
+            "from-init\nfrom-configmapt0ken\n..\n1\ncfg-read-only\n");
+  EXPECT_EQ(read_file(host_dir + "/out"), "hello-host\n");  // hostPath: the host's directory
+  EXPECT_FALSE(path_exists(sh(cat("ls -d ", dir_ / "state", "/*")).out + "/volumes"));
+  expect_nothing_left();
+}
+
+TEST_F(PodTest, VolumeMountOfAMissingVolumeIsRejected) {
+  auto r = pod({"run", write_pod("novol", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: novol}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    volumeMounts: [{name: data, mountPath: /data}]
+)Y")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("spec.containers[0].volumeMounts[0].name: not found: no volume \"data\""),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(entries(dir_ / "state"), 0u);
+}
+
 // The manifests in examples/ run as documented.
 TEST_F(PodTest, ExamplesRun) {
   struct Case {
@@ -625,6 +693,7 @@ TEST_F(PodTest, ExamplesRun) {
       {"demo.yaml", "demo", "app", R"(hello from pod demo, ip 10\.231\.0\.\d+, pid 1, uid 0\n)",
        true},
       {"job.yaml", "sum-job", "sum", "sum 1..100 = 5050\n", true},
+      {"init-prepares-volume.yaml", "prepared", "app", "<h1>Welcome</h1>\n", true},
       {"config-env.yaml", "config-env", "show",
        R"(hello from config-env at 10\.231\.0\.\d+ \(password has 6 characters\)\n)", true},
       {"web-and-client.yaml", "web", "client", "(waiting for the server\n)*(served from web\n)+",
