@@ -233,6 +233,38 @@ TEST(PodParse, Resources) {
       << bad.error().what();
 }
 
+TEST(PodValidate, Volumes) {
+  auto ok = parse_manifest(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  volumes:\n"
+      "  - {name: a, emptyDir: {medium: Memory, sizeLimit: 1Mi}}\n"
+      "  - {name: b, hostPath: {path: /tmp, type: Directory}}\n  containers:\n"
+      "  - name: c\n    image: busybox\n    volumeMounts: [{name: a, mountPath: /a}]\n",
+      "p.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.error().what();
+  ASSERT_EQ(ok->pod.spec.volumes.size(), 2u);
+  EXPECT_EQ(ok->pod.spec.volumes[0].kind, "emptyDir");
+  EXPECT_EQ(ok->pod.spec.volumes[0].size_limit, 1 << 20);
+  EXPECT_EQ(ok->pod.spec.volumes[1].type, "Directory");
+  EXPECT_EQ(ok->pod.spec.containers[0].volume_mounts[0].mount_path, "/a");
+
+  auto bad = parse_manifest(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  volumes:\n"
+      "  - {name: a, emptyDir: {}}\n  - {name: a, hostPath: {path: rel, type: Weird}}\n"
+      "  - {name: c, configMap: {name: missing}}\n  containers:\n"
+      "  - name: c\n    image: busybox\n    volumeMounts: [{name: z, mountPath: rel}]\n",
+      "p.yaml");
+  ASSERT_FALSE(bad.ok());
+  std::string e = bad.error().what();
+  for (const char* want :
+       {"spec.volumes[1].name: duplicate name \"a\"",
+        "spec.volumes[1].hostPath.path: must be an absolute path",
+        "spec.volumes[1].hostPath.type: unsupported value \"Weird\"",
+        "spec.volumes[2].configMap: ConfigMap \"missing\" not found in the file",
+        "spec.containers[0].volumeMounts[0].name: not found: no volume \"z\"",
+        "spec.containers[0].volumeMounts[0].mountPath: must be an absolute path"})
+    EXPECT_NE(e.find(want), std::string::npos) << want << "\n" << e;
+}
+
 TEST(Yaml, ScalarsFollowTheCoreSchema) {
   auto docs = yaml_documents("a: 1\nb: '1'\nc: true\nd: ~\ne: 1.5\nf: yes\ng: -3\n", "t");
   ASSERT_TRUE(docs.ok()) << docs.error().what();
