@@ -126,7 +126,10 @@ class PodTest : public ::testing::Test {
       if (c["name"] == name) return c;
     return json();
   }
-  static int veth_count() { return std::stoi(sh("ip -o link show type veth | wc -l").out); }
+  // Host-side veths on the test's bridge (others' tests may make veths meanwhile).
+  static int veth_count() {
+    return std::stoi(sh(cat("ip -o link show master ", kBridge, " 2>/dev/null | wc -l")).out);
+  }
   static size_t entries(const std::string& dir) {
     size_t n = 0;
     if (DIR* d = opendir(dir.c_str())) {
@@ -143,7 +146,7 @@ class PodTest : public ::testing::Test {
     auto leases =
         sh(cat("ls ", dir_ / "ipam/podtest", " 2>/dev/null | grep -v -e lock -e last_reserved"));
     EXPECT_EQ(trim(leases.out), "") << "IP leases left";
-    EXPECT_EQ(veth_count(), veths_before_) << sh("ip -o link show type veth").out;
+    EXPECT_EQ(veth_count(), veths_before_) << sh(cat("ip -o link show master ", kBridge)).out;
     EXPECT_EQ(sh("pgrep -f '[s]kiff-shim --pod-dir " + dir_.path() + "'").out, "");
     // Only what is ours (this test's roots, pod-<uid> cgroups): others may run tests meanwhile.
     std::string ours;
