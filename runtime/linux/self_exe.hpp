@@ -5,9 +5,21 @@
 // overlayfs mount of the binary's directory (runc 1.2's answer: no copy, page cache shared), or,
 // where overlayfs cannot be used, a sealed memfd copy (runc 1.0 / crun).
 
+#include <string>
+
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 
 namespace skiff::runtime::linux {
+
+// The ways to a read-only view of the binary, best first: an overlay whose second (empty) lower
+// layer is a detached tmpfs (Linux 6.15+), one whose second lower is an empty root-owned directory
+// (/run/skiff-exe-lower; older kernels only take attached layers), a sealed memfd copy of the
+// loaded part of the file.
+enum class SealMethod { kOverlayDetached, kOverlayAttached, kMemfd };
+// An O_RDONLY fd of the binary at `exe` through `method`, to execveat (the runtime passes its own
+// path; "/proc/self/exe" for kMemfd, so the copy is of the running image itself).
+Result<UniqueFd> seal_binary(const std::string& exe, SealMethod method);
 
 // True when /proc/self/exe is already a read-only overlay file or a write-sealed memfd.
 bool self_exe_is_sealed();
