@@ -11,51 +11,10 @@
 #include "kubelet/engine/volumes.hpp"
 #include "oci/image/bundle.hpp"
 #include "oci/image/images.hpp"
+#include "oci/runtime_spec.hpp"
 
 namespace skiff::kubelet {
 namespace {
-
-constexpr const char* kAllCaps[] = {"CAP_CHOWN",
-                                    "CAP_DAC_OVERRIDE",
-                                    "CAP_DAC_READ_SEARCH",
-                                    "CAP_FOWNER",
-                                    "CAP_FSETID",
-                                    "CAP_KILL",
-                                    "CAP_SETGID",
-                                    "CAP_SETUID",
-                                    "CAP_SETPCAP",
-                                    "CAP_LINUX_IMMUTABLE",
-                                    "CAP_NET_BIND_SERVICE",
-                                    "CAP_NET_BROADCAST",
-                                    "CAP_NET_ADMIN",
-                                    "CAP_NET_RAW",
-                                    "CAP_IPC_LOCK",
-                                    "CAP_IPC_OWNER",
-                                    "CAP_SYS_MODULE",
-                                    "CAP_SYS_RAWIO",
-                                    "CAP_SYS_CHROOT",
-                                    "CAP_SYS_PTRACE",
-                                    "CAP_SYS_PACCT",
-                                    "CAP_SYS_ADMIN",
-                                    "CAP_SYS_BOOT",
-                                    "CAP_SYS_NICE",
-                                    "CAP_SYS_RESOURCE",
-                                    "CAP_SYS_TIME",
-                                    "CAP_SYS_TTY_CONFIG",
-                                    "CAP_MKNOD",
-                                    "CAP_LEASE",
-                                    "CAP_AUDIT_WRITE",
-                                    "CAP_AUDIT_CONTROL",
-                                    "CAP_SETFCAP",
-                                    "CAP_MAC_OVERRIDE",
-                                    "CAP_MAC_ADMIN",
-                                    "CAP_SYSLOG",
-                                    "CAP_WAKE_ALARM",
-                                    "CAP_BLOCK_SUSPEND",
-                                    "CAP_AUDIT_READ",
-                                    "CAP_PERFMON",
-                                    "CAP_BPF",
-                                    "CAP_CHECKPOINT_RESTORE"};
 
 // containerd's default set (oci.WithDefaultCapabilities, as Docker's).
 constexpr const char* kDefaultCaps[] = {
@@ -86,7 +45,7 @@ std::vector<std::string> effective_capabilities(const SecurityContext& sc) {
   bool add_all = has(sc.capabilities_add, "CAP_ALL");
   bool drop_all = has(sc.capabilities_drop, "CAP_ALL");
   if (sc.privileged.value_or(false) || add_all) {
-    caps.assign(std::begin(kAllCaps), std::end(kAllCaps));
+    caps = oci::known_capabilities();
   } else {
     if (!drop_all) caps.assign(std::begin(kDefaultCaps), std::end(kDefaultCaps));
     for (const auto& a : sc.capabilities_add) {

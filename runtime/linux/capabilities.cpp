@@ -15,52 +15,10 @@
 namespace skiff::runtime::linux {
 namespace {
 
-// Index = capability number (linux/capability.h). Our own table, so names do not depend on the
-// libcap build; the running kernel's last capability is asked separately.
-constexpr const char* kCapabilityNames[] = {
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
-constexpr int kKnownCaps = static_cast<int>(std::size(kCapabilityNames));
+// Names indexed by capability number (linux/capability.h): the spec model's table, so names do not
+// depend on the libcap build; the running kernel's last capability is asked separately.
+const std::vector<std::string>& cap_names() { return oci::known_capabilities(); }
+int known_caps() { return static_cast<int>(cap_names().size()); }
 
 struct CapDeleter {
   void operator()(_cap_struct* c) const { cap_free(c); }
@@ -107,8 +65,8 @@ Result<void> drop_bounding_set(const std::vector<int>& keep, int last_cap) {
     if (present <= 0)
       continue;  // already dropped (or unknown): nothing to do, no CAP_SETPCAP needed
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-      return errno_error("prctl(PR_CAPBSET_DROP, ", cap < kKnownCaps ? kCapabilityNames[cap] : "?",
-                         ")");
+      return errno_error("prctl(PR_CAPBSET_DROP, ",
+                         cap < known_caps() ? cap_names()[cap].c_str() : "?", ")");
   }
   return ok();
 }
@@ -129,7 +87,7 @@ Result<void> set_cap_sets(const CapSets& sets) {
   if (cap_set_proc(caps.get()) < 0) {
     for (int cap : sets.effective)
       if (!contains(sets.permitted, cap))
-        return errno_error("capset: effective capability ", quote(kCapabilityNames[cap]),
+        return errno_error("capset: effective capability ", quote(cap_names()[cap]),
                            " is not in the permitted set");
     return errno_error("capset (effective, permitted, inheritable)");
   }
@@ -147,12 +105,12 @@ Result<void> raise_ambient(const CapSets& sets) {
     // config lists ambient caps without inheritable ones (since CVE-2022-29162) and runc skips
     // them; do the same, so such configs run.
     if (!contains(sets.permitted, cap) || !contains(sets.inheritable, cap)) {
-      log::debug("process.capabilities.ambient: skipping ", kCapabilityNames[cap],
+      log::debug("process.capabilities.ambient: skipping ", cap_names()[cap],
                  ": not in both the permitted and inheritable sets");
       continue;
     }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-      return errno_error("prctl(PR_CAP_AMBIENT_RAISE, ", kCapabilityNames[cap], ")");
+      return errno_error("prctl(PR_CAP_AMBIENT_RAISE, ", cap_names()[cap], ")");
   }
   return ok();
 }
@@ -164,8 +122,8 @@ Result<int> capability_from_name(std::string_view name) {
   for (char c : name)
     upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   if (upper.compare(0, 4, "CAP_") != 0) upper.insert(0, "CAP_");
-  for (int i = 0; i < kKnownCaps; ++i)
-    if (upper == kCapabilityNames[i]) return i;
+  for (int i = 0; i < known_caps(); ++i)
+    if (upper == cap_names()[i]) return i;
   return error("unknown capability ", quote(name));
 }
 
