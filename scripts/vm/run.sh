@@ -156,6 +156,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The guest mounts fresh /tmp, /run and /dev/shm: a working directory below them (a CI clone in
+# /tmp) is shown to the guest again (skiffvm.keep=).
+keep=
+case $PWD in
+  /tmp/* | /run/* | /var/run/* | /dev/shm/*)
+    [[ $PWD != *[[:space:]]* ]] || { echo "vm: the working directory '$PWD' has white space" >&2; exit 2; }
+    keep=$PWD ;;
+esac
+
 # The command, as the guest's /bin/sh will run it.
 {
   echo "cd $(printf %q "$PWD") || exit 125"
@@ -175,7 +184,7 @@ cat "$run/stderr" >&2 & readers+=($!)
 timeout -k 5 "$timeout_s" qemu-system-x86_64 -nodefaults -no-user-config -display none \
   -machine pc "${cpu[@]}" -m "$mem" -smp "$smp" -no-reboot \
   -kernel "$cache/kernel/vmlinux" -initrd "$initrd" \
-  -append "console=ttyS0 quiet loglevel=3 panic=-1 cryptomgr.notests=1 mitigations=off skiffvm.run=$run/cmd.sh skiffvm.modules=$cache/kernel/root/lib/modules/$kver" \
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 cryptomgr.notests=1 mitigations=off skiffvm.run=$run/cmd.sh skiffvm.modules=$cache/kernel/root/lib/modules/$kver${keep:+ skiffvm.keep=$keep}" \
   -serial "file:$run/console.log" \
   -fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap" \
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
