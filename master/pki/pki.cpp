@@ -92,11 +92,6 @@ Result<void> add_ext(X509* cert, X509* issuer, int nid, const std::string& value
   return ok();
 }
 
-struct Subject {
-  std::string cn;
-  std::vector<std::string> orgs;
-};
-
 // Builds and signs a certificate; `issuer`/`issuer_key` null means self-signed.
 Result<Cert> make_cert(const Subject& subject, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
                        int days, bool is_ca, const std::string& usage, const std::string& san) {
@@ -111,11 +106,12 @@ Result<Cert> make_cert(const Subject& subject, EVP_PKEY* key, X509* issuer, EVP_
   X509_gmtime_adj(X509_getm_notBefore(c.get()), -300);
   X509_gmtime_adj(X509_getm_notAfter(c.get()), static_cast<long>(days) * 86400);
   X509_NAME* name = X509_get_subject_name(c.get());
-  for (const auto& o : subject.orgs)
+  for (const auto& o : subject.organizations)
     X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
                                reinterpret_cast<const unsigned char*>(o.c_str()), -1, -1, 0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(subject.cn.c_str()), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>(subject.common_name.c_str()),
+                             -1, -1, 0);
   X509_set_issuer_name(c.get(), issuer ? X509_get_subject_name(issuer) : name);
   X509_set_pubkey(c.get(), key);
   X509* iss = issuer ? issuer : c.get();
@@ -220,20 +216,8 @@ Result<std::string> sign_csr(const PkiFiles& pki, const std::string& csr_pem, in
   Key pub(X509_REQ_get_pubkey(req.get()));
   if (!pub || X509_REQ_verify(req.get(), pub.get()) != 1)
     return ssl_error("certificate request signature");
-  Subject s;
-  X509_NAME* name = X509_REQ_get_subject_name(req.get());
-  for (int i = 0; i < X509_NAME_entry_count(name); i++) {
-    X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
-    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
-    unsigned char* utf8 = nullptr;
-    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
-    if (n < 0) continue;
-    std::string v(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
-    OPENSSL_free(utf8);
-    if (nid == NID_commonName) s.cn = v;
-    if (nid == NID_organizationName) s.orgs.push_back(v);
-  }
-  if (s.cn.empty()) return error("certificate request without a common name");
+  Subject s = subject_of(X509_REQ_get_subject_name(req.get()));
+  if (s.common_name.empty()) return error("certificate request without a common name");
   auto ca = TRY(load_cert(pki.ca_cert));
   auto ca_key = TRY(load_key(pki.ca_key));
   auto cert = TRY(make_cert(s, pub.get(), ca.get(), ca_key.get(), days, false, "clientAuth", ""));
@@ -244,8 +228,12 @@ Result<std::pair<std::string, std::vector<std::string>>> csr_subject(const std::
   Bio b(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
   Req req(PEM_read_bio_X509_REQ(b.get(), nullptr, nullptr, nullptr));
   if (!req) return ssl_error("read certificate request");
-  std::pair<std::string, std::vector<std::string>> out;
-  X509_NAME* name = X509_REQ_get_subject_name(req.get());
+  Subject subject = subject_of(X509_REQ_get_subject_name(req.get()));
+  return std::make_pair(std::move(subject.common_name), std::move(subject.organizations));
+}
+
+Subject subject_of(X509_NAME* name) {
+  Subject out;
   for (int i = 0; i < X509_NAME_entry_count(name); i++) {
     X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
     int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
@@ -254,8 +242,8 @@ Result<std::pair<std::string, std::vector<std::string>>> csr_subject(const std::
     if (n < 0) continue;
     std::string v(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
     OPENSSL_free(utf8);
-    if (nid == NID_commonName) out.first = v;
-    if (nid == NID_organizationName) out.second.push_back(v);
+    if (nid == NID_commonName) out.common_name = v;
+    if (nid == NID_organizationName) out.organizations.push_back(v);
   }
   return out;
 }

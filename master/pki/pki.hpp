@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <openssl/types.h>
+
 #include "common/error.hpp"
 
 namespace skiff::master {
@@ -31,6 +33,13 @@ Result<CertAndKey> issue_client_cert(const PkiFiles& pki, const std::string& use
 // the request is kept.
 Result<std::string> sign_csr(const PkiFiles& pki, const std::string& csr_pem, int days);
 // The subject of a PEM certificate request: common name and organizations.
+// The common name and organizations of an X.509 name: who a client certificate or CSR speaks
+// for (user and groups, as Kubernetes' x509 authenticator reads them).
+struct Subject {
+  std::string common_name;
+  std::vector<std::string> organizations;
+};
+Subject subject_of(X509_NAME* name);
 Result<std::pair<std::string, std::vector<std::string>>> csr_subject(const std::string& csr_pem);
 // kubeadm's CA pin: "sha256:" + hex sha256 of the CA's DER SubjectPublicKeyInfo.
 Result<std::string> ca_public_key_hash(const std::string& ca_cert_pem);

@@ -17,6 +17,7 @@
 
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "master/pki/pki.hpp"
 
 namespace skiff::master {
 
@@ -36,18 +37,9 @@ Identity identity_from_cert(SSL* ssl) {
   Identity id;
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) return id;
-  X509_NAME* name = X509_get_subject_name(cert);
-  for (int i = 0; i < X509_NAME_entry_count(name); i++) {
-    X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
-    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
-    unsigned char* utf8 = nullptr;
-    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
-    if (n < 0) continue;
-    std::string v(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
-    OPENSSL_free(utf8);
-    if (nid == NID_commonName) id.user = v;
-    if (nid == NID_organizationName) id.groups.push_back(v);
-  }
+  auto subject = subject_of(X509_get_subject_name(cert));
+  id.user = std::move(subject.common_name);
+  id.groups = std::move(subject.organizations);
   return id;
 }
 
