@@ -1,7 +1,6 @@
 #include "runtime/cgroups/v1_manager.hpp"
 
 #include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
