@@ -23,6 +23,8 @@ packages=(
   catatonit
   # VM lane (scripts/vm/run.sh): qemu, and cpio/kmod/xz to build the guest's initramfs and modules
   qemu-system-x86 cpio kmod xz-utils
+  # containerd driving skiff (ctr --runc-binary); tests start their own daemon on a temp socket
+  containerd
 )
 # kubectl 1.20 for skiff-master's e2e tests; left out where another package already owns
 # /usr/bin/kubectl (dpkg would refuse to overwrite it): the test then uses that kubectl.
@@ -42,3 +44,8 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The tests run their own containerd (temp root, state and socket): the host's service, which the
+# package enables where systemd runs, is stopped and disabled.
+if [[ " ${missing[*]} " == *" containerd "* && -d /run/systemd/system ]]; then
+  systemctl disable --now containerd.service >/dev/null 2>&1 || true
+fi
