@@ -25,6 +25,8 @@ packages=(
   qemu-system-x86 cpio kmod xz-utils
   # containerd driving skiff (ctr --runc-binary); tests start their own daemon on a temp socket
   containerd
+  # skiff-master's etcd store: tests and the benchmark start their own etcd on loopback
+  etcd-server etcd-client
 )
 # kubectl 1.20 for skiff-master's e2e tests; left out where another package already owns
 # /usr/bin/kubectl (dpkg would refuse to overwrite it): the test then uses that kubectl.
@@ -48,4 +50,8 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # package enables where systemd runs, is stopped and disabled.
 if [[ " ${missing[*]} " == *" containerd "* && -d /run/systemd/system ]]; then
   systemctl disable --now containerd.service >/dev/null 2>&1 || true
+fi
+# Likewise etcd: skiff-master's tests start their own on free loopback ports.
+if [[ " ${missing[*]} " == *" etcd-server "* && -d /run/systemd/system ]]; then
+  systemctl disable --now etcd.service >/dev/null 2>&1 || true
 fi
