@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "master/auth/auth.hpp"
+#include "master/controllers/bootstrap_signer.hpp"
 #include "master/controllers/csr_signer.hpp"
 #include "master/controllers/garbage_collector.hpp"
 #include "master/controllers/node_lifecycle.hpp"
@@ -103,6 +104,8 @@ Result<void> run_master(const MasterOptions& o) {
   std::string host = addr.find(':') != std::string::npos ? "[" + addr + "]" : addr;
   std::string url = cat("https://", host == "0.0.0.0" ? "127.0.0.1" : host, ":", server->port());
   (void)write_file_atomic(o.data_dir + "/server-url", url + "\n", 0644, false);
+  BootstrapSigner bootstrap_signer(*registry, TRY(read_file(pki.ca_cert)), url);
+  TRY(bootstrap_signer.start());
   handler.set_ready(true);
   fprintf(stderr, "skiff-master: serving on %s\n", url.c_str());
 
@@ -134,6 +137,7 @@ Result<void> run_master(const MasterOptions& o) {
   fprintf(stderr, "skiff-master: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   handler.set_ready(false);
   server->stop(5000);
+  bootstrap_signer.stop();
   signer.stop();
   nodes->stop();
   workloads.stop();

@@ -173,8 +173,15 @@ bool node_authorize(const std::string& node, const Attributes& a, const Store* s
 
 }  // namespace
 
+bool anonymous_allowed(const std::string& method, const std::string& path) {
+  return method == "GET" && path == "/api/v1/namespaces/kube-public/configmaps/cluster-info";
+}
+
 bool authorize(const Identity& id, const Attributes& attrs, const Store* store) {
   if (id.in_group("system:masters")) return true;
+  if (attrs.resource_request && attrs.verb == "get" && attrs.resource == "configmaps" &&
+      attrs.ns == "kube-public" && attrs.name == "cluster-info" && attrs.subresource.empty())
+    return true;  // everyone, anonymous included (kubeadm's cluster-info role)
   if (!attrs.resource_request) {
     // Discovery and health are public to authenticated users, as with kube's
     // system:discovery and system:public-info-viewer roles.

@@ -51,4 +51,9 @@ struct Attributes {
 // "which pods are bound to this node".
 bool authorize(const Identity& id, const Attributes& attrs, const Store* store = nullptr);
 
+// True for the one request anonymous clients may make beyond health and version: GET
+// kube-public/configmaps/cluster-info, which a joining node reads before it trusts the CA
+// (kubeadm's system:unauthenticated binding).
+bool anonymous_allowed(const std::string& method, const std::string& path);
+
 }  // namespace skiff::master

@@ -204,7 +204,8 @@ HttpResponse ApiHandler::handle(HttpRequest& req) {
                                {"platform", "linux/amd64"}});
 
   auto who = authn_.authenticate(req);
-  if (!who.ok() || who->anonymous()) return error_response(api::unauthorized());
+  if (!who.ok() || (who->anonymous() && !anonymous_allowed(req.method, p)))
+    return error_response(api::unauthorized());
 
   // /api/v1/..., /apis/<group>/<version>/...
   std::vector<std::string> seg = split(p, '/', true);
