@@ -2,17 +2,22 @@
 # Network benchmark, one run, on a 2-node netns cluster (scripts/netns-cluster.sh):
 #   1. iperf3 pod -> pod across nodes through skiff's overlay (skiff-bridge + skiff-net/wireguard-go)
 #   2. iperf3 node -> node through a bare wireguard-go tunnel (configured with wg(8)) between the
-#      same two nodes, same MTU
+#      same two nodes, same MTU, and pod -> pod through that bare tunnel (the same two pods, routed
+#      over it by more specific routes for the run): this isolates skiff's overlay from the pod
+#      plumbing (veth + bridge + forwarding on both nodes), which costs CPU per packet that the
+#      CPU-bound wireguard-go then lacks
 #   3. iperf3 node -> node over the plain veth underlay
 #   4. CNI ADD (and DEL) latency: skiff-bridge + skiff-ipam vs the reference bridge + host-local
 #      (containernetworking-plugins, cniVersion 1.0.0), rounds alternating, medians.
+# Besides throughput it reports the CPU the two wireguard-go processes burn per GB moved (less
+# sensitive to other load on a shared machine than Gbit/s).
 # Targets: overlay >= 0.95x the bare tunnel; skiff ADD <= 0.3x the reference.
-#   scripts/bench/network.sh [SECONDS per iperf3 run (3)] [ADD rounds (31)] [iperf3 rounds (4)]
+#   scripts/bench/network.sh [SECONDS per iperf3 run (3)] [ADD rounds (31)] [iperf3 rounds (6)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-3}
 rounds=${2:-31}
-iperf_rounds=${3:-4}
+iperf_rounds=${3:-6}
 [[ $(id -u) -eq 0 ]] || { echo "network.sh: needs root" >&2; exit 1; }
 for tool in iperf3 wireguard-go wg jq python3; do
   command -v "$tool" >/dev/null || { echo "network.sh: \`$tool' missing (scripts/install-deps.sh)" >&2; exit 1; }
@@ -38,8 +43,11 @@ p1=$(nc_pod_add 1 a)
 p2=$(nc_pod_add 2 a)
 
 # The bare tunnel: a second wireguard-go device per node, keys and peers set with wg(8).
+# Each in its own session, as skiff-net's supervisor runs the overlay's: with autogroup
+# scheduling (kernel.sched_autogroup_enabled=1, the default) a session is a scheduling group, so
+# two daemons sharing this script's session would get half the CPU share the overlay's get.
 for i in 1 2; do
-  nc_exec "$i" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "skbnbare$i" >/dev/null 2>&1 &
+  nc_exec "$i" setsid env WG_PROCESS_FOREGROUND=1 wireguard-go -f "skbnbare$i" >/dev/null 2>&1 &
   bare_pids+=($!)
 done
 for i in 1 2; do
@@ -50,47 +58,76 @@ done
 for i in 1 2; do
   j=$((3 - i))
   nc_exec "$i" wg set "skbnbare$i" private-key "$NC_ROOT/bare$i.key" listen-port 51821 \
-    peer "$(cat "$NC_ROOT/bare$j.pub")" endpoint "10.$NC_UNDERLAY.0.$j:51821" allowed-ips "10.99.0.$j/32"
+    peer "$(cat "$NC_ROOT/bare$j.pub")" endpoint "10.$NC_UNDERLAY.0.$j:51821" \
+    allowed-ips "10.99.0.$j/32,10.$NC_POD_NET.$j.0/24"
   nc_exec "$i" ip addr add "10.99.0.$i/24" dev "skbnbare$i"
   nc_exec "$i" ip link set "skbnbare$i" mtu "$(_nc_mtu)" up
 done
 
-iperf() {  # iperf SERVER CLIENT DEST -> bits/s received
-  local server=$1 client=$2 dest=$3 bps
+# Pod traffic over the bare tunnel: /25 routes on both nodes beat the overlay's /24 ones.
+bare_routes() {  # bare_routes add|del
+  local i j h
+  for i in 1 2; do
+    j=$((3 - i))
+    for h in 0 128; do nc_exec "$i" ip route "$1" "10.$NC_POD_NET.$j.$h/25" dev "skbnbare$i"; done
+  done
+}
+wg_cpu() {  # wg_cpu IFNAME-PREFIX -> CPU ticks (utime + stime) of both nodes' wireguard-go
+  local t=0 p
+  for p in $(pgrep -f "^wireguard-go -f $1[12]\$"); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+iperf() {  # iperf WG-PREFIX SERVER CLIENT DEST -> "bits/s received,wireguard-go CPU s per GB"
+  local wg=$1 server=$2 client=$3 dest=$4 json c0 c1
   nc_exec "$server" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
   local spid=$!
   for _ in $(seq 100); do nc_exec "$client" ping -c1 -W1 "$dest" >/dev/null 2>&1 && break; done
   sleep 0.2
-  bps=$(nc_exec "$client" iperf3 -c "$dest" -p 5201 -t "$secs" -J | jq '.end.sum_received.bits_per_second')
+  c0=$(wg_cpu "$wg")
+  json=$(nc_exec "$client" iperf3 -c "$dest" -p 5201 -t "$secs" -J)
+  c1=$(wg_cpu "$wg")
   wait "$spid" || true
-  echo "$bps"
+  jq -r --argjson ticks $((c1 - c0)) --argjson hz "$(getconf CLK_TCK)" \
+    '.end.sum_received | "\(.bits_per_second),\($ticks / $hz / (.bytes / 1e9))"' <<<"$json"
 }
 
 # Paths measured in turns, the order rotating every round: the machine is shared, and whatever
 # runs first or last in a round must not always be the same path.
-declare -A results dest=([overlay-pod]="2/a 1/a $p2" [overlay-node]="2 1 10.$NC_POD_NET.2.0"
-  [bare]="2 1 10.99.0.2" [veth]="2 1 10.$NC_UNDERLAY.0.2")
-paths=(overlay-pod overlay-node bare veth)
+declare -A results dest=([overlay-pod]="${NC_NAME}wg 2/a 1/a $p2"
+  [overlay-node]="${NC_NAME}wg 2 1 10.$NC_POD_NET.2.0" [bare-pod]="skbnbare 2/a 1/a $p2"
+  [bare]="skbnbare 2 1 10.99.0.2" [veth]="none 2 1 10.$NC_UNDERLAY.0.2")
+paths=(overlay-pod overlay-node bare-pod bare veth)
 for ((r = 0; r < iperf_rounds; r++)); do
   for ((k = 0; k < ${#paths[@]}; k++)); do
     path=${paths[$(((k + r) % ${#paths[@]}))]}
+    [[ $path == bare-pod ]] && bare_routes add
     # shellcheck disable=SC2086
     results[$path]+=" $(iperf ${dest[$path]})"
+    [[ $path == bare-pod ]] && bare_routes del
   done
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (numbers above nproc make single runs noisy)"
 echo "== iperf3 TCP, $secs s x $iperf_rounds rounds, median Gbit/s received (all runs) =="
-python3 - "${results[overlay-pod]}" "${results[overlay-node]}" "${results[bare]}" "${results[veth]}" <<'PY'
+python3 - "${results[overlay-pod]}" "${results[overlay-node]}" "${results[bare-pod]}" \
+  "${results[bare]}" "${results[veth]}" <<'PY'
 import statistics, sys
 names = ["skiff overlay, pod -> pod across nodes", "skiff overlay, node -> node (wg device)",
-         "bare wireguard-go tunnel, node -> node", "plain veth underlay, node -> node"]
-med = []
+         "bare wireguard-go tunnel, pod -> pod", "bare wireguard-go tunnel, node -> node",
+         "plain veth underlay, node -> node"]
+med, cpu = [], []
+print(f"{'':42s} {'Gbit/s':>7s}  {'wg CPU-s/GB':>11s}  (runs, Gbit/s)")
 for name, runs in zip(names, sys.argv[1:]):
-    v = [float(x) / 1e9 for x in runs.split()]
-    med.append(statistics.median(v))
-    print(f"{name:42s} {med[-1]:7.3f}   ({', '.join(f'{x:.3f}' for x in v)})")
-print(f"overlay pod->pod / bare tunnel:   {med[0] / med[2]:.2f}x (target >= 0.95)")
-print(f"overlay node->node / bare tunnel: {med[1] / med[2]:.2f}x")
+    v = [tuple(map(float, x.split(","))) for x in runs.split()]
+    med.append(statistics.median(b / 1e9 for b, _ in v))
+    cpu.append(statistics.median(c for _, c in v))
+    c = f"{cpu[-1]:11.2f}" if "veth" not in name else f"{'-':>11s}"
+    print(f"{name:42s} {med[-1]:7.3f}  {c}  ({', '.join(f'{b / 1e9:.3f}' for b, _ in v)})")
+print(f"overlay pod->pod / bare node->node:   {med[0] / med[3]:.2f}x (target >= 0.95); "
+      f"CPU per GB {cpu[0] / cpu[3]:.2f}x")
+print(f"overlay pod->pod / bare pod->pod:     {med[0] / med[2]:.2f}x; CPU per GB {cpu[0] / cpu[2]:.2f}x")
+print(f"overlay node->node / bare node->node: {med[1] / med[3]:.2f}x; CPU per GB {cpu[1] / cpu[3]:.2f}x")
 PY
 
 echo "== CNI ADD latency, median of $rounds rounds (alternating) =="
