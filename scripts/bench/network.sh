@@ -12,14 +12,30 @@
 # Besides throughput it reports the CPU the two wireguard-go processes burn per GB moved (less
 # sensitive to other load on a shared machine than Gbit/s).
 # Targets: overlay >= 0.95x the bare tunnel; skiff ADD <= 0.3x the reference.
-#   scripts/bench/network.sh [SECONDS per iperf3 run (3)] [ADD rounds (31)] [iperf3 rounds (6)]
+#   scripts/bench/network.sh [--kernel] [SECONDS per iperf3 run (3)] [ADD rounds (31)]
+#                            [iperf3 rounds (6)]
+# --kernel: the same inside the VM lane (scripts/vm/run.sh, Debian's kernel under qemu): skiff's
+# overlay on its kernel backend vs a bare kernel WireGuard tunnel (ip link add type wireguard +
+# wg set); the CPU column is then the whole guest's busy CPU per GB (kernel WireGuard works in
+# softirq and kworkers, not in a process). Under TCG absolute figures are ~100x lower than the
+# host's: read the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+mode=wireguard-go
+if [[ ${1-} == --kernel ]]; then
+  shift
+  exec scripts/vm/run.sh --timeout 1500 -- bash scripts/bench/network.sh --in-vm "$@"
+elif [[ ${1-} == --in-vm ]]; then
+  shift
+  mode=kernel
+fi
 secs=${1:-3}
 rounds=${2:-31}
 iperf_rounds=${3:-6}
 [[ $(id -u) -eq 0 ]] || { echo "network.sh: needs root" >&2; exit 1; }
-for tool in iperf3 wireguard-go wg jq python3; do
+tools=(iperf3 wg jq python3)
+[[ $mode == kernel ]] || tools+=(wireguard-go)
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "network.sh: \`$tool' missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
 export SKIFF_NET=${SKIFF_NET:-$PWD/build/cni/skiff-net} SKIFF_CNI_DIR=${SKIFF_CNI_DIR:-$PWD/build/cni}
@@ -30,7 +46,7 @@ source scripts/netns-cluster.sh
 bare_pids=()
 cleanup() {
   local i
-  for i in 1 2; do nc_exec "$i" ip link del skbnbare 2>/dev/null || true; done
+  for i in 1 2; do nc_exec "$i" ip link del "skbnbare$i" 2>/dev/null || true; done
   for p in "${bare_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -f /var/run/wireguard/skbnbare1.sock /var/run/wireguard/skbnbare2.sock
   nc_down >/dev/null 2>&1 || true
@@ -41,17 +57,30 @@ trap cleanup EXIT
 nc_up 2
 p1=$(nc_pod_add 1 a)
 p2=$(nc_pod_add 2 a)
+if [[ $mode == kernel ]]; then
+  echo "guest kernel $(uname -r); skiff-net backend: $(_nc_net 1 show --format json | jq -r .backend)"
+  [[ $(_nc_net 1 show --format json | jq -r .backend) == kernel ]] ||
+    { echo "network.sh: skiff-net did not pick the kernel backend" >&2; exit 1; }
+fi
 
 # The bare tunnel: a second wireguard-go device per node, keys and peers set with wg(8).
 # Each in its own session, as skiff-net's supervisor runs the overlay's: with autogroup
 # scheduling (kernel.sched_autogroup_enabled=1, the default) a session is a scheduling group, so
 # two daemons sharing this script's session would get half the CPU share the overlay's get.
+# --kernel: a kernel wireguard link instead.
 for i in 1 2; do
+  if [[ $mode == kernel ]]; then
+    nc_exec "$i" ip link add "skbnbare$i" type wireguard
+    continue
+  fi
   nc_exec "$i" setsid env WG_PROCESS_FOREGROUND=1 wireguard-go -f "skbnbare$i" >/dev/null 2>&1 &
   bare_pids+=($!)
 done
 for i in 1 2; do
-  for _ in $(seq 200); do [[ -S /var/run/wireguard/skbnbare$i.sock ]] && break; sleep 0.01; done
+  for _ in $(seq 200); do
+    [[ $mode == kernel || -S /var/run/wireguard/skbnbare$i.sock ]] && break
+    sleep 0.01
+  done
   (umask 077 && wg genkey >"$NC_ROOT/bare$i.key")
   wg pubkey <"$NC_ROOT/bare$i.key" >"$NC_ROOT/bare$i.pub"
 done
@@ -74,6 +103,10 @@ bare_routes() {  # bare_routes add|del
 }
 wg_cpu() {  # wg_cpu IFNAME-PREFIX -> CPU ticks (utime + stime) of both nodes' wireguard-go
   local t=0 p
+  if [[ $mode == kernel ]]; then  # the whole guest: user nice system irq softirq steal
+    awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat
+    return
+  fi
   for p in $(pgrep -f "^wireguard-go -f $1[12]\$"); do
     t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done
@@ -110,19 +143,21 @@ for ((r = 0; r < iperf_rounds; r++)); do
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs (numbers above nproc make single runs noisy)"
 echo "== iperf3 TCP, $secs s x $iperf_rounds rounds, median Gbit/s received (all runs) =="
-python3 - "${results[overlay-pod]}" "${results[overlay-node]}" "${results[bare-pod]}" \
+python3 - "$mode" "${results[overlay-pod]}" "${results[overlay-node]}" "${results[bare-pod]}" \
   "${results[bare]}" "${results[veth]}" <<'PY'
 import statistics, sys
+bare = "kernel WireGuard" if sys.argv[1] == "kernel" else "wireguard-go"
 names = ["skiff overlay, pod -> pod across nodes", "skiff overlay, node -> node (wg device)",
-         "bare wireguard-go tunnel, pod -> pod", "bare wireguard-go tunnel, node -> node",
+         f"bare {bare} tunnel, pod -> pod", f"bare {bare} tunnel, node -> node",
          "plain veth underlay, node -> node"]
 med, cpu = [], []
-print(f"{'':42s} {'Gbit/s':>7s}  {'wg CPU-s/GB':>11s}  (runs, Gbit/s)")
-for name, runs in zip(names, sys.argv[1:]):
+what = "guest CPU-s/GB" if sys.argv[1] == "kernel" else "wg CPU-s/GB"
+print(f"{'':42s} {'Gbit/s':>7s}  {what:>14s}  (runs, Gbit/s)")
+for name, runs in zip(names, sys.argv[2:]):
     v = [tuple(map(float, x.split(","))) for x in runs.split()]
     med.append(statistics.median(b / 1e9 for b, _ in v))
     cpu.append(statistics.median(c for _, c in v))
-    c = f"{cpu[-1]:11.2f}" if "veth" not in name else f"{'-':>11s}"
+    c = f"{cpu[-1]:14.2f}" if "veth" not in name else f"{'-':>14s}"
     print(f"{name:42s} {med[-1]:7.3f}  {c}  ({', '.join(f'{b / 1e9:.3f}' for b, _ in v)})")
 print(f"overlay pod->pod / bare node->node:   {med[0] / med[3]:.2f}x (target >= 0.95); "
       f"CPU per GB {cpu[0] / cpu[3]:.2f}x")
