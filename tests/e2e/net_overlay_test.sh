@@ -42,7 +42,12 @@ check() {  # check DESCRIPTION CMD...
   shift
   if "$@" >/dev/null 2>&1; then pass "$what"; else fail "$what"; fi
 }
-ping_ok() { nc_exec "$1" ping -c 1 -W 2 "$2"; }
+# ICMP: up to 5 tries of 2 s (the first packet may wait for a handshake on a loaded machine).
+ping_ok() {
+  local _
+  for _ in 1 2 3 4 5; do nc_exec "$1" ping -c 1 -W 2 "$2" && return 0; done
+  return 1
+}
 # TCP: a python3 listener in pod $1, a client in pod $2 sends a line and reads it back.
 tcp_ok() {
   local server=$1 client=$2 ip=$3 port=$4 got
@@ -126,10 +131,15 @@ check "after refusals node 1 still has exactly nodes 2 and 3" \
   [ "$(wg_peers 1 | tr '\n' ' ')" = "$(printf '%s\n' "$key2" "$key3" | sort | tr '\n' ' ')" ]
 
 # `up` that fails half way (its UDP port is taken) leaves no device, process or socket behind.
-nc_exec 1 python3 -c 'import socket, time
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::", 51999)); time.sleep(5)' &
+# The holder says when it has the port (python starts slowly on a loaded machine) and keeps it
+# until killed.
+# (ip netns exec execs python, so $! is the holder itself.)
+ip netns exec "$(_nc_node 1)" python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::", 51999))
+open(sys.argv[1], "w").close(); time.sleep(60)' "$NC_ROOT/port-held" &
 holder=$!
-sleep 0.3
+for _ in $(seq 300); do [[ -e $NC_ROOT/port-held ]] && break; sleep 0.05; done
+check "port 51999 held for the failed-up check" [ -e "$NC_ROOT/port-held" ]
 badif="${NC_NAME}bad"
 msg=$(nc_exec 1 "$SKIFF_NET" --state-dir "$NC_ROOT/bad" --ifname "$badif" up --listen-port 51999 2>&1)
 rc=$?
