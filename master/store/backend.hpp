@@ -1,9 +1,13 @@
 #pragma once
 // The durable half of the store: a revision-ordered log of writes (k3s kine's shape). The Store in
 // front keeps the current state and recent events in memory; a backend only appends, loads and
-// compacts. SQLite is the default backend; etcd is the next one.
+// compacts. SQLite is the default backend. etcd is a *shared* backend: it assigns revisions itself
+// and other masters write to it too, so the Store sends each write as a conditional write and
+// learns every change, its own included, from the backend's change feed, in revision order.
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +42,30 @@ class Backend {
   virtual Result<void> append(const std::vector<LogRecord>& records) = 0;
   // Drops rows at or below `rev` that a newer row of the same key supersedes, and tombstones.
   virtual Result<void> compact(int64_t rev) = 0;
+
+  // --- shared backends (etcd) only ---
+  // True when the backend assigns revisions and may be written by other masters.
+  virtual bool shared() const { return false; }
+  // One write, applied only when the key's mod revision is still `expected_mod_rev` (0: the key
+  // must not exist). `value` nullopt deletes the key.
+  struct CondWrite {
+    std::string key;
+    int64_t expected_mod_rev = 0;
+    std::optional<std::string> value;
+  };
+  struct CondResult {
+    bool succeeded = false;
+    int64_t rev = 0;  // the write's revision, or the backend's revision when the compare failed
+  };
+  virtual Result<CondResult> write(const CondWrite&) { return error("not a shared backend"); }
+  // The backend's current revision (a consistent read point).
+  virtual Result<int64_t> current_revision() { return error("not a shared backend"); }
+  // Streams every change after `after_rev` to `on_records` (in revision order; deletions carry
+  // the previous value) until stop_feed(). Returns an error with code kGone (ERANGE) when
+  // `after_rev` has been compacted, any other error when the backend is unreachable.
+  using FeedFn = std::function<void(std::vector<LogRecord>&&)>;
+  virtual Result<void> feed(int64_t, const FeedFn&) { return error("not a shared backend"); }
+  virtual void stop_feed() {}
 };
 
 }  // namespace skiff::master

@@ -72,11 +72,18 @@ struct Store::Pending {
   std::promise<Result<Object>> done;
 };
 
-static Result<Object> make_object(const LogRecord& r) {
+// `stamp`: the value was stored without metadata.resourceVersion (shared backends), which is
+// the record's revision.
+static Result<Object> make_object(const LogRecord& r, bool stamp = false) {
   auto json = TRY(parse_json(r.value, quote(r.key)));
   Object o;
+  if (stamp && json.is_object()) {
+    json["metadata"]["resourceVersion"] = std::to_string(r.rev);
+    o.bytes = std::make_shared<const std::string>(json.dump());
+  } else {
+    o.bytes = std::make_shared<const std::string>(r.value);
+  }
   o.json = std::make_shared<const Json>(std::move(json));
-  o.bytes = std::make_shared<const std::string>(r.value);
   o.create_rev = r.create_rev;
   o.mod_rev = r.rev;
   return o;
@@ -85,7 +92,8 @@ static Result<Object> make_object(const LogRecord& r) {
 Result<std::unique_ptr<Store>> Store::open(std::unique_ptr<Backend> backend, Options options) {
   auto loaded = TRY_CTX(backend->load(options.event_window), "load the store");
   std::unique_ptr<Store> s(new Store(std::move(backend), options));
-  for (const auto& r : loaded.live) s->objects_[r.key] = TRY(make_object(r));
+  s->shared_ = s->backend_->shared();
+  for (const auto& r : loaded.live) s->objects_[r.key] = TRY(make_object(r, s->shared_));
   for (const auto& r : loaded.history) {
     EventType t = r.deleted   ? EventType::kDeleted
                   : r.created ? EventType::kAdded
@@ -95,7 +103,110 @@ Result<std::unique_ptr<Store>> Store::open(std::unique_ptr<Backend> backend, Opt
   s->rev_ = loaded.revision;
   s->compacted_ = loaded.compacted;
   s->committer_ = std::thread([p = s.get()] { p->committer(); });
+  if (s->shared_) s->feeder_ = std::thread([p = s.get()] { p->feeder(); });
   return s;
+}
+
+void Store::feeder() {
+  while (!feeder_stop_) {
+    int64_t from;
+    {
+      std::shared_lock lock(mu_);
+      from = rev_;
+    }
+    auto r = backend_->feed(
+        from, [this](std::vector<LogRecord>&& recs) { apply_records(std::move(recs)); });
+    if (feeder_stop_) break;
+    if (!r.ok() && r.error().code() == kGone) {
+      // We fell behind a compaction: re-list, and close every watcher (clients re-list too, as
+      // with kube-apiserver's cacher).
+      log::warn("store: ", r.error().what(), "; reloading");
+      auto loaded = backend_->load(0);
+      if (loaded.ok()) {
+        std::map<std::string, Object> fresh;
+        bool good = true;
+        for (const auto& rec : loaded->live) {
+          auto o = make_object(rec, true);
+          if (!o.ok()) {
+            good = false;
+            break;
+          }
+          fresh[rec.key] = std::move(*o);
+        }
+        if (good) {
+          std::unique_lock lock(mu_);
+          objects_ = std::move(fresh);
+          events_.clear();
+          rev_ = std::max(rev_, loaded->revision);
+          compacted_ = rev_;
+          for (auto& w : watchers_)
+            if (auto sp = w.lock()) sp->close();
+          watchers_.clear();
+          applied_cv_.notify_all();
+          continue;
+        }
+      }
+    } else if (!r.ok()) {
+      log::warn("store: change feed: ", r.error().what(), "; retrying");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+void Store::apply_records(std::vector<LogRecord>&& records) {
+  std::unique_lock lock(mu_);
+  const int64_t floor = rev_;
+  for (auto& r : records) {
+    if (r.rev <= floor) continue;  // already applied (a feed resumed after a reload)
+    if (r.deleted) {
+      auto it = objects_.find(r.key);
+      Object last;
+      if (r.value.empty() && it != objects_.end()) {
+        LogRecord copy = r;
+        copy.value = *it->second.bytes;
+        copy.create_rev = it->second.create_rev;
+        auto o = make_object(copy, true);
+        if (o.ok()) last = std::move(*o);
+      } else if (!r.value.empty()) {
+        auto o = make_object(r, true);
+        if (o.ok()) last = std::move(*o);
+      }
+      if (it == objects_.end()) {
+        rev_ = std::max(rev_, r.rev);
+        continue;
+      }
+      objects_.erase(it);
+      rev_ = std::max(rev_, r.rev);
+      if (last) publish_locked({EventType::kDeleted, r.key, std::move(last), r.rev});
+      continue;
+    }
+    auto o = make_object(r, true);
+    if (!o.ok()) {
+      log::warn("store: skipping ", quote(r.key), " at revision ", r.rev, ": ", o.error().what());
+      rev_ = std::max(rev_, r.rev);
+      continue;
+    }
+    bool existed = objects_.count(r.key) > 0;
+    objects_[r.key] = *o;
+    rev_ = std::max(rev_, r.rev);
+    publish_locked(
+        {existed ? EventType::kModified : EventType::kAdded, r.key, std::move(*o), r.rev});
+  }
+  applied_cv_.notify_all();
+}
+
+bool Store::wait_applied(int64_t rev, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return applied_cv_.wait_for(lock, timeout, [&] { return rev_ >= rev; });
+}
+
+Result<void> Store::sync(std::chrono::milliseconds timeout) {
+  if (!shared_) return ok();
+  int64_t rev = TRY_CTX(backend_->current_revision(), "read the store's revision");
+  if (!wait_applied(rev, timeout))
+    return error("the store's change feed is behind (revision ", rev, " not seen within ",
+                 timeout.count(), " ms)");
+  return ok();
 }
 
 Store::~Store() { shutdown(); }
@@ -108,6 +219,9 @@ void Store::shutdown() {
   }
   queue_cv_.notify_all();
   if (committer_.joinable()) committer_.join();
+  feeder_stop_ = true;
+  backend_->stop_feed();
+  if (feeder_.joinable()) feeder_.join();
   std::unique_lock lock(mu_);
   for (auto& w : watchers_)
     if (auto sp = w.lock()) sp->close();
@@ -177,7 +291,10 @@ void Store::committer() {
         queue_.pop_front();
       }
     }
-    commit_batch(batch);
+    if (shared_)
+      commit_batch_shared(batch);
+    else
+      commit_batch(batch);
     batch.clear();
   }
 }
@@ -271,6 +388,102 @@ void Store::commit_batch(std::vector<std::shared_ptr<Pending>>& batch) {
     batch[i]->done.set_value(std::move(*outcomes[i].result));
 }
 
+// Shared backends: writes to different keys go to the backend in parallel (etcd batches
+// concurrent txns into one raft round and fsync), writes to one key in order. A write is
+// acknowledged once the change feed has applied it, so a client reads its own writes.
+void Store::commit_batch_shared(std::vector<std::shared_ptr<Pending>>& batch) {
+  std::map<std::string, std::vector<size_t>> by_key;
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < batch.size(); i++) {
+    auto& v = by_key[batch[i]->key];
+    if (v.empty()) keys.push_back(batch[i]->key);
+    v.push_back(i);
+  }
+  std::vector<std::optional<Result<Object>>> results(batch.size());
+  std::atomic<size_t> next_key{0};
+  std::atomic<int64_t> max_rev{0};
+  auto worker = [&] {
+    for (size_t k; (k = next_key++) < keys.size();) {
+      std::optional<Object> overlay;  // this key's state after our earlier writes in the batch
+      bool overlay_deleted = false;
+      for (size_t i : by_key[keys[k]]) {
+        Object none;
+        const Object* ov = overlay ? (overlay_deleted ? &none : &*overlay) : nullptr;
+        auto r = commit_one_shared(*batch[i], ov);
+        if (r.ok()) {
+          overlay = r->first;
+          overlay_deleted = r->second;
+          int64_t seen = max_rev.load();
+          while (r->first.mod_rev > seen &&
+                 !max_rev.compare_exchange_weak(seen, r->first.mod_rev)) {
+          }
+          results[i] = std::move(r->first);
+        } else {
+          results[i] = std::move(r).error();
+        }
+      }
+    }
+  };
+  size_t n = std::min<size_t>(keys.size(), 8);
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < n; t++) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (max_rev > 0 && !wait_applied(max_rev, std::chrono::seconds(30)))
+    log::warn("store: the change feed has not delivered revision ", max_rev.load(), " in 30 s");
+  for (size_t i = 0; i < batch.size(); i++) batch[i]->done.set_value(std::move(*results[i]));
+}
+
+// One conditional write: the mutation runs on the newest object this store knows (or `overlay`,
+// the batch's own earlier write); when another master wrote first, it waits for the feed to
+// deliver that write and runs the mutation again. Returns the object written and whether it was a
+// deletion.
+Result<std::pair<Object, bool>> Store::commit_one_shared(Pending& p, const Object* overlay) {
+  for (int attempt = 0;; attempt++) {
+    Object current;
+    if (overlay && attempt == 0) {
+      current = *overlay;
+    } else {
+      std::shared_lock lock(mu_);
+      if (auto o = objects_.find(p.key); o != objects_.end()) current = o->second;
+    }
+    Result<std::optional<Json>> next = error("mutation threw");
+    int64_t guess = revision() + 1;
+    try {
+      next = p.fn(current ? &current : nullptr, guess);
+    } catch (const std::exception& e) {
+      next = error("mutation of ", quote(p.key), " failed: ", e.what());
+    }
+    if (!next.ok()) return std::move(next).error();
+    if (!next->has_value() && !current) return Error(cat(quote(p.key), " not found"), kNotFound);
+    Backend::CondWrite w;
+    w.key = p.key;
+    w.expected_mod_rev = current ? current.mod_rev : 0;
+    Json j = next->has_value() ? std::move(**next) : *current.json;
+    if (next->has_value()) {
+      if (j.is_object() && j.contains("metadata") && j["metadata"].is_object())
+        j["metadata"].erase("resourceVersion");
+      w.value = j.dump();
+    }
+    auto res = TRY(backend_->write(w));
+    if (!res.succeeded) {
+      if (attempt >= 50)
+        return error("write of ", quote(p.key), ": still conflicting after ", attempt, " attempts");
+      if (!wait_applied(res.rev, std::chrono::seconds(10)))
+        return error("write of ", quote(p.key), ": the change feed did not reach revision ",
+                     res.rev);
+      continue;
+    }
+    Object o;
+    j["metadata"]["resourceVersion"] = std::to_string(res.rev);
+    o.bytes = std::make_shared<const std::string>(j.dump());
+    o.json = std::make_shared<const Json>(std::move(j));
+    o.mod_rev = res.rev;
+    o.create_rev = current ? current.create_rev : res.rev;
+    return std::make_pair(std::move(o), !w.value.has_value());
+  }
+}
+
 void Store::publish_locked(WatchEvent e) {
   bool prune = false;
   for (auto& w : watchers_) {
@@ -334,6 +547,8 @@ Result<Object> Store::create(const std::string& key, Json object) {
 }
 
 Result<Object> Store::update(const std::string& key, Json object, int64_t expected_rev) {
+  // A client may hold a revision another master wrote that our feed has not delivered yet.
+  if (shared_ && expected_rev > revision()) wait_applied(expected_rev, std::chrono::seconds(5));
   return mutate(key, [&](const Object* cur, int64_t) -> Result<std::optional<Json>> {
     if (!cur) return Error(cat(quote(key), " not found"), kNotFound);
     if (expected_rev && cur->mod_rev != expected_rev)
@@ -345,6 +560,7 @@ Result<Object> Store::update(const std::string& key, Json object, int64_t expect
 }
 
 Result<Object> Store::remove(const std::string& key, int64_t expected_rev) {
+  if (shared_ && expected_rev > revision()) wait_applied(expected_rev, std::chrono::seconds(5));
   return mutate(key, [&](const Object* cur, int64_t) -> Result<std::optional<Json>> {
     if (!cur) return Error(cat(quote(key), " not found"), kNotFound);
     if (expected_rev && cur->mod_rev != expected_rev)

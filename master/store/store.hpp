@@ -3,7 +3,12 @@
 // kube-apiserver cacher: lists and watches never touch the backend), writes through a single
 // committer thread that groups concurrent writes into one backend transaction (group commit), and
 // watches from any revision still in the event window (410 Gone below it).
+// With a shared backend (etcd, several masters) the backend assigns revisions: each write is a
+// conditional write against the mod revision this store last saw (a compare failure means another
+// master wrote first: the mutation runs again on the fresh object), and the in-memory state is
+// changed only by the backend's change feed, in revision order, for every master's writes alike.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -119,6 +124,10 @@ class Store {
   Result<void> compact(int64_t rev);
   // The oldest revision a watch can start from.
   int64_t oldest_watchable() const;
+  // A consistent read point: with a shared backend, waits until this store has applied every
+  // write the backend had committed when called (other masters' included). A no-op otherwise.
+  Result<void> sync(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  bool shared() const { return shared_; }
   // Closes every watcher and stops the committer (pending writes finish first).
   void shutdown();
 
@@ -128,10 +137,16 @@ class Store {
   struct Pending;
   void committer();
   void commit_batch(std::vector<std::shared_ptr<Pending>>& batch);
+  void commit_batch_shared(std::vector<std::shared_ptr<Pending>>& batch);
+  Result<std::pair<Object, bool>> commit_one_shared(Pending& p, const Object* overlay);
   void publish_locked(WatchEvent e);
+  void feeder();
+  void apply_records(std::vector<LogRecord>&& records);
+  bool wait_applied(int64_t rev, std::chrono::milliseconds timeout);
 
   std::unique_ptr<Backend> backend_;
   Options options_;
+  bool shared_ = false;
 
   mutable std::shared_mutex mu_;  // guards the state below
   std::map<std::string, Object> objects_;
@@ -139,6 +154,9 @@ class Store {
   std::vector<std::weak_ptr<Watcher>> watchers_;
   int64_t rev_ = 0;
   int64_t compacted_ = 0;
+  std::condition_variable_any applied_cv_;  // rev_ advanced (shared backends)
+  std::thread feeder_;
+  std::atomic<bool> feeder_stop_{false};
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

@@ -7,51 +7,75 @@
 
 #include "master/store/sqlite_backend.hpp"
 #include "tests/support/test_util.hpp"
+#include "tests/unit/master/etcd_process.hpp"
 
 namespace skiff::master {
 namespace {
 
-class StoreTest : public ::testing::Test {
+// Every test runs on both backends: SQLite (revisions from 1) and a real etcd (revisions are
+// etcd's, so tests count from the revision the store opened at).
+class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
+  void SetUp() override {
+    if (etcd()) {
+      auto& e = etcdtest::EtcdProcess::shared();
+      if (!e.skip_reason().empty()) GTEST_SKIP() << e.skip_reason();
+      prefix_ = e.unique_prefix();
+    }
+  }
+  bool etcd() const { return GetParam() == "etcd"; }
   std::unique_ptr<Store> open(Store::Options o = {}) {
-    auto b = SqliteBackend::open(dir_ / "state.db");
-    EXPECT_TRUE(b.ok()) << b.error().what();
-    auto s = Store::open(std::move(*b), o);
+    std::unique_ptr<Backend> b;
+    if (etcd()) {
+      b = etcdtest::EtcdProcess::shared().backend(prefix_);
+      EXPECT_TRUE(b);
+    } else {
+      auto sb = SqliteBackend::open(dir_ / "state.db");
+      EXPECT_TRUE(sb.ok()) << sb.error().what();
+      b = std::move(*sb);
+    }
+    auto s = Store::open(std::move(b), o);
     EXPECT_TRUE(s.ok()) << s.error().what();
+    base_ = (*s)->revision();
     return std::move(*s);
   }
   static Json obj(const std::string& name, int v = 0) {
     return {{"metadata", {{"name", name}}}, {"v", v}};
   }
+  std::string rv(int64_t rel) const { return std::to_string(base_ + rel); }
   test::TempDir dir_{"skiff-store"};
+  std::string prefix_;
+  int64_t base_ = 0;
 };
 
-TEST_F(StoreTest, CreateGetUpdateDeleteWithRevisions) {
+TEST_P(StoreTest, CreateGetUpdateDeleteWithRevisions) {
   auto s = open();
   auto a = s->create("/pods/ns/a", obj("a"));
   ASSERT_TRUE(a.ok()) << a.error().what();
-  EXPECT_EQ(a->mod_rev, 1);
-  EXPECT_EQ((*a->json)["metadata"]["resourceVersion"], "1");
+  const int64_t b = base_;
+  EXPECT_EQ(a->mod_rev, b + 1);
+  EXPECT_EQ((*a->json)["metadata"]["resourceVersion"], rv(1));
   auto dup = s->create("/pods/ns/a", obj("a"));
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().code(), kExists);
-  auto u = s->update("/pods/ns/a", obj("a", 2), 1);
+  auto u = s->update("/pods/ns/a", obj("a", 2), b + 1);
   ASSERT_TRUE(u.ok());
-  EXPECT_EQ(u->mod_rev, 2);
-  EXPECT_EQ(u->create_rev, 1);
-  auto stale = s->update("/pods/ns/a", obj("a", 3), 1);
+  EXPECT_EQ(u->mod_rev, b + 2);
+  EXPECT_EQ(u->create_rev, b + 1);
+  EXPECT_EQ((*s->get("/pods/ns/a").json)["metadata"]["resourceVersion"], rv(2));
+  auto stale = s->update("/pods/ns/a", obj("a", 3), b + 1);
   ASSERT_FALSE(stale.ok());
   EXPECT_EQ(stale.error().code(), kConflict);
   EXPECT_EQ((*s->get("/pods/ns/a").json)["v"], 2);  // the failed write stored nothing
   auto d = s->remove("/pods/ns/a", 0);
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->mod_rev, 3);
+  EXPECT_EQ(d->mod_rev, b + 3);
   EXPECT_FALSE(s->get("/pods/ns/a"));
   EXPECT_EQ(s->remove("/pods/ns/a", 0).error().code(), kNotFound);
-  EXPECT_EQ(s->revision(), 3);
+  EXPECT_EQ(s->revision(), b + 3);
 }
 
-TEST_F(StoreTest, ListByPrefixWithLimitAndContinue) {
+TEST_P(StoreTest, ListByPrefixWithLimitAndContinue) {
   auto s = open();
   for (auto ns : {"a", "b"})
     for (int i = 0; i < 5; i++)
@@ -69,12 +93,13 @@ TEST_F(StoreTest, ListByPrefixWithLimitAndContinue) {
   EXPECT_EQ(odd.items.size(), 4u);
 }
 
-TEST_F(StoreTest, WatchFromRevisionSeesOrderedEvents) {
+TEST_P(StoreTest, WatchFromRevisionSeesOrderedEvents) {
   auto s = open();
-  ASSERT_TRUE(s->create("/cm/ns/a", obj("a")).ok());        // rev 1
-  ASSERT_TRUE(s->create("/cm/ns/b", obj("b")).ok());        // rev 2
-  ASSERT_TRUE(s->update("/cm/ns/a", obj("a", 1), 0).ok());  // rev 3
-  auto w = s->watch("/cm/ns/", 1);
+  const int64_t b = base_;
+  ASSERT_TRUE(s->create("/cm/ns/a", obj("a")).ok());        // rev b+1
+  ASSERT_TRUE(s->create("/cm/ns/b", obj("b")).ok());        // rev b+2
+  ASSERT_TRUE(s->update("/cm/ns/a", obj("a", 1), 0).ok());  // rev b+3
+  auto w = s->watch("/cm/ns/", b + 1);
   ASSERT_TRUE(w.ok());
   ASSERT_TRUE(s->remove("/cm/ns/b", 0).ok());  // rev 4, after the watch started
   ASSERT_TRUE(s->create("/other/x", obj("x")).ok());
@@ -83,10 +108,12 @@ TEST_F(StoreTest, WatchFromRevisionSeesOrderedEvents) {
   }
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0].type, EventType::kAdded);
-  EXPECT_EQ(got[0].rev, 2);
+  EXPECT_EQ(got[0].rev, b + 2);
   EXPECT_EQ(got[1].type, EventType::kModified);
   EXPECT_EQ(got[2].type, EventType::kDeleted);
-  EXPECT_EQ((*got[2].object.json)["metadata"]["resourceVersion"], "4");
+  EXPECT_EQ(got[2].key, "/cm/ns/b");
+  EXPECT_EQ((*got[2].object.json)["metadata"]["name"], "b");  // the last state
+  EXPECT_EQ((*got[2].object.json)["metadata"]["resourceVersion"], rv(4));
   auto initial = s->watch("/cm/", 0);
   ASSERT_TRUE(initial.ok());
   std::vector<WatchEvent> adds;
@@ -95,36 +122,47 @@ TEST_F(StoreTest, WatchFromRevisionSeesOrderedEvents) {
   EXPECT_EQ(adds[0].key, "/cm/ns/a");
 }
 
-TEST_F(StoreTest, CompactionMakesOldRevisionsGone) {
+TEST_P(StoreTest, CompactionMakesOldRevisionsGone) {
   Store::Options o;
   o.event_window = 4;
   auto s = open(o);
+  const int64_t b = base_;
   ASSERT_TRUE(s->create("/x", obj("x")).ok());
   for (int i = 0; i < 9; i++) ASSERT_TRUE(s->update("/x", obj("x", i), 0).ok());
-  EXPECT_EQ(s->revision(), 10);
-  auto old = s->watch("/", 2);  // window holds revisions 7..10
+  EXPECT_EQ(s->revision(), b + 10);
+  auto old = s->watch("/", b + 2);  // window holds revisions b+7..b+10
   ASSERT_FALSE(old.ok());
   EXPECT_EQ(old.error().code(), kGone);
-  EXPECT_TRUE(s->watch("/", 6).ok());
-  ASSERT_TRUE(s->compact(8).ok());
-  EXPECT_EQ(s->watch("/", 7).error().code(), kGone);
-  EXPECT_TRUE(s->watch("/", 8).ok());
+  EXPECT_TRUE(s->watch("/", b + 6).ok());
+  ASSERT_TRUE(s->compact(b + 8).ok());
+  EXPECT_EQ(s->watch("/", b + 7).error().code(), kGone);
+  EXPECT_TRUE(s->watch("/", b + 8).ok());
 }
 
-TEST_F(StoreTest, RestartKeepsStateRevisionAndWatchHistory) {
+TEST_P(StoreTest, RestartKeepsStateRevisionAndWatchHistory) {
+  int64_t b;
   {
     auto s = open();
+    b = base_;
     ASSERT_TRUE(s->create("/a", obj("a")).ok());
     ASSERT_TRUE(s->create("/b", obj("b")).ok());
     ASSERT_TRUE(s->remove("/a", 0).ok());
-    ASSERT_TRUE(s->compact(1).ok());
+    ASSERT_TRUE(s->compact(b + 1).ok());
   }
   auto s = open();
-  EXPECT_EQ(s->revision(), 3);
+  EXPECT_EQ(s->revision(), b + 3);
   EXPECT_FALSE(s->get("/a"));
   ASSERT_TRUE(s->get("/b"));
-  EXPECT_EQ(s->get("/b").create_rev, 2);
-  auto w = s->watch("/", 1);  // resumes from a revision written before the restart
+  EXPECT_EQ(s->get("/b").create_rev, b + 2);
+  EXPECT_EQ((*s->get("/b").json)["metadata"]["resourceVersion"], std::to_string(b + 2));
+  auto w = s->watch("/", b + 1);  // resumes from a revision written before the restart
+  if (etcd()) {
+    // etcd keeps the history, but a restarted store's event window starts at its load.
+    ASSERT_FALSE(w.ok());
+    EXPECT_EQ(w.error().code(), kGone);
+    EXPECT_EQ(s->create("/c", obj("c"))->mod_rev, b + 4);
+    return;
+  }
   ASSERT_TRUE(w.ok()) << w.error().what();
   std::vector<WatchEvent> got;
   (*w)->next(got, std::chrono::milliseconds(10));
@@ -134,11 +172,12 @@ TEST_F(StoreTest, RestartKeepsStateRevisionAndWatchHistory) {
   EXPECT_EQ(got[1].key, "/a");
   auto next = s->create("/c", obj("c"));
   ASSERT_TRUE(next.ok());
-  EXPECT_EQ(next->mod_rev, 4);
+  EXPECT_EQ(next->mod_rev, b + 4);
 }
 
-TEST_F(StoreTest, ConcurrentWritersAreGroupCommittedWithoutLostUpdates) {
+TEST_P(StoreTest, ConcurrentWritersAreGroupCommittedWithoutLostUpdates) {
   auto s = open();
+  const int64_t b = base_;
   ASSERT_TRUE(s->create("/counter", obj("c", 0)).ok());
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
@@ -158,12 +197,86 @@ TEST_F(StoreTest, ConcurrentWritersAreGroupCommittedWithoutLostUpdates) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures, 0);
   EXPECT_EQ((*s->get("/counter").json)["v"], 400);
-  EXPECT_EQ(s->revision(), 801);
+  EXPECT_EQ(s->revision(), b + 801);
   s.reset();
   auto again = open();
   EXPECT_EQ((*again->get("/counter").json)["v"], 400);
   EXPECT_EQ(again->count("/own/"), 400u);
 }
 
+// Two stores on one etcd prefix are two masters: each sees the other's writes (state and
+// watches, in revision order) and optimistic concurrency spans both.
+TEST_P(StoreTest, TwoStoresOnOneEtcdShareStateWatchesAndConflicts) {
+  if (!etcd()) GTEST_SKIP() << "a shared store needs the etcd backend";
+  auto a = open();
+  auto b = open();
+  auto wb = b->watch("/pods/", b->revision());
+  ASSERT_TRUE(wb.ok());
+  auto created = a->create("/pods/ns/web", obj("web", 1));
+  ASSERT_TRUE(created.ok()) << created.error().what();
+  ASSERT_TRUE(b->sync().ok());
+  auto seen = b->get("/pods/ns/web");
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen.mod_rev, created->mod_rev);
+  EXPECT_EQ((*seen.json)["metadata"]["resourceVersion"], std::to_string(created->mod_rev));
+  EXPECT_EQ(b->list("/pods/ns/").items.size(), 1u);
+
+  auto updated = a->update("/pods/ns/web", obj("web", 2), created->mod_rev);
+  ASSERT_TRUE(updated.ok());
+  // B holds A's first version: its update with that resourceVersion is a conflict.
+  auto stale = b->update("/pods/ns/web", obj("web", 3), created->mod_rev);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().code(), kConflict);
+  // B writes on top of A's newest version (even before its feed has delivered it).
+  auto onb = b->update("/pods/ns/web", obj("web", 4), updated->mod_rev);
+  ASSERT_TRUE(onb.ok()) << onb.error().what();
+  // Unconditional read-modify-write from both sides: no lost update.
+  std::thread ta([&] {
+    for (int i = 0; i < 20; i++)
+      ASSERT_TRUE(a->mutate("/pods/ns/web", [](const Object* cur, int64_t) {
+                     Json j = *cur->json;
+                     j["v"] = j["v"].get<int>() + 1;
+                     return Result<std::optional<Json>>(std::optional<Json>(j));
+                   }).ok());
+  });
+  for (int i = 0; i < 20; i++)
+    ASSERT_TRUE(b->mutate("/pods/ns/web", [](const Object* cur, int64_t) {
+                   Json j = *cur->json;
+                   j["v"] = j["v"].get<int>() + 1;
+                   return Result<std::optional<Json>>(std::optional<Json>(j));
+                 }).ok());
+  ta.join();
+  ASSERT_TRUE(a->remove("/pods/ns/web", 0).ok());
+  ASSERT_TRUE(b->sync().ok());
+  EXPECT_FALSE(b->get("/pods/ns/web"));
+
+  std::vector<WatchEvent> got;
+  while (got.size() < 44 && (*wb)->next(got, std::chrono::milliseconds(2000))) {
+  }
+  ASSERT_EQ(got.size(), 44u);  // create, A's update, B's update, 40 increments, delete
+  EXPECT_EQ(got.front().type, EventType::kAdded);
+  EXPECT_EQ(got.back().type, EventType::kDeleted);
+  EXPECT_EQ((*got[got.size() - 2].object.json)["v"], 44);
+  for (size_t i = 1; i < got.size(); i++) EXPECT_LT(got[i - 1].rev, got[i].rev);
+}
+
+// The change feed of a revision etcd has compacted is 410 Gone (the store then re-lists).
+TEST_P(StoreTest, EtcdFeedFromACompactedRevisionIsGone) {
+  if (!etcd()) GTEST_SKIP() << "etcd only";
+  auto s = open();
+  ASSERT_TRUE(s->create("/k/a", obj("a")).ok());
+  ASSERT_TRUE(s->update("/k/a", obj("a", 1), 0).ok());
+  ASSERT_TRUE(s->compact(s->revision()).ok());
+  auto b = etcdtest::EtcdProcess::shared().backend(prefix_);
+  ASSERT_TRUE(b);
+  auto r = b->feed(base_, [](std::vector<LogRecord>&&) {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), kGone) << r.error().what();
+}
+
 }  // namespace
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "etcd"),
+                         [](const auto& info) { return info.param; });
+
 }  // namespace skiff::master
