@@ -1,13 +1,10 @@
 #include "cni/exec.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.hpp"
-#include "common/unique_fd.hpp"
+#include "common/subprocess.hpp"
 
 extern char** environ;
 
@@ -39,104 +36,22 @@ std::vector<std::string> plugin_environment(const PluginEnv& env) {
 
 CniResult<std::string> exec_plugin(const std::string& path, const PluginEnv& env,
                                    std::string_view stdin_data, const ExecOptions& options) {
-  const auto& timeout = options.timeout;
-  auto env_strings = plugin_environment(env);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string argv0 = path;
-  char* argv[] = {argv0.data(), nullptr};
-
-  int in[2], out[2], status_pipe[2];
-  if (pipe2(in, O_CLOEXEC) < 0) return errno_error("pipe");
-  UniqueFd in_r(in[0]), in_w(in[1]);
-  if (pipe2(out, O_CLOEXEC) < 0) return errno_error("pipe");
-  UniqueFd out_r(out[0]), out_w(out[1]);
-  if (pipe2(status_pipe, O_CLOEXEC) < 0) return errno_error("pipe");
-  UniqueFd exec_err_r(status_pipe[0]), exec_err_w(status_pipe[1]);
-
-  pid_t pid = fork();
-  if (pid < 0) return errno_error("fork for plugin ", quote(path));
-  if (pid == 0) {
-    if (options.new_process_group) setpgid(0, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    dup2(in_r.get(), STDIN_FILENO);
-    dup2(out_w.get(), STDOUT_FILENO);
-    execve(path.c_str(), argv, envp.data());
-    int e = errno;
-    (void)!::write(exec_err_w.get(), &e, sizeof e);
-    _exit(127);
-  }
-  in_r.reset();
-  out_w.reset();
-  exec_err_w.reset();
-  int exec_errno = 0;
-  if (::read(exec_err_r.get(), &exec_errno, sizeof exec_errno) == sizeof exec_errno) {
-    waitpid(pid, nullptr, 0);
-    errno = exec_errno;
-    return errno_error("exec plugin ", quote(path));
-  }
-
-  // A plugin that exits without reading stdin must not kill us with SIGPIPE.
-  struct sigaction ignore {
-  }, saved{};
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &ignore, &saved);
-  std::string output;
-  size_t in_off = 0;
-  bool timed_out = false;
-  if (stdin_data.empty()) in_w.reset();
-  auto deadline = timeout ? std::chrono::steady_clock::now() + *timeout
-                          : std::chrono::steady_clock::time_point::max();
-  while (out_r) {
-    struct pollfd fds[2];
-    nfds_t n = 0;
-    fds[n++] = {out_r.get(), POLLIN, 0};
-    if (in_w) fds[n++] = {in_w.get(), POLLOUT, 0};
-    int wait_ms = -1;
-    if (timeout) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      wait_ms = left.count() < 0 ? 0 : static_cast<int>(left.count());
-    }
-    int r = poll(fds, n, wait_ms);
-    if (r < 0 && errno == EINTR) continue;
-    if (r == 0) {
-      timed_out = true;
-      break;
-    }
-    if (fds[0].revents) {
-      char buf[4096];
-      ssize_t got = ::read(out_r.get(), buf, sizeof buf);
-      if (got <= 0)
-        out_r.reset();
-      else
-        output.append(buf, static_cast<size_t>(got));
-    }
-    if (n > 1 && fds[1].revents) {
-      ssize_t w = ::write(in_w.get(), stdin_data.data() + in_off, stdin_data.size() - in_off);
-      if (w < 0 || (in_off += static_cast<size_t>(w)) >= stdin_data.size()) in_w.reset();
-    }
-  }
-  in_w.reset();
-  sigaction(SIGPIPE, &saved, nullptr);
-  if (timed_out) {
-    if (options.new_process_group) kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (timed_out)
+  SubprocessOptions o;
+  o.path = path;
+  o.env = plugin_environment(env);
+  o.stdin_data = std::string(stdin_data);
+  o.timeout = options.timeout;
+  o.capture_stderr = false;  // the result or error object is stdout; stderr stays the caller's
+  o.new_process_group = options.new_process_group;
+  auto r = run_subprocess(o);
+  if (!r) return CniError::from(r.error().wrap(cat("plugin ", quote(path), " ", env.command)));
+  if (r->timed_out)
     return cni_error(kErrInternal, "plugin ", quote(path), " ", env.command, " timed out after ",
-                     timeout->count(), " ms and was killed");
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return output;
-  auto e = CniError::from_output(output);
-  if (WIFSIGNALED(status) && output.empty())
-    e = cni_error(kErrInternal, "plugin ", quote(path), " killed by signal ", WTERMSIG(status));
+                     options.timeout->count(), " ms and was killed");
+  if (r->exited_ok()) return std::move(r->output);
+  auto e = CniError::from_output(r->output);
+  if (WIFSIGNALED(r->status) && r->output.empty())
+    e = cni_error(kErrInternal, "plugin ", quote(path), " killed by signal ", WTERMSIG(r->status));
   log::debug("plugin ", quote(path), " ", env.command, " failed: ", e.what());
   return e;
 }

@@ -52,14 +52,15 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& o) {
   pid_t pid = fork();
   if (pid < 0) return errno_error("fork ", quote(path));
   if (pid == 0) {
-    setpgid(0, 0);
+    if (o.new_process_group) setpgid(0, 0);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
+    signal(SIGPIPE, SIG_DFL);  // an ignored signal would stay ignored across execve
     dup2(in_r.get(), 0);
     if (o.capture_output) {
       dup2(out_w.get(), 1);
-      dup2(out_w.get(), 2);
+      if (o.capture_stderr) dup2(out_w.get(), 2);
     }
     execve(path.c_str(), argv.data(), o.env ? envp.data() : environ);
     int e = errno;
@@ -141,7 +142,7 @@ Result<SubprocessResult> run_subprocess(const SubprocessOptions& o) {
     }
   }
   if (result.timed_out) {
-    kill(-pid, SIGKILL);
+    if (o.new_process_group) kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
   }
   while (waitpid(pid, &result.status, 0) < 0 && errno == EINTR) {
