@@ -145,6 +145,114 @@ Result<SecurityContext> security_context(const Json* j, const std::string& path,
   return s;
 }
 
+// A port given as a number or as the name of a container port (IntOrString).
+Result<void> int_or_name(Fields& f, std::string_view key, Handler& h) {
+  const Json* v = f.get(key);
+  if (!v) return ok();
+  if (v->is_number_integer())
+    h.port = static_cast<int>(std::clamp<int64_t>(v->get<int64_t>(), -1, 1 << 20));
+  else if (v->is_string())
+    h.port_name = v->get<std::string>();
+  else
+    return error(f.at(key), ": expected integer or string, got ", json_type_name(*v));
+  return ok();
+}
+
+// The handler fields of a probe or a hook (exec, httpGet, tcpSocket, grpc, sleep), read from the
+// object `f` itself; the caller reads the rest of its fields. More than one handler is a
+// validation error ("may not specify more than 1 handler type"), so `kind` then says "multiple".
+Result<Handler> handler(Fields& f, std::vector<std::string>* w) {
+  Handler h;
+  auto set_kind = [&](const char* k) { h.kind = h.kind.empty() ? k : "multiple"; };
+  if (const Json* e = TRY(f.object("exec"))) {
+    set_kind("exec");
+    auto ef = TRY(fields(*e, f.at("exec"), w));
+    h.command = TRY(ef.strings("command"));
+    ef.finish();
+  }
+  if (const Json* g = TRY(f.object("httpGet"))) {
+    set_kind("httpGet");
+    auto gf = TRY(fields(*g, f.at("httpGet"), w));
+    h.path = TRY(gf.str("path", "/"));
+    TRY(int_or_name(gf, "port", h));
+    h.host = TRY(gf.str("host"));
+    h.scheme = TRY(gf.str("scheme", "HTTP"));
+    if (const Json* hs = TRY(gf.array("httpHeaders"))) {
+      for (size_t i = 0; i < hs->size(); ++i) {
+        auto hf = TRY(fields((*hs)[i], cat(gf.at("httpHeaders"), '[', i, ']'), w));
+        std::string name = TRY(hf.str("name"));
+        std::string value = TRY(hf.str("value"));
+        hf.finish();
+        h.headers.emplace_back(std::move(name), std::move(value));
+      }
+    }
+    gf.finish();
+  }
+  if (const Json* t = TRY(f.object("tcpSocket"))) {
+    set_kind("tcpSocket");
+    auto tf = TRY(fields(*t, f.at("tcpSocket"), w));
+    TRY(int_or_name(tf, "port", h));
+    h.host = TRY(tf.str("host"));
+    tf.finish();
+  }
+  if (const Json* g = TRY(f.object("grpc"))) {
+    set_kind("grpc");
+    auto gf = TRY(fields(*g, f.at("grpc"), w));
+    auto port = TRY(gf.integer("port"));
+    h.port = port ? static_cast<int>(std::clamp<int64_t>(*port, -1, 1 << 20)) : 0;
+    h.service = TRY(gf.str("service"));
+    gf.finish();
+  }
+  if (const Json* s = TRY(f.object("sleep"))) {
+    set_kind("sleep");
+    auto sf = TRY(fields(*s, f.at("sleep"), w));
+    h.sleep_seconds = TRY(sf.integer("seconds")).value_or(-1);
+    sf.finish();
+  }
+  return h;
+}
+
+Result<std::optional<Probe>> probe(Fields& c, std::string_view key, std::vector<std::string>* w) {
+  const Json* j = TRY(c.object(key));
+  if (!j) return std::optional<Probe>();
+  auto f = TRY(fields(*j, c.at(key), w));
+  Probe p;
+  p.handler = TRY(handler(f, w));
+  if (p.handler.kind == "sleep")  // not a probe handler: validation names it
+    p.handler.kind = "sleep-in-probe";
+  auto num = [&](const char* k, int64_t& out) -> Result<void> {
+    if (auto v = TRY(f.integer(k))) out = *v;
+    return ok();
+  };
+  TRY(num("initialDelaySeconds", p.initial_delay_seconds));
+  TRY(num("periodSeconds", p.period_seconds));
+  TRY(num("timeoutSeconds", p.timeout_seconds));
+  TRY(num("successThreshold", p.success_threshold));
+  TRY(num("failureThreshold", p.failure_threshold));
+  p.termination_grace_period_seconds = TRY(f.integer("terminationGracePeriodSeconds"));
+  f.finish();
+  return std::optional<Probe>(std::move(p));
+}
+
+Result<Lifecycle> lifecycle(Fields& c, std::vector<std::string>* w) {
+  Lifecycle l;
+  const Json* j = TRY(c.object("lifecycle"));
+  if (!j) return l;
+  auto f = TRY(fields(*j, c.at("lifecycle"), w));
+  for (const char* k : {"postStart", "preStop"}) {
+    const Json* hj = TRY(f.object(k));
+    if (!hj) continue;
+    auto hf = TRY(fields(*hj, f.at(k), w));
+    Handler h = TRY(handler(hf, w));
+    if (h.kind == "grpc" || h.kind == "tcpSocket") h.kind += "-in-hook";
+    hf.finish();
+    (std::string_view(k) == "postStart" ? l.post_start : l.pre_stop) = std::move(h);
+  }
+  f.ignore({"stopSignal"});
+  f.finish();
+  return l;
+}
+
 Result<Container> container(const Json& j, const std::string& path, std::vector<std::string>* w) {
   auto f = TRY(fields(j, path, w));
   Container c;
@@ -237,8 +345,11 @@ Result<Container> container(const Json& j, const std::string& path, std::vector<
       c.volume_mounts.push_back(std::move(vm));
     }
   }
-  f.ignore({"livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "volumeDevices",
-            "envFrom", "resizePolicy"});
+  c.liveness_probe = TRY(probe(f, "livenessProbe", w));
+  c.readiness_probe = TRY(probe(f, "readinessProbe", w));
+  c.startup_probe = TRY(probe(f, "startupProbe", w));
+  c.lifecycle = TRY(lifecycle(f, w));
+  f.ignore({"volumeDevices", "envFrom", "resizePolicy"});
   // Accepted and meaningless here (no terminal support, default messages).
   for (const char* k :
        {"stdin", "stdinOnce", "tty", "terminationMessagePath", "terminationMessagePolicy"})

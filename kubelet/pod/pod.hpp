@@ -70,6 +70,36 @@ struct Volume {
   bool optional = false;
 };
 
+// What a probe or a lifecycle hook does: exactly one of exec, httpGet, tcpSocket, grpc (probes)
+// or sleep (hooks). `kind` names it ("exec", "httpGet", "tcpSocket", "grpc", "sleep").
+struct Handler {
+  std::string kind;
+  std::vector<std::string> command;  // exec
+  int port = 0;                      // httpGet, tcpSocket, grpc: a number, or
+  std::string port_name;             //   the name of one of the container's ports
+  std::string host;                  // httpGet, tcpSocket: default the pod IP
+  std::string path = "/";            // httpGet
+  std::string scheme = "HTTP";       // httpGet: HTTP | HTTPS
+  std::vector<std::pair<std::string, std::string>> headers;  // httpGet.httpHeaders
+  std::string service;                                       // grpc
+  int64_t sleep_seconds = 0;                                 // sleep
+};
+
+// A probe with Kubernetes' defaults.
+struct Probe {
+  Handler handler;
+  int64_t initial_delay_seconds = 0;
+  int64_t period_seconds = 10;
+  int64_t timeout_seconds = 1;
+  int64_t success_threshold = 1;  // must be 1 for liveness and startup probes
+  int64_t failure_threshold = 3;
+  std::optional<int64_t> termination_grace_period_seconds;  // liveness/startup kill
+};
+
+struct Lifecycle {
+  std::optional<Handler> post_start, pre_stop;
+};
+
 struct Container {
   std::string name;
   std::string image;
@@ -83,6 +113,8 @@ struct Container {
   SecurityContext security_context;
   Resources resources;
   std::vector<VolumeMount> volume_mounts;
+  std::optional<Probe> liveness_probe, readiness_probe, startup_probe;
+  Lifecycle lifecycle;
 };
 
 struct PodSpec {

@@ -46,6 +46,80 @@ void validate_security(const SecurityContext& s, const std::string& path,
         cat(path, ": cannot set allowPrivilegeEscalation to false and privileged to true"));
 }
 
+// A port of a probe or hook: a number 1-65535 or the name of one of the container's ports.
+void validate_port(const Container& c, const Handler& h, const std::string& path,
+                   std::vector<std::string>& out) {
+  if (!h.port_name.empty()) {
+    bool found = std::any_of(c.ports.begin(), c.ports.end(),
+                             [&](const ContainerPort& p) { return p.name == h.port_name; });
+    if (!found) out.push_back(cat(path, ": no container port named ", json_quote(h.port_name)));
+  } else if (h.port < 1 || h.port > 65535) {
+    out.push_back(cat(path, ": must be 1-65535"));
+  }
+}
+
+void validate_handler(const Container& c, const Handler& h, const std::string& path,
+                      std::vector<std::string>& out) {
+  if (h.kind.empty()) {
+    out.push_back(cat(path, ": must specify a handler type (exec, httpGet, tcpSocket, ",
+                      path.find("Probe") != std::string::npos ? "grpc" : "sleep", ')'));
+  } else if (h.kind == "multiple") {
+    out.push_back(cat(path, ": may not specify more than 1 handler type"));
+  } else if (h.kind == "sleep-in-probe") {
+    out.push_back(cat(path, ".sleep: not a probe handler (exec, httpGet, tcpSocket or grpc)"));
+  } else if (h.kind.ends_with("-in-hook")) {
+    out.push_back(cat(path, '.', h.kind.substr(0, h.kind.size() - 8),
+                      ": not a lifecycle handler (exec, httpGet or sleep)"));
+  } else if (h.kind == "exec") {
+    if (h.command.empty()) out.push_back(cat(path, ".exec.command: required"));
+  } else if (h.kind == "httpGet") {
+    validate_port(c, h, path + ".httpGet.port", out);
+    if (h.scheme != "HTTP" && h.scheme != "HTTPS")
+      out.push_back(cat(path, ".httpGet.scheme: unsupported value ", json_quote(h.scheme),
+                        ": must be HTTP or HTTPS"));
+    if (!h.path.starts_with("/")) out.push_back(cat(path, ".httpGet.path: must start with '/'"));
+    static const std::regex kToken("[-!#$%&'*+.^_`|~0-9A-Za-z]+");
+    for (size_t i = 0; i < h.headers.size(); ++i) {
+      const auto& [name, value] = h.headers[i];
+      if (!std::regex_match(name, kToken))
+        out.push_back(cat(path, ".httpGet.httpHeaders[", i, "].name: ", json_quote(name),
+                          " is not a valid HTTP header name"));
+      if (value.find_first_of("\r\n") != std::string::npos)
+        out.push_back(
+            cat(path, ".httpGet.httpHeaders[", i, "].value: may not contain a line break"));
+    }
+  } else if (h.kind == "tcpSocket") {
+    validate_port(c, h, path + ".tcpSocket.port", out);
+  } else if (h.kind == "grpc") {
+    if (h.port < 1 || h.port > 65535) out.push_back(cat(path, ".grpc.port: must be 1-65535"));
+  } else if (h.kind == "sleep") {
+    if (h.sleep_seconds < 0) out.push_back(cat(path, ".sleep.seconds: must be >= 0"));
+  }
+}
+
+void validate_probe(const Container& c, const std::optional<Probe>& p, const std::string& path,
+                    bool readiness, std::vector<std::string>& out) {
+  if (!p) return;
+  validate_handler(c, p->handler, path, out);
+  auto at_least = [&](const char* field, int64_t v, int64_t min) {
+    if (v < min) out.push_back(cat(path, '.', field, ": must be >= ", min));
+  };
+  at_least("initialDelaySeconds", p->initial_delay_seconds, 0);
+  at_least("periodSeconds", p->period_seconds, 1);
+  at_least("timeoutSeconds", p->timeout_seconds, 1);
+  at_least("successThreshold", p->success_threshold, 1);
+  at_least("failureThreshold", p->failure_threshold, 1);
+  if (!readiness && p->success_threshold != 1)
+    out.push_back(cat(path, ".successThreshold: must be 1"));
+  if (p->termination_grace_period_seconds) {
+    if (readiness)
+      out.push_back(
+          cat(path, ".terminationGracePeriodSeconds: must not be set for readinessProbes"));
+    else if (*p->termination_grace_period_seconds < 1)
+      out.push_back(cat(path, ".terminationGracePeriodSeconds: must be >= 1"));
+  }
+}
+
 void validate_container(const Manifest& m, const Container& c, const std::string& path, bool init,
                         std::vector<std::string>& out,
                         std::set<std::pair<int, std::string>>& host_ports) {
@@ -120,6 +194,25 @@ void validate_container(const Manifest& m, const Container& c, const std::string
           cat(ep, ".valueFrom.fieldRef.fieldPath: unsupported value ", json_quote(e.field_path)));
   }
   validate_security(c.security_context, path + ".securityContext", out);
+
+  // Probes and hooks: a plain init container runs to completion and has none of them.
+  bool plain_init = init && c.restart_policy != "Always";
+  for (auto [field, probe] : {std::pair{"livenessProbe", &c.liveness_probe},
+                              std::pair{"readinessProbe", &c.readiness_probe},
+                              std::pair{"startupProbe", &c.startup_probe}}) {
+    std::string pp = cat(path, '.', field);
+    if (plain_init && *probe)
+      out.push_back(cat(pp, ": may not be set for init containers without restartPolicy=Always"));
+    else
+      validate_probe(c, *probe, pp, probe == &c.readiness_probe, out);
+  }
+  if (plain_init && (c.lifecycle.post_start || c.lifecycle.pre_stop))
+    out.push_back(
+        cat(path, ".lifecycle: may not be set for init containers without restartPolicy=Always"));
+  if (c.lifecycle.post_start)
+    validate_handler(c, *c.lifecycle.post_start, path + ".lifecycle.postStart", out);
+  if (c.lifecycle.pre_stop)
+    validate_handler(c, *c.lifecycle.pre_stop, path + ".lifecycle.preStop", out);
 }
 
 }  // namespace

@@ -1,0 +1,355 @@
+#include "kubelet/engine/probe_action.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
+
+#include "common/fs.hpp"
+#include "common/strings.hpp"
+
+namespace skiff::kubelet {
+namespace {
+
+// What a run reads of a response or of a command's output for its message (Kubernetes keeps
+// 10 KiB of an exec probe's output).
+constexpr size_t kMaxOutput = 10 << 10;
+
+std::string exit_text(int status) {
+  if (WIFEXITED(status)) return cat("exit code ", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return cat("killed by signal ", WTERMSIG(status));
+  return "ended";
+}
+
+// exec: the runtime's exec, run by a forked child of this process in a process group of its own.
+// The command becomes a session leader in the container (the runtime's exec calls setsid), so a
+// timeout kills both groups: the child's (it and the runtime's helper) and the command's (the
+// command and everything it started, e.g. a `sleep` in the background).
+class ExecRun : public HandlerRun {
+ public:
+  static std::unique_ptr<HandlerRun> start(const Handler& h, const HandlerTarget& t) {
+    auto run = std::unique_ptr<ExecRun>(new ExecRun());
+    static std::atomic<unsigned> counter{0};
+    run->pid_file_ = cat(t.scratch_dir, "/exec-", getpid(), '-', ++counter, ".pid");
+    auto fail = [&](const Error& e) -> std::unique_ptr<HandlerRun> {
+      run->finish(false, e.what());
+      return std::move(run);
+    };
+    if (auto made = mkdir_p(t.scratch_dir, 0700); !made) return fail(made.error());
+    auto process = runtime::exec_base_process(t.runtime, t.container_id);
+    if (!process) return fail(process.error());
+    process->args = h.command;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return fail(errno_error("pipe"));
+    run->out_.reset(p[0]);
+    UniqueFd wr(p[1]);
+    fcntl(run->out_.get(), F_SETFL, O_NONBLOCK);
+    runtime::ExecOptions o;
+    o.id = t.container_id;
+    o.process = std::move(*process);
+    o.pid_file = run->pid_file_;
+    pid_t pid = fork();
+    if (pid < 0) return fail(errno_error("fork"));
+    if (pid == 0) {
+      // Child: never returns into the engine.
+      setpgid(0, 0);
+      int null = ::open("/dev/null", O_RDONLY);
+      if (null >= 0) dup2(null, 0);
+      dup2(wr.get(), 1);
+      dup2(wr.get(), 2);
+      auto code = runtime::exec(t.runtime, o);
+      if (!code) {
+        std::string msg = code.error().what() + "\n";
+        (void)!::write(2, msg.data(), msg.size());
+        _exit(126);
+      }
+      _exit(*code & 0xff);
+    }
+    setpgid(pid, pid);  // either side may run first
+    run->child_ = pid;
+    return run;
+  }
+
+  ~ExecRun() override {
+    cancel();
+    ::unlink(pid_file_.c_str());
+  }
+
+  int fd() const override { return out_ ? out_.get() : -1; }
+  short events() const override { return POLLIN; }
+  void on_ready() override { drain(); }
+
+  bool on_child_exit(pid_t pid, int status) override {
+    if (pid != child_) return false;
+    child_ = 0;
+    drain();
+    out_.reset();
+    std::string output = std::string(trim(output_));
+    // The command may have left children behind (still in its group): they go with it.
+    kill_command();
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      finish(true, output);
+    else
+      finish(false, output.empty() ? "command failed: " + exit_text(status)
+                                   : cat("command failed: ", exit_text(status), ": ", output));
+    return true;
+  }
+
+ protected:
+  void on_timeout() override {
+    kill_command();
+    finish(false, "command timed out");
+  }
+  void cancel() override {
+    kill_command();
+    if (child_ > 0) ::kill(-child_, SIGKILL);  // reaped by the owner's loop
+    out_.reset();
+  }
+
+ private:
+  void drain() {
+    char buf[4096];
+    while (out_) {
+      ssize_t n = ::read(out_.get(), buf, sizeof buf);
+      if (n > 0) {
+        size_t room = kMaxOutput > output_.size() ? kMaxOutput - output_.size() : 0;
+        output_.append(buf, std::min(room, static_cast<size_t>(n)));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0 || errno != EAGAIN) out_.reset();
+      break;
+    }
+  }
+  // SIGKILL to the command's process group (its pid, from the runtime's pid file).
+  void kill_command() {
+    if (killed_) return;
+    auto text = read_file(pid_file_);
+    if (!text) return;
+    auto pid = parse_int<pid_t>(trim(*text));
+    if (pid && *pid > 1) {
+      ::kill(-*pid, SIGKILL);
+      ::kill(*pid, SIGKILL);
+    }
+    killed_ = true;
+  }
+
+  pid_t child_ = 0;
+  bool killed_ = false;
+  UniqueFd out_;
+  std::string output_, pid_file_;
+};
+
+// tcpSocket and httpGet (HTTP): a non-blocking connect from the pod's network namespace; HTTP then
+// writes the request and reads the status line.
+class SocketRun : public HandlerRun {
+ public:
+  static std::unique_ptr<HandlerRun> start(const Handler& h, const HandlerTarget& t) {
+    auto run = std::unique_ptr<SocketRun>(new SocketRun());
+    auto fail = [&](const std::string& m) -> std::unique_ptr<HandlerRun> {
+      run->finish(false, m);
+      return std::move(run);
+    };
+    run->http_ = h.kind == "httpGet";
+    if (run->http_ && h.scheme == "HTTPS")
+      return fail("HTTPS probes are not supported by skiff yet (use scheme HTTP)");
+    auto port = resolve_port(h, t.container);
+    if (!port) return fail(port.error().what());
+    std::string host = h.host.empty() ? (t.pod_ip.empty() ? "127.0.0.1" : t.pod_ip) : h.host;
+    if (host == "localhost") host = "127.0.0.1";
+    struct sockaddr_storage ss {};
+    socklen_t len = 0;
+    auto* in4 = reinterpret_cast<struct sockaddr_in*>(&ss);
+    auto* in6 = reinterpret_cast<struct sockaddr_in6*>(&ss);
+    if (inet_pton(AF_INET, host.c_str(), &in4->sin_addr) == 1) {
+      in4->sin_family = AF_INET;
+      in4->sin_port = htons(static_cast<uint16_t>(*port));
+      len = sizeof *in4;
+    } else if (inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr) == 1) {
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(static_cast<uint16_t>(*port));
+      len = sizeof *in6;
+    } else {
+      return fail(cat("host ", quote(host), ": not an IP address (skiff does not resolve names)"));
+    }
+    run->where_ = ss.ss_family == AF_INET6 ? cat('[', host, "]:", *port) : cat(host, ':', *port);
+    if (run->http_) run->request_ = http_probe_request(h, host, *port);
+    auto sock = socket_in_netns(t.netns, ss.ss_family);
+    if (!sock) return fail(sock.error().what());
+    run->sock_ = std::move(*sock);
+    if (::connect(run->sock_.get(), reinterpret_cast<struct sockaddr*>(&ss), len) == 0) {
+      run->connected();
+    } else if (errno != EINPROGRESS) {
+      return fail(errno_error("dial tcp ", run->where_).what());
+    }
+    return run;
+  }
+
+  int fd() const override { return sock_ ? sock_.get() : -1; }
+  short events() const override { return connecting_ || !request_.empty() ? POLLOUT : POLLIN; }
+
+  void on_ready() override {
+    if (connecting_) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (getsockopt(sock_.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+      if (err == EINPROGRESS || err == EALREADY) return;
+      if (err != 0) {
+        errno = err;
+        finish(false, errno_error("dial tcp ", where_).what());
+        return;
+      }
+      connected();
+      return;
+    }
+    while (!request_.empty()) {
+      ssize_t n = ::send(sock_.get(), request_.data(), request_.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return;
+        finish(false, errno_error("write the request to ", where_).what());
+        return;
+      }
+      request_.erase(0, static_cast<size_t>(n));
+    }
+    char buf[4096];
+    while (true) {
+      ssize_t n = ::recv(sock_.get(), buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      if (n < 0) {
+        finish(false, errno_error("read the response from ", where_).what());
+        return;
+      }
+      if (n > 0 && response_.size() < kMaxOutput) response_.append(buf, static_cast<size_t>(n));
+      bool eof = n == 0;
+      auto line_end = response_.find("\r\n");
+      if (line_end == std::string::npos && !eof && response_.size() < kMaxOutput) continue;
+      auto code = http_status_code(response_.substr(0, line_end));
+      if (!code) {
+        finish(false, cat("malformed HTTP response from ", where_, ": ",
+                          json_quote(response_.substr(0, std::min<size_t>(line_end, 80)))));
+      } else if (*code >= 200 && *code < 400) {
+        finish(true, cat("HTTP probe succeeded with statuscode: ", *code));
+      } else {
+        finish(false, cat("HTTP probe failed with statuscode: ", *code));
+      }
+      return;
+    }
+  }
+
+ protected:
+  void on_timeout() override {
+    finish(false, connecting_ ? cat("dial tcp ", where_, ": i/o timeout")
+                              : cat("Get \"http://", where_, "\": context deadline exceeded"));
+  }
+  void cancel() override { sock_.reset(); }
+
+ private:
+  void connected() {
+    connecting_ = false;
+    if (!http_) finish(true, "");
+  }
+
+  bool http_ = false;
+  bool connecting_ = true;
+  UniqueFd sock_;
+  std::string where_, request_, response_;
+};
+
+// sleep: only a deadline.
+class SleepRun : public HandlerRun {
+ protected:
+  void on_timeout() override { finish(true, ""); }
+};
+
+}  // namespace
+
+void HandlerRun::tick(TimePoint now) {
+  if (!done() && deadline_ && now >= *deadline_) on_timeout();
+}
+
+std::unique_ptr<HandlerRun> HandlerRun::start(const Handler& h, const HandlerTarget& t,
+                                              TimePoint now, std::optional<Duration> timeout) {
+  std::unique_ptr<HandlerRun> run;
+  if (h.kind == "exec") {
+    run = ExecRun::start(h, t);
+  } else if (h.kind == "httpGet" || h.kind == "tcpSocket") {
+    run = SocketRun::start(h, t);
+  } else if (h.kind == "sleep") {
+    run = std::unique_ptr<HandlerRun>(new SleepRun());
+    timeout = Duration(h.sleep_seconds * 1000);
+  } else {
+    run = std::unique_ptr<HandlerRun>(new SleepRun());
+    run->finish(false, cat(h.kind, " handlers are not supported by skiff yet"));
+  }
+  if (timeout) run->deadline_ = now + *timeout;
+  return run;
+}
+
+Result<UniqueFd> socket_in_netns(const std::string& netns, int family) {
+  auto make = [family]() -> Result<UniqueFd> {
+    UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) return errno_error("socket");
+    return fd;
+  };
+  if (netns.empty()) return make();
+  UniqueFd ns(::open(netns.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns) return errno_error("open the pod's network namespace ", quote(netns));
+  // setns(CLONE_NEWNET) applies to the calling thread only; the thread ends right after.
+  Result<UniqueFd> out = error("no socket");
+  std::thread t([&] {
+    if (setns(ns.get(), CLONE_NEWNET) < 0) {
+      out = errno_error("join the pod's network namespace ", quote(netns));
+      return;
+    }
+    out = make();
+  });
+  t.join();
+  return out;
+}
+
+Result<int> resolve_port(const Handler& h, const Container* c) {
+  if (h.port_name.empty()) return h.port;
+  if (c)
+    for (const auto& p : c->ports)
+      if (p.name == h.port_name) return p.container_port;
+  return error("no container port named ", json_quote(h.port_name));
+}
+
+std::optional<int> http_status_code(std::string_view line) {
+  // HTTP/1.0 or HTTP/1.1, a space, three digits.
+  if (!line.starts_with("HTTP/1.") || line.size() < 12 || line[8] != ' ') return std::nullopt;
+  auto code = parse_int<int>(line.substr(9, 3));
+  if (!code || *code < 100 || *code > 999) return std::nullopt;
+  if (line.size() > 12 && line[12] != ' ') return std::nullopt;
+  return code;
+}
+
+std::string http_probe_request(const Handler& h, const std::string& host, int port) {
+  auto header_set = [&](std::string_view name) {
+    for (const auto& [n, v] : h.headers)
+      if (strcasecmp(n.c_str(), std::string(name).c_str()) == 0) return true;
+    return false;
+  };
+  std::string hostport =
+      host.find(':') != std::string::npos ? cat('[', host, "]:", port) : cat(host, ':', port);
+  std::string req = cat("GET ", h.path.empty() ? "/" : h.path, " HTTP/1.1\r\n");
+  if (!header_set("Host")) req += cat("Host: ", hostport, "\r\n");
+  if (!header_set("User-Agent")) req += cat("User-Agent: ", kProbeUserAgent, "\r\n");
+  if (!header_set("Accept")) req += "Accept: */*\r\n";
+  for (const auto& [n, v] : h.headers) req += cat(n, ": ", v, "\r\n");
+  req += "Connection: close\r\n\r\n";
+  return req;
+}
+
+}  // namespace skiff::kubelet
