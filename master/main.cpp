@@ -25,7 +25,15 @@ int main(int argc, char** argv) {
   app.add_option("--store", opts.store, "sqlite | etcd")
       ->capture_default_str()
       ->check(CLI::IsMember({"sqlite", "etcd"}));
-  app.add_option("--etcd-endpoints", opts.etcd_endpoints, "comma-separated etcd URLs");
+  app.add_option("--etcd-endpoints", opts.etcd_endpoints,
+                 "comma-separated etcd URLs (http://HOST:PORT), for --store etcd");
+  app.add_option("--etcd-prefix", opts.etcd_prefix, "key prefix of this cluster in etcd")
+      ->capture_default_str();
+  std::string lease_duration = "15s";
+  app.add_option("--leader-elect-lease-duration", lease_duration,
+                 "with etcd: how long a silent leader keeps the controllers before another "
+                 "master takes over")
+      ->capture_default_str();
   app.add_option("--cluster-cidr", opts.cluster_cidr, "pod CIDR of the cluster")
       ->capture_default_str();
   app.add_option("--service-cidr", opts.service_cidr, "ClusterIP range")->capture_default_str();
@@ -85,6 +93,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   opts.node_grace = *grace;
+  auto lease = master::parse_duration(lease_duration);
+  if (!lease || lease->count() < 1000) {
+    fprintf(stderr,
+            "skiff-master: --leader-elect-lease-duration %s: expected a duration of at least 1s\n",
+            lease_duration.c_str());
+    return 2;
+  }
+  opts.leader_lease_duration = *lease;
+  if (opts.store == "etcd" && opts.etcd_endpoints.empty()) {
+    fprintf(stderr, "skiff-master: --store etcd needs --etcd-endpoints http://HOST:PORT[,...]\n");
+    return 2;
+  }
   log::Options lo;
   lo.component = "skiff-master";
   lo.level = debug ? log::Level::kDebug : log::Level::kWarn;

@@ -14,6 +14,7 @@
 #include "master/controllers/bootstrap_signer.hpp"
 #include "master/controllers/csr_signer.hpp"
 #include "master/controllers/garbage_collector.hpp"
+#include "master/controllers/leader_election.hpp"
 #include "master/controllers/node_lifecycle.hpp"
 #include "master/controllers/workloads.hpp"
 #include "master/pki/pki.hpp"
@@ -21,6 +22,7 @@
 #include "master/scheduler/scheduler.hpp"
 #include "master/server/api_handler.hpp"
 #include "master/server/http_server.hpp"
+#include "master/store/etcd_backend.hpp"
 #include "master/store/sqlite_backend.hpp"
 #include "master/store/store.hpp"
 
@@ -55,9 +57,10 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
 
 Result<void> run_master(const MasterOptions& o) {
   auto [addr, port] = TRY(parse_listen(o.listen));
-  if (o.store != "sqlite")
-    return error("--store ", quote(o.store),
-                 ": only `sqlite` is implemented in this build (etcd is next)");
+  if (o.store != "sqlite" && o.store != "etcd")
+    return error("--store ", quote(o.store), ": expected sqlite or etcd");
+  std::vector<EtcdEndpoint> etcd_endpoints;
+  if (o.store == "etcd") etcd_endpoints = TRY(parse_etcd_endpoints(o.etcd_endpoints));
   TRY_CTX(mkdir_p(o.data_dir, 0700), "create the data directory");
   auto pki = TRY_CTX(ensure_pki(o.data_dir + "/pki", {addr}), "set up the PKI");
 
@@ -69,7 +72,22 @@ Result<void> run_master(const MasterOptions& o) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto backend = TRY(SqliteBackend::open(o.data_dir + "/state.db"));
+  std::unique_ptr<Backend> backend;
+  if (o.store == "etcd") {
+    // etcd may be starting alongside us (a cluster coming up): keep trying for a while.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      auto b = EtcdBackend::open(etcd_endpoints, o.etcd_prefix);
+      if (b.ok()) {
+        backend = std::move(*b);
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline)
+        return std::move(b.error().wrap(cat("--etcd-endpoints ", quote(o.etcd_endpoints))));
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  } else
+    backend = TRY(SqliteBackend::open(o.data_dir + "/state.db"));
   auto store = TRY(Store::open(std::move(backend)));
   RegistryOptions ropts;
   ropts.service_cidr = o.service_cidr;
@@ -79,20 +97,67 @@ Result<void> run_master(const MasterOptions& o) {
   authn.set_store(store.get());
   TRY(authn.load_token_file(o.token_file.empty() ? o.data_dir + "/tokens.csv" : o.token_file));
   ApiHandler handler(*registry, authn, VersionInfo{o.version, o.commit});
-  GarbageCollector gc(*registry);
-  TRY(gc.start());
-  Scheduler scheduler(*registry);
-  TRY(scheduler.start());
-  WorkloadControllers workloads(*registry);
-  TRY(workloads.start());
-  NodeLifecycleOptions nopts;
-  nopts.cluster_cidr = o.cluster_cidr;
-  nopts.grace = o.node_grace;
-  nopts.period = std::min<std::chrono::milliseconds>(nopts.period, o.node_grace / 4);
-  auto nodes = TRY(NodeLifecycle::create(*registry, nopts));
-  nodes->start();
-  CsrSigner signer(*registry, pki);
-  TRY(signer.start());
+
+  // The scheduler and the controllers. With etcd several masters share the store: they run in
+  // the one elected through the kube-system/skiff-master Lease; the others only serve the API.
+  struct Controllers {
+    std::unique_ptr<GarbageCollector> gc;
+    std::unique_ptr<Scheduler> scheduler;
+    std::unique_ptr<WorkloadControllers> workloads;
+    std::unique_ptr<NodeLifecycle> nodes;
+    std::unique_ptr<CsrSigner> signer;
+    void stop() {
+      if (signer) signer->stop();
+      if (nodes) nodes->stop();
+      if (workloads) workloads->stop();
+      if (scheduler) scheduler->stop();
+      if (gc) gc->stop();
+    }
+  };
+  auto start_controllers = [&](Controllers& c) -> Result<void> {
+    c.gc = std::make_unique<GarbageCollector>(*registry);
+    TRY(c.gc->start());
+    c.scheduler = std::make_unique<Scheduler>(*registry);
+    TRY(c.scheduler->start());
+    c.workloads = std::make_unique<WorkloadControllers>(*registry);
+    TRY(c.workloads->start());
+    NodeLifecycleOptions nopts;
+    nopts.cluster_cidr = o.cluster_cidr;
+    nopts.grace = o.node_grace;
+    nopts.period = std::min<std::chrono::milliseconds>(nopts.period, o.node_grace / 4);
+    c.nodes = TRY(NodeLifecycle::create(*registry, nopts));
+    c.nodes->start();
+    c.signer = std::make_unique<CsrSigner>(*registry, pki);
+    TRY(c.signer->start());
+    return ok();
+  };
+  std::mutex controllers_mu;
+  auto controllers = std::make_unique<Controllers>();
+  std::unique_ptr<LeaderElector> elector;
+  if (o.store == "etcd") {
+    LeaderElectionOptions lopts;
+    lopts.lease_duration = o.leader_lease_duration;
+    lopts.renew_deadline = o.leader_lease_duration * 2 / 3;
+    lopts.retry_period = o.leader_lease_duration * 2 / 15;
+    elector = std::make_unique<LeaderElector>(
+        *registry, lopts,
+        [&] {
+          std::lock_guard lock(controllers_mu);
+          if (auto r = start_controllers(*controllers); !r.ok()) {
+            log::error("start the controllers: ", r.error().what());
+            controllers->stop();
+            controllers = std::make_unique<Controllers>();
+          }
+        },
+        [&] {
+          std::lock_guard lock(controllers_mu);
+          controllers->stop();
+          controllers = std::make_unique<Controllers>();
+        });
+    elector->start();
+  } else {
+    TRY(start_controllers(*controllers));
+  }
 
   HttpServerOptions sopts;
   sopts.address = addr;
@@ -138,11 +203,11 @@ Result<void> run_master(const MasterOptions& o) {
   handler.set_ready(false);
   server->stop(5000);
   bootstrap_signer.stop();
-  signer.stop();
-  nodes->stop();
-  workloads.stop();
-  scheduler.stop();
-  gc.stop();
+  if (elector) elector->stop();  // stops the controllers and releases the Lease
+  {
+    std::lock_guard lock(controllers_mu);
+    controllers->stop();
+  }
   store->shutdown();
   return ok();
 }

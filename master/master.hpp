@@ -16,6 +16,9 @@ struct MasterOptions {
   std::string listen = "127.0.0.1:6443";
   std::string store = "sqlite";
   std::string etcd_endpoints;
+  std::string etcd_prefix = "/skiff";  // keys of this cluster in etcd
+  // With etcd: a Lease not renewed for this long is taken over by another master.
+  std::chrono::milliseconds leader_lease_duration{std::chrono::seconds(15)};
   std::string cluster_cidr = "10.244.0.0/16";
   std::string service_cidr = "10.96.0.0/12";
   std::string token_file;  // default <data-dir>/tokens.csv

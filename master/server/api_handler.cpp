@@ -282,6 +282,12 @@ HttpResponse ApiHandler::handle(HttpRequest& req) {
   if (!authorize(*who, a, &registry_.store()))
     return error_response(api::forbidden_error(who->user, a.verb, route.kind->group_resource(),
                                                route.ns, route.name));
+  // Several masters on one etcd: reads and writes see every write committed before the request,
+  // whichever master took it (a consistent read from the watch cache, kube 1.31's way).
+  if (a.verb != "watch" && registry_.store().shared()) {
+    if (auto synced = registry_.store().sync(); !synced.ok())
+      return error_response(api::internal_error(synced.error().what()));
+  }
   return resource(req, route, *who);
 }
 
