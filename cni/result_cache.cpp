@@ -3,14 +3,13 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "common/base64.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 
 namespace skiff::cni {
 
 namespace {
-
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 Result<CachedAttachment> from_json(const Json& j, const std::string& path) {
   try {
@@ -28,7 +27,7 @@ Result<CachedAttachment> from_json(const Json& j, const std::string& path) {
       a.capability_args = j["capabilityArgs"];
     if (j.contains("config") && j["config"].is_string()) {
       auto bytes = base64_decode(j["config"].get<std::string>());
-      if (!bytes) return error(quote(path), ": config is not base64");
+      if (!bytes) return error(quote(path), ": config: ", bytes.error().message());
       a.config_bytes = std::move(*bytes);
     }
     if (j.contains("result")) a.result = j["result"];
@@ -39,45 +38,6 @@ Result<CachedAttachment> from_json(const Json& j, const std::string& path) {
 }
 
 }  // namespace
-
-std::string base64_encode(std::string_view data) {
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(data[i]) << 16) | (static_cast<uint8_t>(data[i + 1]) << 8) |
-                 static_cast<uint8_t>(data[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kAlphabet[(v >> s) & 63]);
-  }
-  size_t rest = data.size() - i;
-  if (rest > 0) {
-    uint32_t v = static_cast<uint8_t>(data[i]) << 16;
-    if (rest == 2) v |= static_cast<uint8_t>(data[i + 1]) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    if (c == '=') break;
-    const char* p = std::char_traits<char>::find(kAlphabet, 64, c);
-    if (!p) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(p - kAlphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 std::string ResultCache::path_of(const std::string& network, const std::string& container_id,
                                  const std::string& ifname) const {

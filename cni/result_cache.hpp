@@ -47,7 +47,4 @@ class ResultCache {
   std::string dir_;
 };
 
-std::string base64_encode(std::string_view data);
-std::optional<std::string> base64_decode(std::string_view text);
-
 }  // namespace skiff::cni

@@ -6,9 +6,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
+#include "common/base64.hpp"
 #include "common/defer.hpp"
 #include "common/fs.hpp"
 
@@ -22,17 +24,6 @@ struct PkeyDeleter {
 struct PkeyCtxDeleter {
   void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
 };
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int b64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -50,24 +41,15 @@ Result<Key> Key::from_base64(std::string_view text) {
         cat("key ", quote(text), ": not base64 of 32 bytes (want 44 characters ending in '=', got ",
             text.size(), ")"),
         EINVAL);
-  std::array<uint8_t, kSize> out{};
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t n = 0;
-  for (size_t i = 0; i < 43; ++i) {
-    int v = b64_value(text[i]);
-    if (v < 0)
-      return Error(cat("key ", quote(text), ": invalid base64 character at position ", i), EINVAL);
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = static_cast<uint8_t>(acc >> bits);
-      acc &= (1u << bits) - 1;
-    }
-  }
+  auto bytes = base64_decode(text);
+  if (!bytes) return Error(cat("key ", quote(text), ": ", bytes.error().message()), EINVAL);
+  if (bytes->size() != kSize)
+    return Error(cat("key ", quote(text), ": ", bytes->size(), " bytes, want ", kSize), EINVAL);
   // The last character carries 2 spare bits, which canonical base64 leaves zero.
-  if (acc != 0) return Error(cat("key ", quote(text), ": non-canonical base64"), EINVAL);
+  if (base64_encode(*bytes) != text)
+    return Error(cat("key ", quote(text), ": non-canonical base64"), EINVAL);
+  std::array<uint8_t, kSize> out{};
+  std::copy(bytes->begin(), bytes->end(), out.begin());
   return Key(out);
 }
 
@@ -84,20 +66,7 @@ Result<Key> Key::from_hex(std::string_view text) {
 }
 
 std::string Key::base64() const {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (uint8_t b : bytes_) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kB64[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kB64[(acc << (6 - bits)) & 63]);
-  out.push_back('=');
-  return out;
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(bytes_.data()), kSize));
 }
 
 std::string Key::hex() const {

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "cni/invoker.hpp"
+#include "common/base64.hpp"
 #include "tests/support/test_util.hpp"
 
 namespace skiff::cni {
@@ -184,16 +185,6 @@ TEST_F(InvokerTest, GcDeletesStaleAttachmentsThenSendsTheValidList) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "cache/net1-stale-eth0"));
   ASSERT_TRUE(inv.status(l).ok());
   EXPECT_NE(log().find("first STATUS"), std::string::npos);
-}
-
-TEST(Base64, RoundTrips) {
-  for (std::string s : {"", "a", "ab", "abc", "abcd", "{\"cniVersion\":\"1.1.0\"}\n"}) {
-    auto back = base64_decode(base64_encode(s));
-    ASSERT_TRUE(back);
-    EXPECT_EQ(*back, s);
-  }
-  EXPECT_EQ(base64_encode("abcd"), "YWJjZA==");
-  EXPECT_FALSE(base64_decode("!!"));
 }
 
 }  // namespace
