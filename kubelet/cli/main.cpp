@@ -62,6 +62,15 @@ void add_globals(CLI::App& app, Globals& g) {
   app.add_option("--cni-data-dir", g.node.cni_data_dir, "IPAM leases of the default network")
       ->capture_default_str();
   app.add_option("--pause-binary", g.node.pause_binary, "the sandbox's pause binary");
+  app.add_option("--cgroup-parent", g.node.cgroup_parent,
+                 "pod cgroups go under this path: PARENT/[burstable|besteffort/]pod<uid>")
+      ->capture_default_str();
+  app.add_option("--pod-pids-limit", g.node.pod_pids_limit, "processes per pod (0: unlimited)")
+      ->capture_default_str();
+  app.add_option("--pull-binary", g.node.pull_binary, "skiff-pull, which pulls images");
+  app.add_option(
+      "--insecure-registry", g.node.insecure_registries,
+      "a registry (HOST[:PORT]) reached over plain HTTP (repeatable; loopback always is)");
   app.add_option("--backoff-initial-ms", g.backoff_ms, "first CrashLoopBackOff delay (tests)")
       ->group("");
   app.add_option("--container-log-max-size", g.node.log_max_bytes,
@@ -82,6 +91,9 @@ void finish_globals(Globals& g) {
   if (g.node.pause_binary.empty())
     g.node.pause_binary =
         find_helper_binary("skiff-pause", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-pause"));
+  if (g.node.pull_binary.empty())
+    g.node.pull_binary =
+        find_helper_binary("skiff-pull", cat(SKIFF_BINARY_DIR, "/runtime/skiff-pull"));
 }
 
 Result<PodRecord> find_pod(const Globals& g, const std::string& name) {

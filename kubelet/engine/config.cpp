@@ -17,6 +17,11 @@ Json NodeConfig::to_json() const {
           {"cniCacheDir", cni_cache_dir},
           {"cniDataDir", cni_data_dir},
           {"pauseBinary", pause_binary},
+          {"pullBinary", pull_binary},
+          {"insecureRegistries", insecure_registries},
+          {"cgroupRoot", cgroup_root},
+          {"cgroupParent", cgroup_parent},
+          {"podPidsLimit", pod_pids_limit},
           {"backoffInitialMs", backoff.initial.count()},
           {"backoffMaxMs", backoff.max.count()},
           {"backoffResetMs", backoff.reset_after.count()},
@@ -37,6 +42,11 @@ Result<NodeConfig> NodeConfig::from_json(const Json& j) {
     c.cni_cache_dir = j.at("cniCacheDir").get<std::string>();
     c.cni_data_dir = j.at("cniDataDir").get<std::string>();
     c.pause_binary = j.at("pauseBinary").get<std::string>();
+    c.pull_binary = j.value("pullBinary", "");
+    c.insecure_registries = j.value("insecureRegistries", std::vector<std::string>{});
+    c.cgroup_root = j.value("cgroupRoot", c.cgroup_root);
+    c.cgroup_parent = j.value("cgroupParent", c.cgroup_parent);
+    c.pod_pids_limit = j.value("podPidsLimit", c.pod_pids_limit);
     c.backoff.initial = Duration(j.at("backoffInitialMs").get<int64_t>());
     c.backoff.max = Duration(j.at("backoffMaxMs").get<int64_t>());
     c.backoff.reset_after = Duration(j.at("backoffResetMs").get<int64_t>());

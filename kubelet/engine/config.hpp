@@ -31,7 +31,15 @@ struct NodeConfig {
   std::string cni_cache_dir = "/var/lib/skiff/cni/results";
   std::string cni_data_dir = "/var/lib/skiff/cni/networks";  // IPAM leases of the default network
   std::string pause_binary;  // empty: skiff-pause next to this binary, then the build tree
+  std::string pull_binary;   // empty: skiff-pull next to this binary, then the build tree
+  // Registries (host[:port]) reached over plain HTTP; loopback ones always are.
+  std::vector<std::string> insecure_registries;
   BackoffPolicy backoff;
+  // Pod cgroups: <cgroup_parent>/[burstable|besteffort/]pod<uid> in every hierarchy mounted at
+  // cgroup_root (kubelet/engine/pod_cgroup.hpp); pod_pids_limit > 0 caps each pod's processes.
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string cgroup_parent = "/kubepods";
+  int64_t pod_pids_limit = 0;
   // Container log rotation (the kubelet's containerLogMaxSize / containerLogMaxFiles): a log
   // reaching the size is renamed to <restart>.log.<UTC time> and a new one started; at most
   // `log_max_files` files per container run, the current one included.

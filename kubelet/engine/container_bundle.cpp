@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "common/fs.hpp"
+#include "kubelet/engine/expand.hpp"
 #include "kubelet/engine/volumes.hpp"
 #include "oci/image/bundle.hpp"
 #include "oci/image/images.hpp"
@@ -88,18 +90,14 @@ Result<void> apply_container_settings(Json& spec, const Manifest& m, const Conta
     return Error(std::move(msg));
   };
   Json& process = spec["process"];
-  if (!c.command.empty()) {
-    std::vector<std::string> args = c.command;
-    args.insert(args.end(), c.args.begin(), c.args.end());
-    process["args"] = args;
-  }
   if (!c.working_dir.empty()) process["cwd"] = clean_path("/" + c.working_dir);
   process["terminal"] = false;
 
-  // Env: the image's, then the container's in order (later entries may refer to nothing here:
-  // $(VAR) expansion is not done yet).
+  // Env: the image's, then the container's in order; a value may refer to the entries before it
+  // as $(NAME) (kubelet/engine/expand.hpp).
   std::vector<std::string> env = process.value("env", std::vector<std::string>{});
   std::vector<std::string> over;
+  std::map<std::string, std::string> defined;
   for (const auto& e : c.env) {
     std::optional<std::string> v;
     if (e.field_path == "status.podIP" || e.field_path == "status.podIPs") {
@@ -113,9 +111,31 @@ Result<void> apply_container_settings(Json& spec, const Manifest& m, const Conta
       if (!r) return config_error(r.error().what());
       v = *r;
     }
-    if (v) over.push_back(cat(e.name, '=', *v));
+    if (!v) continue;
+    // Only a literal value is expanded (valueFrom values are taken as they are).
+    if (!e.config_map_key && !e.secret_key && e.field_path.empty()) v = expand_vars(*v, defined);
+    defined[e.name] = *v;
+    over.push_back(cat(e.name, '=', *v));
   }
   process["env"] = image::merge_env(env, over);
+
+  // command and args with $(NAME) of the container's env expanded.
+  auto expand_all = [&](const std::vector<std::string>& in) {
+    std::vector<std::string> out;
+    for (const auto& a : in) out.push_back(expand_vars(a, defined));
+    return out;
+  };
+  if (!c.command.empty()) {
+    std::vector<std::string> args = expand_all(c.command);
+    for (auto& a : expand_all(c.args)) args.push_back(std::move(a));
+    process["args"] = args;
+  } else if (auto expanded = expand_all(c.args); expanded != c.args) {
+    // The bundle put the image's Entrypoint, then the container's args: the args are the tail.
+    Json& args = process["args"];
+    if (args.is_array() && args.size() >= c.args.size())
+      for (size_t i = 0, first = args.size() - c.args.size(); i < expanded.size(); ++i)
+        args[first + i] = expanded[i];
+  }
 
   // securityContext: the container's fields over the pod's.
   const SecurityContext& pc = m.pod.spec.security_context;
@@ -246,6 +266,9 @@ Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, con
   }
   if (auto r = apply_container_settings(*spec, m, c, s, pod_dir, failure); !r)
     return fail(std::move(r).error());
+  // Beneath the pod cgroup, one per attempt (the bundle's name: <container>-<restart>).
+  if (!s.cgroup.empty())
+    (*spec)["linux"]["cgroupsPath"] = cat(s.cgroup, '/', dir.substr(dir.rfind('/') + 1));
   if (auto r = write_file_atomic(config_path, spec->dump(2), 0644, false); !r) {
     if (failure) *failure = {"CreateContainerError", r.error().what()};
     return fail(std::move(r).error());

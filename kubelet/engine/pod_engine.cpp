@@ -13,6 +13,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "kubelet/engine/container_bundle.hpp"
+#include "kubelet/engine/image_pull.hpp"
 #include "kubelet/engine/launch.hpp"
 #include "kubelet/engine/volumes.hpp"
 #include "oci/image/bundle_spec.hpp"
@@ -87,6 +88,7 @@ PodEngine::PodEngine(NodeConfig config, Manifest manifest, const Clock& clock)
   const Pod& p = manifest_.pod;
   pod_dir_ = config_.pod_dir(p.uid);
   log_dir_ = config_.log_dir(p.namespace_, p.name, p.uid);
+  puller_ = std::make_unique<ImagePuller>(config_, clock_);
   for (const auto& c : p.spec.init_containers) {
     ContainerRun r;
     r.spec = &c;
@@ -125,6 +127,10 @@ Result<void> PodEngine::start() {
 void PodEngine::start_container(ContainerRun& r) {
   const Container& c = *r.spec;
   const Pod& p = manifest_.pod;
+  if (bool shown = false; !image_pulled(*puller_, r, &shown)) {
+    if (shown) changed();
+    return;
+  }
   r.next_start.reset();
   r.reason = "ContainerCreating";
   r.message.clear();
@@ -348,6 +354,7 @@ void PodEngine::finish_attempt(ContainerRun& r, int status) {
 }
 
 bool PodEngine::on_child_exit(pid_t pid, int status) {
+  if (puller_->on_child_exit(pid, status)) return true;
   for (auto* list : {&init_, &main_})
     for (auto& r : *list)
       if (r.state == ContainerRun::State::kRunning && r.pid == pid) {
@@ -406,6 +413,7 @@ std::optional<TimePoint> PodEngine::next_deadline() const {
 void PodEngine::stop(Duration grace) {
   if (finished_) return;
   stopping_ = true;
+  puller_->cancel();
   auto g = runtime_options(config_);
   for (auto* list : {&init_, &main_})
     for (auto& r : *list) {

@@ -27,6 +27,8 @@
 
 namespace skiff::kubelet {
 
+class ImagePuller;
+
 // One container of the pod across its restarts.
 struct ContainerRun {
   const Container* spec = nullptr;
@@ -127,6 +129,7 @@ class PodEngine {
   bool dirty_ = false;
   std::string start_time_;
   std::function<void()> on_change_;
+  std::unique_ptr<ImagePuller> puller_;  // imagePullPolicy (kubelet/engine/image_pull)
 };
 
 // RFC 3339 UTC with seconds ("2026-11-23T15:10:49Z"), as Kubernetes' metav1.Time.

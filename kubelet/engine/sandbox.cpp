@@ -14,6 +14,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "kubelet/engine/launch.hpp"
+#include "kubelet/engine/pod_cgroup.hpp"
 #include "oci/runtime_spec.hpp"
 #include "runtime/container.hpp"
 
@@ -96,9 +97,9 @@ Json pause_spec(const Pod& pod, const std::string& hostname) {
 }  // namespace
 
 Json Sandbox::to_json() const {
-  return {{"pauseId", pause_id},        {"pausePid", pause_pid}, {"bundle", bundle},
-          {"network", network},         {"podIP", pod_ip},       {"hostname", hostname},
-          {"hostNetwork", host_network}};
+  return {{"pauseId", pause_id},         {"pausePid", pause_pid}, {"bundle", bundle},
+          {"network", network},          {"podIP", pod_ip},       {"hostname", hostname},
+          {"hostNetwork", host_network}, {"cgroup", cgroup},      {"qosClass", qos_class}};
 }
 
 Sandbox Sandbox::from_json(const Json& j) {
@@ -110,6 +111,8 @@ Sandbox Sandbox::from_json(const Json& j) {
   s.pod_ip = j.value("podIP", "");
   s.hostname = j.value("hostname", "");
   s.host_network = j.value("hostNetwork", false);
+  s.cgroup = j.value("cgroup", "");
+  s.qos_class = j.value("qosClass", "");
   return s;
 }
 
@@ -143,11 +146,15 @@ Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod, const std::s
 
   runtime::GlobalOptions g;
   g.root = c.runtime_root();
+  s.qos_class = pod_qos_class(pod);
+  s.cgroup = TRY(create_pod_cgroup(c, pod));
+  Defer remove_cgroup([&] { (void)destroy_pod_cgroup(c, s.cgroup); });
   TRY(mkdir_p(s.bundle + "/rootfs/proc"));
   Defer remove_bundle([&] { (void)remove_tree(s.bundle); });
   // The root holds nothing but the pause binary, bind-mounted read-only.
   TRY(write_file(s.bundle + "/rootfs/pause", "", O_CREAT | O_TRUNC, 0755));
   Json spec = pause_spec(pod, s.hostname);
+  spec["linux"]["cgroupsPath"] = s.cgroup + "/pause";
   spec["mounts"].push_back({{"destination", "/pause"},
                             {"type", "bind"},
                             {"source", pause},
@@ -186,6 +193,7 @@ Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod, const std::s
   }
   remove_pause.cancel();
   remove_bundle.cancel();
+  remove_cgroup.cancel();
   return s;
 }
 
@@ -216,6 +224,7 @@ Result<void> destroy_sandbox(const NodeConfig& c, const Pod& pod, const Sandbox&
   g.root = c.runtime_root();
   note(runtime::remove(g, s.pause_id, true), "remove the pause container");
   note(remove_tree(s.bundle), "remove the sandbox bundle");
+  note(destroy_pod_cgroup(c, s.cgroup), "remove the pod cgroup");
   if (first) return std::move(*first);
   return ok();
 }

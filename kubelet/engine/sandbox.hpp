@@ -22,16 +22,20 @@ struct Sandbox {
   std::string pod_ip;
   std::string hostname;
   bool host_network = false;
+  std::string cgroup;  // the pod cgroup (kubelet/engine/pod_cgroup.hpp); containers go beneath
+  std::string qos_class;
 
   std::string ns_path(const char* ns) const { return cat("/proc/", pause_pid, "/ns/", ns); }
   Json to_json() const;
   static Sandbox from_json(const Json& j);
 };
 
-// Creates the sandbox of `pod` under `pod_dir`; on any error everything made so far is undone.
+// Creates the sandbox of `pod` under `pod_dir` — the pod cgroup, then the pause in it; on any
+// error everything made so far is undone.
 Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod, const std::string& pod_dir);
-// Detaches the network and removes the pause container; every step is tried, the first error is
-// returned. The pause process is reaped by whoever is its parent (it is killed here).
+// Detaches the network, removes the pause container and the pod cgroup; every step is tried, the
+// first error is returned. The pause process is reaped by whoever is its parent (it is killed
+// here).
 Result<void> destroy_sandbox(const NodeConfig& c, const Pod& pod, const Sandbox& s);
 
 // The CNI network the node uses (written with default_conflist when the directory has none).
