@@ -67,12 +67,15 @@ nc_nodes() {
 }
 
 # The CNI config of node I (skiff-bridge + skiff-ipam on the node's pod CIDR, overlay MTU).
+# ipMasq as the kubelet's default network has it, except towards the cluster's pod CIDR
+# (10.NC_POD_NET.0.0/16): pod to pod across the overlay keeps the pods' addresses.
 _nc_conf() {
   local i=$1 state
   state="$(_nc_state "$i")"
   cat <<JSON
 {"cniVersion":"1.1.0","name":"$NC_NAME","type":"skiff-bridge","bridge":"skbr0",
  "isGateway":true,"isDefaultGateway":true,"mtu":$(_nc_mtu),
+ "ipMasq":true,"ipMasqExclude":["10.$NC_POD_NET.0.0/16"],
  "ipam":{"type":"skiff-ipam","dataDir":"$state/leases",
          "ranges":[[{"subnet":"10.$NC_POD_NET.$i.0/24"}]]}}
 JSON

@@ -35,6 +35,16 @@ CniResult<Config> parse_config(const NetworkConfig& conf) {
   TRY(boolean("isDefaultGateway", c.is_default_gateway));
   TRY(boolean("ipMasq", c.ip_masq));
   TRY(boolean("hairpinMode", c.hairpin));
+  if (j.contains("ipMasqExclude") && !j["ipMasqExclude"].is_null()) {
+    const Json& ex = j["ipMasqExclude"];
+    if (!ex.is_array())
+      return invalid("ipMasqExclude: expected array of CIDRs, got ", json_type_name(ex));
+    for (size_t i = 0; i < ex.size(); ++i) {
+      auto net = ex[i].is_string() ? IpNet::parse(ex[i].get<std::string>()) : std::nullopt;
+      if (!net) return invalid("ipMasqExclude[", i, "]: ", ex[i].dump(), " is not a CIDR");
+      c.ip_masq_exclude.push_back(net->network());
+    }
+  }
   if (c.is_default_gateway) c.is_gateway = true;
   if (j.contains("mtu") && !j["mtu"].is_null()) {
     if (!j["mtu"].is_number_integer()) return invalid("mtu: expected integer");

@@ -178,23 +178,37 @@ std::string masq_rule_tag(const std::string& container_id, const std::string& if
 }
 
 std::string masq_add_script(const std::string& network, const std::string& tag,
-                            const std::vector<IpNet>& ips) {
+                            const std::vector<IpNet>& ips, const std::vector<IpNet>& exclude) {
   auto table = masq_table_name(network);
   std::string s = cat("add table inet ", table, "\n", "add chain inet ", table,
                       " postrouting { type nat hook postrouting priority 100; policy accept; }\n");
   for (const auto& ip : ips) {
     bool v4 = ip.addr().is_v4();
+    // The destinations left alone; nft refuses overlapping intervals in one set, so a network
+    // inside another one of the list goes (the pod subnet inside the cluster CIDR, say).
+    std::vector<IpNet> nets = {ip.network()};
+    for (const auto& ex : exclude)
+      if (ex.addr().is_v4() == v4) nets.push_back(ex.network());
+    std::string keep;
+    for (size_t i = 0; i < nets.size(); ++i) {
+      bool inside = false;
+      for (size_t k = 0; k < nets.size() && !inside; ++k)
+        inside = k != i && nets[k].contains(nets[i].addr()) &&
+                 (nets[k].prefix() < nets[i].prefix() || (nets[k] == nets[i] && k < i));
+      if (!inside) keep += cat(keep.empty() ? "" : ", ", nets[i].str());
+    }
     s += cat("add rule inet ", table, " postrouting ", v4 ? "ip" : "ip6", " saddr ",
-             ip.addr().str(), ' ', v4 ? "ip" : "ip6", " daddr != { ", ip.network().str(), ", ",
+             ip.addr().str(), ' ', v4 ? "ip" : "ip6", " daddr != { ", keep, ", ",
              v4 ? "224.0.0.0/4" : "ff00::/8", " } masquerade comment \"", tag, "\"\n");
   }
   return s;
 }
 
 Result<void> add_masquerade(const std::string& network, const std::string& container_id,
-                            const std::string& ifname, const std::vector<IpNet>& ips) {
+                            const std::string& ifname, const std::vector<IpNet>& ips,
+                            const std::vector<IpNet>& exclude) {
   auto held = TRY(lock());
-  TRY(nft(masq_add_script(network, masq_rule_tag(container_id, ifname), ips)));
+  TRY(nft(masq_add_script(network, masq_rule_tag(container_id, ifname), ips, exclude)));
   return ok();
 }
 

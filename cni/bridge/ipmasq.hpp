@@ -19,12 +19,14 @@ std::string masq_table_name(const std::string& network);
 // The comment that tags an attachment's rules.
 std::string masq_rule_tag(const std::string& container_id, const std::string& ifname);
 // The nft script that adds the table, chain and rules for `ips` (each with its subnet):
-// traffic from the pod leaving its subnet is masqueraded, multicast is not.
+// traffic from the pod leaving its subnet is masqueraded; multicast and the `exclude` networks
+// of the same family (ipMasqExclude) are not.
 std::string masq_add_script(const std::string& network, const std::string& tag,
-                            const std::vector<IpNet>& ips);
+                            const std::vector<IpNet>& ips, const std::vector<IpNet>& exclude = {});
 
 Result<void> add_masquerade(const std::string& network, const std::string& container_id,
-                            const std::string& ifname, const std::vector<IpNet>& ips);
+                            const std::string& ifname, const std::vector<IpNet>& ips,
+                            const std::vector<IpNet>& exclude = {});
 // Removes the attachment's rules, and the table when none are left; fine when nothing is there.
 Result<void> remove_masquerade(const std::string& network, const std::string& container_id,
                                const std::string& ifname);

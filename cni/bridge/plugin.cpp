@@ -172,7 +172,7 @@ CniResult<NetworkResult> BridgePlugin::add(const CmdArgs& args) {
   if (cfg.ip_masq) {
     std::vector<IpNet> nets;
     for (const auto& ip : ipam.ips) nets.push_back(ip.address);
-    TRY(add_masquerade(cfg.network, args.container_id, args.ifname, nets));
+    TRY(add_masquerade(cfg.network, args.container_id, args.ifname, nets, cfg.ip_masq_exclude));
   }
 
   // The bridge takes a port's MAC when it has none of its own: read it after the port joined.

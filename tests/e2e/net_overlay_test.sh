@@ -91,6 +91,32 @@ check "cross node: 2/a -> 1/a (TCP)" tcp_ok 1/a 2/a "$p1a" 7001
 check "cross node: 1/b -> 3/a (TCP)" tcp_ok 3/a 1/b "$p3a" 7002
 check "same node: 1/b -> 1/a (TCP)" tcp_ok 1/a 1/b "$p1a" 7003
 
+# ipMasq (on, except towards the cluster's pod CIDR): a pod on another node sees the client
+# pod's own address; a node outside the pod network sees the client's node.
+seen_from() {  # seen_from SERVER CLIENT IP PORT -> the source address SERVER saw
+  local server=$1 client=$2 ip=$3 port=$4 out=$NC_ROOT/seen-$4
+  nc_exec "$server" timeout 10 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1); c, a = s.accept()
+open(sys.argv[2], "w").write(a[0])' "$port" "$out" &
+  local pid=$!
+  nc_exec "$client" timeout 10 python3 -c '
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close(); break
+    except ConnectionRefusedError:
+        time.sleep(0.05)' "$ip" "$port"
+  wait "$pid"
+  cat "$out" 2>/dev/null
+}
+seen=$(seen_from 2/a 1/a "$p2a" 7010)
+check "across the overlay the pod's own address arrives (saw $seen, want $p1a)" [ "$seen" = "$p1a" ]
+seen=$(seen_from 2 1/a "10.$NC_UNDERLAY.0.2" 7011)
+check "towards the underlay the pod is masqueraded (saw $seen, want 10.$NC_UNDERLAY.0.1)" \
+  [ "$seen" = "10.$NC_UNDERLAY.0.1" ]
+
 # The overlay's MTU everywhere: WireGuard device, node bridge, pod interface.
 mtu=$(_nc_mtu)
 check "MTU $mtu on the WireGuard device" [ "$(nc_exec 1 cat /sys/class/net/"$(_nc_wg 1)"/mtu)" = "$mtu" ]

@@ -38,6 +38,42 @@ TEST(IpMasq, ScriptMasqueradesLeavingTrafficOnly) {
       << s;
 }
 
+TEST(IpMasq, ExcludedNetworksAreNotMasqueraded) {
+  // The cluster CIDR holds the pod's subnet: the set keeps the larger one only (nft refuses
+  // overlapping intervals); the IPv6 exclusion applies to the IPv6 rule only.
+  auto s = masq_add_script("pods", "c1/eth0",
+                           {*IpNet::parse("10.244.1.5/24"), *IpNet::parse("fd01::5/64")},
+                           {*IpNet::parse("10.244.0.0/16"), *IpNet::parse("192.168.7.0/24"),
+                            *IpNet::parse("10.244.0.0/16"), *IpNet::parse("fd00::/8")});
+  EXPECT_NE(s.find("ip saddr 10.244.1.5 ip daddr != { 10.244.0.0/16, 192.168.7.0/24, "
+                   "224.0.0.0/4 } masquerade"),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("ip6 saddr fd01::5 ip6 daddr != { fd00::/8, ff00::/8 } masquerade"),
+            std::string::npos)
+      << s;
+}
+
+TEST(BridgeConfig, IpMasqExcludeTakesCidrsAndNamesTheBadOne) {
+  auto conf = [](Json extra) {
+    Json j = {{"cniVersion", "1.1.0"},
+              {"name", "n"},
+              {"type", "skiff-bridge"},
+              {"ipam", {{"type", "skiff-ipam"}}}};
+    j.update(extra);
+    return *NetworkConfig::from_json(j);
+  };
+  auto c = parse_config(conf({{"ipMasq", true}, {"ipMasqExclude", {"10.244.3.7/16", "fd00::/8"}}}));
+  ASSERT_TRUE(c.ok()) << c.error().what();
+  ASSERT_EQ(c->ip_masq_exclude.size(), 2u);
+  EXPECT_EQ(c->ip_masq_exclude[0].str(), "10.244.0.0/16");
+  auto bad = parse_config(conf({{"ipMasqExclude", {"10.0.0.0/8", "nope"}}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, kErrInvalidNetworkConfig);
+  EXPECT_NE(bad.error().msg.find("ipMasqExclude[1]"), std::string::npos) << bad.error().msg;
+  EXPECT_FALSE(parse_config(conf({{"ipMasqExclude", "10.0.0.0/8"}})).ok());
+}
+
 TEST(BridgeConfig, ValidatesLikeTheReferencePlugin) {
   auto conf = [](Json extra) {
     Json j = {{"cniVersion", "1.1.0"},
