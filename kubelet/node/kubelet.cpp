@@ -1,0 +1,318 @@
+#include "kubelet/node/kubelet.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+
+#include "api/meta.hpp"
+#include "api/yaml.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "kubelet/node/api_client.hpp"
+#include "kubelet/node/credentials.hpp"
+#include "kubelet/node/join.hpp"
+#include "kubelet/node/node_info.hpp"
+#include "kubelet/node/pod_sync.hpp"
+
+#ifndef SKIFF_BINARY_DIR
+#define SKIFF_BINARY_DIR ""
+#endif
+#ifndef SKIFF_VERSION
+#define SKIFF_VERSION "0.0.0"
+#endif
+
+namespace skiff::kubelet::node {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string micro_time() {
+  auto now = std::chrono::system_clock::now();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  std::string s = api::rfc3339(now);  // ...:SSZ
+  char frac[16];
+  snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(us % 1000000));
+  return s.substr(0, s.size() - 1) + frac;
+}
+
+// Sleeps up to `d`; false once stopping.
+class Stopper {
+ public:
+  bool sleep(std::chrono::milliseconds d) {
+    std::unique_lock lock(mu_);
+    return !cv_.wait_for(lock, d, [&] { return stop_.load(); });
+  }
+  void stop() {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+  const std::atomic<bool>& flag() const { return stop_; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<bool> stop_{false};
+};
+
+Result<void> register_node(ApiClient& api, const KubeletOptions& o, const NodeFacts& facts) {
+  Json node = {{"apiVersion", "v1"},
+               {"kind", "Node"},
+               {"metadata",
+                {{"name", o.node_name},
+                 {"labels",
+                  {{"kubernetes.io/hostname", o.node_name},
+                   {"kubernetes.io/os", "linux"},
+                   {"kubernetes.io/arch", "amd64"},
+                   {"beta.kubernetes.io/os", "linux"},
+                   {"beta.kubernetes.io/arch", "amd64"}}}}},
+               {"spec", Json::object()},
+               {"status", node_status(facts, api::now_rfc3339())}};
+  auto r = TRY(api.request("POST", "/api/v1/nodes", node.dump()));
+  if (r.status == 201 || r.status == 409) return ok();  // 409: ours from an earlier run
+  return error("register node ", quote(o.node_name), ": HTTP ", r.status, ": ", r.message());
+}
+
+Result<void> renew_lease(ApiClient& api, const std::string& node, const std::string& node_uid,
+                         int duration_s) {
+  std::string path = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/" + node;
+  auto got = TRY(api.request("GET", path));
+  if (got.status == 404) {
+    Json lease = {{"apiVersion", "coordination.k8s.io/v1"},
+                  {"kind", "Lease"},
+                  {"metadata", {{"name", node}, {"namespace", "kube-node-lease"}}},
+                  {"spec",
+                   {{"holderIdentity", node},
+                    {"leaseDurationSeconds", duration_s},
+                    {"renewTime", micro_time()}}}};
+    if (!node_uid.empty())
+      lease["metadata"]["ownerReferences"] = Json::array(
+          {{{"apiVersion", "v1"}, {"kind", "Node"}, {"name", node}, {"uid", node_uid}}});
+    auto r = TRY(api.request(
+        "POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", lease.dump()));
+    if (r.status != 201) return error("create lease: HTTP ", r.status, ": ", r.message());
+    return ok();
+  }
+  if (got.status != 200) return error("get lease: HTTP ", got.status, ": ", got.message());
+  Json lease = TRY(parse_json(got.body, "lease"));
+  lease["spec"]["renewTime"] = micro_time();
+  lease["spec"]["holderIdentity"] = node;
+  auto r = TRY(api.request("PUT", path, lease.dump()));
+  if (r.status != 200) return error("renew lease: HTTP ", r.status, ": ", r.message());
+  return ok();
+}
+
+// List, then watch from the list's resourceVersion; again from a list after 410 Gone or an error.
+void watch_pods(ApiClient& api, PodSync& pods, const std::string& node, Stopper& stopper) {
+  std::string selector = query_escape("spec.nodeName=" + node);
+  while (!stopper.flag()) {
+    auto list = api.get_json("/api/v1/pods?fieldSelector=" + selector);
+    if (!list) {
+      log::warn("list pods: ", list.error().what());
+      if (!stopper.sleep(2s)) return;
+      continue;
+    }
+    std::vector<Json> items;
+    for (auto& p : (*list)["items"]) items.push_back(std::move(p));
+    pods.replace_all(std::move(items));
+    std::string rv = api::str_at(*list, {"metadata", "resourceVersion"});
+    while (!stopper.flag()) {
+      bool gone = false;
+      auto streamed = api.stream_lines(
+          cat("/api/v1/pods?watch=true&allowWatchBookmarks=true&timeoutSeconds=300&fieldSelector=",
+              selector, "&resourceVersion=", rv),
+          [&](std::string_view line) {
+            auto ev = Json::parse(line, nullptr, false);
+            if (!ev.is_object()) return true;
+            std::string type = ev.value("type", "");
+            const Json& obj = ev["object"];
+            if (type == "ERROR") {
+              gone = obj.value("code", 0) == 410;
+              return false;
+            }
+            if (std::string v = api::str_at(obj, {"metadata", "resourceVersion"}); !v.empty())
+              rv = v;
+            if (type != "BOOKMARK") pods.apply(type, obj);
+            return true;
+          },
+          &stopper.flag());
+      if (!streamed) {
+        gone = gone || streamed.error().code() == 410;
+        if (!gone) log::warn(streamed.error().what());
+        if (!gone && !stopper.sleep(1s)) return;
+        break;  // relist
+      }
+      if (gone) break;
+    }
+  }
+}
+
+}  // namespace
+
+Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o) {
+  std::string text = TRY(read_file(path));
+  auto doc = api::yaml_to_json(text);
+  if (!doc) return doc.error().wrap(quote(path));
+  if (!doc->is_object()) return error(quote(path), ": expected a KubeletConfiguration object");
+  auto dur = [&](const Json& v, const std::string& key) -> Result<std::chrono::milliseconds> {
+    // Go durations as the KubeletConfiguration writes them: "10s", "5m0s", "500ms".
+    std::string s = v.is_string() ? v.get<std::string>() : "";
+    int64_t total = 0;
+    size_t i = 0;
+    bool any = false;
+    while (i < s.size()) {
+      size_t j = i;
+      while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) j++;
+      size_t k = j;
+      while (k < s.size() && std::isalpha(static_cast<unsigned char>(s[k]))) k++;
+      auto n = parse_int<int64_t>(std::string_view(s).substr(i, j - i));
+      std::string unit = s.substr(j, k - j);
+      int64_t ms = unit == "ms"  ? 1
+                   : unit == "s" ? 1000
+                   : unit == "m" ? 60000
+                   : unit == "h" ? 3600000
+                                 : 0;
+      if (!n || ms == 0) return error(quote(path), ": ", key, ": invalid duration ", v.dump());
+      total += *n * ms;
+      any = true;
+      i = k;
+    }
+    if (!any || total <= 0) return error(quote(path), ": ", key, ": invalid duration ", v.dump());
+    return std::chrono::milliseconds(total);
+  };
+  for (const auto& [key, v] : doc->items()) {
+    if (key == "apiVersion" || key == "kind") continue;
+    if (key == "maxPods") {
+      if (!v.is_number_integer() || v.get<int>() <= 0)
+        return error(quote(path), ": maxPods: must be a positive integer");
+      o.max_pods = v.get<int>();
+    } else if (key == "systemReserved") {
+      if (!v.is_object()) return error(quote(path), ": systemReserved: expected a map");
+      for (const auto& [res, q] : v.items()) {
+        auto milli = q.is_string() ? api::parse_quantity_milli(q.get<std::string>()) : std::nullopt;
+        if (!milli || *milli < 0)
+          return error(quote(path), ": systemReserved.", res, ": invalid quantity ", q.dump());
+        if (res == "cpu")
+          o.reserved_cpu_milli = *milli;
+        else if (res == "memory")
+          o.reserved_memory = *milli / 1000;
+        else
+          return error(quote(path), ": systemReserved.", res, ": only cpu and memory");
+      }
+    } else if (key == "nodeStatusUpdateFrequency") {
+      o.status_check = TRY(dur(v, key));
+    } else if (key == "nodeStatusReportFrequency") {
+      o.status_period = TRY(dur(v, key));
+    } else if (key == "nodeLeaseRenewInterval") {  // skiff: the renew interval itself
+      o.lease_period = TRY(dur(v, key));
+    } else {
+      return error(quote(path), ": ", key, ": unknown or unsupported field");
+    }
+  }
+  return ok();
+}
+
+Result<void> run_kubelet(KubeletOptions o) {
+  if (o.kubeconfig.empty()) o.kubeconfig = kubeconfig_path(o.data_dir);
+  auto kc = TRY_CTX(load_kubeconfig(o.kubeconfig),
+                    "the kubelet's kubeconfig (run `skiff-kubelet join` first)");
+  if (o.node_name.empty()) {
+    auto saved = read_file(credentials_dir(o.data_dir) + "/node-name");
+    if (saved) o.node_name = std::string(trim(*saved));
+  }
+  if (o.node_name.empty()) o.node_name = default_node_name();
+  if (o.node_name.empty()) return error("--node-name: required");
+  if (o.skiff_pod.empty())
+    o.skiff_pod = find_helper_binary("skiff-pod", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-pod"));
+  if (o.skiff_pod.empty()) return error("skiff-pod not found next to skiff-kubelet");
+  ClientConfig cc{kc.server, kc.ca_pem, false, kc.cert_pem, kc.key_pem, "", 30s};
+  auto main_api = TRY(ApiClient::create(cc));
+  auto lease_api = TRY(ApiClient::create(cc));
+  auto watch_api = TRY(ApiClient::create(cc));
+  if (o.node_ip.empty()) {
+    std::string host = kc.server.substr(8);
+    host = host.substr(0, host.rfind(':'));
+    o.node_ip = source_address_for(host);
+  }
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  NodeFacts facts;
+  facts.name = o.node_name;
+  facts.ip = o.node_ip;
+  facts.storage_dir = o.node.state_root;
+  TRY(mkdir_p(o.node.state_root, 0700));
+  facts.max_pods = o.max_pods;
+  facts.reserved_cpu_milli = o.reserved_cpu_milli;
+  facts.reserved_memory = o.reserved_memory;
+  facts.version = SKIFF_VERSION;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  facts.hostname = host;
+  TRY(register_node(*main_api, o, facts));
+  std::string node_uid;
+  if (auto n = main_api->get_json("/api/v1/nodes/" + o.node_name))
+    node_uid = api::str_at(*n, {"metadata", "uid"});
+  fprintf(stderr, "skiff-kubelet: node %s (%s) registered with %s\n", o.node_name.c_str(),
+          o.node_ip.c_str(), kc.server.c_str());
+
+  Stopper stopper;
+  std::thread lease([&] {
+    do {
+      if (auto r = renew_lease(*lease_api, o.node_name, node_uid, 40); !r)
+        log::warn("lease: ", r.error().what());
+    } while (stopper.sleep(o.lease_period));
+  });
+  std::thread status([&] {
+    Json last;
+    auto last_sent = std::chrono::steady_clock::time_point{};
+    do {
+      Json s = node_status(facts, api::now_rfc3339());
+      Json fp = status_fingerprint(s);
+      auto now = std::chrono::steady_clock::now();
+      if (fp == last && now - last_sent < o.status_period) continue;
+      auto r = main_api->request("PATCH", "/api/v1/nodes/" + o.node_name + "/status",
+                                 Json{{"status", s}}.dump(), "application/merge-patch+json");
+      if (!r)
+        log::warn("node status: ", r.error().what());
+      else if (r->status != 200)
+        log::warn("node status: HTTP ", r->status, ": ", r->message());
+      else {
+        last = fp;
+        last_sent = now;
+      }
+    } while (stopper.sleep(o.status_check));
+  });
+  PodSyncOptions po;
+  po.node = o.node;
+  po.skiff_pod = o.skiff_pod;
+  po.node_name = o.node_name;
+  po.node_ip = o.node_ip;
+  po.manifest_dir = o.data_dir + "/manifests";
+  auto pods = std::make_unique<PodSync>(*main_api, po);
+  std::thread watcher([&] { watch_pods(*watch_api, *pods, o.node_name, stopper); });
+  std::thread syncer([&] { pods->run(stopper.flag()); });
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  fprintf(stderr, "skiff-kubelet: %s, shutting down (pods keep running)\n",
+          sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  stopper.stop();
+  pods->wake();
+  lease.join();
+  status.join();
+  watcher.join();
+  syncer.join();
+  pods.reset();
+  return ok();
+}
+
+}  // namespace skiff::kubelet::node

@@ -1,0 +1,38 @@
+#pragma once
+// `skiff-kubelet run`: the node agent. Registers the Node (or takes over its own), renews its
+// Lease in kube-node-lease, posts the node status when it changes (and at least every
+// status_period), and runs the pods bound to this node (PodSync) from a list + watch of
+// pods with fieldSelector spec.nodeName=NODE, until SIGTERM/SIGINT.
+
+#include <chrono>
+#include <string>
+
+#include "common/error.hpp"
+#include "kubelet/engine/config.hpp"
+
+namespace skiff::kubelet::node {
+
+struct KubeletOptions {
+  std::string data_dir = "/var/lib/skiff-kubelet";
+  std::string kubeconfig;   // default <data dir>/credentials/kubeconfig
+  std::string config_file;  // a KubeletConfiguration subset (YAML or JSON)
+  std::string node_name;    // default: the certificate's (credentials/node-name)
+  std::string node_ip;      // default: the address this host reaches the master from
+  NodeConfig node;          // pod state, run, log, image roots; CNI
+  std::string skiff_pod;    // default: next to this binary, else the build tree
+  int max_pods = 110;
+  int64_t reserved_cpu_milli = 0, reserved_memory = 0;
+  std::chrono::milliseconds lease_period{std::chrono::seconds(10)};
+  std::chrono::milliseconds status_check{std::chrono::seconds(10)};
+  std::chrono::milliseconds status_period{std::chrono::minutes(5)};
+};
+
+// Applies a KubeletConfiguration file (maxPods, systemReserved cpu/memory,
+// nodeLeaseDurationSeconds' renew interval, nodeStatusReportFrequency, nodeStatusUpdateFrequency);
+// an unknown field or bad value is an error naming it.
+Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o);
+
+// Runs until a termination signal.
+Result<void> run_kubelet(KubeletOptions o);
+
+}  // namespace skiff::kubelet::node

@@ -1,0 +1,78 @@
+#pragma once
+// The pods the master assigns to this node, made real: each pod bound here gets one skiff-shim
+// (started by exec'ing `skiff-pod run --detach` with the pod and the ConfigMaps and Secrets it
+// uses, the code path `skiff pod run` takes — the kubelet itself never forks without exec), its
+// status is PATCHed when the shim reports a change, a pod being deleted is stopped within its
+// grace period and then deleted for good (uid precondition), and local pods the API no longer
+// has (orphans) are stopped and removed. Local state is the pod records under the state root, so
+// a restarted kubelet picks up the shims that kept running.
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/json_util.hpp"
+#include "kubelet/engine/config.hpp"
+#include "kubelet/node/api_client.hpp"
+
+namespace skiff::kubelet::node {
+
+struct PodSyncOptions {
+  NodeConfig node;        // the roots skiff-pod is given
+  std::string skiff_pod;  // the skiff-pod binary
+  std::string node_name, node_ip;
+  std::string manifest_dir;  // where manifests are staged for skiff-pod run
+  std::chrono::milliseconds period{1000};
+};
+
+class PodSync {
+ public:
+  PodSync(ApiClient& api, PodSyncOptions o) : api_(api), o_(std::move(o)) {}
+  ~PodSync();
+  // The full set of pods bound here (after a list); enables orphan clean-up.
+  void replace_all(std::vector<Json> pods);
+  // One watch event: ADDED, MODIFIED or DELETED.
+  void apply(const std::string& type, const Json& pod);
+  // Syncs until `stop`, at every change and every period.
+  void run(const std::atomic<bool>& stop);
+  void wake();
+  // One pass (tests).
+  void sync_once();
+
+ private:
+  struct Attempt {
+    std::chrono::steady_clock::time_point next;
+    int failures = 0;
+  };
+  Result<void> start_pod(const Json& pod);
+  Result<std::string> manifest_for(const Json& pod);
+  void report_status(const std::string& uid, const Json& pod, Json status);
+  void patch_status(const Json& pod, const Json& status);
+  void begin_worker(const std::string& uid, std::function<void()> fn);
+  Result<void> skiff_pod(const std::string& ns, const std::vector<std::string>& args,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(120));
+
+  ApiClient& api_;
+  PodSyncOptions o_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool dirty_ = true;
+  bool listed_ = false;
+  std::map<std::string, Json> desired_;      // uid -> pod, from the API
+  std::map<std::string, Json> reported_;     // uid -> last status PATCHed
+  std::map<std::string, Attempt> attempts_;  // uid -> start back-off
+  std::set<std::string> busy_;               // uids a worker is stopping or deleting
+  std::set<std::string> deleted_;            // uids finally deleted (awaiting the watch)
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Worker> workers_;
+};
+
+}  // namespace skiff::kubelet::node
