@@ -121,6 +121,7 @@ check "towards the underlay the pod is masqueraded (saw $seen, want 10.$NC_UNDER
 mtu=$(_nc_mtu)
 check "MTU $mtu on the WireGuard device" [ "$(nc_exec 1 cat /sys/class/net/"$(_nc_wg 1)"/mtu)" = "$mtu" ]
 check "MTU $mtu in the pod" [ "$(nc_exec 1/a cat /sys/class/net/eth0/mtu)" = "$mtu" ]
+check "MTU $mtu on the node bridge" [ "$(nc_exec 1 cat /sys/class/net/skbr0/mtu)" = "$mtu" ]
 check "node key file is 0600" [ "$(stat -c %a "$(_nc_state 1)/wireguard/private.key")" = 600 ]
 
 # A changed peer set on node 1 (keepalive for node 3's peer only): node 2's peer, unchanged, keeps
