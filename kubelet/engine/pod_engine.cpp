@@ -230,7 +230,173 @@ void PodEngine::start_container(ContainerRun& r) {
   r.started_at = now_rfc3339();
   r.started_mono = clock_.now();
   log::info("pod ", quote(p.name), ": container ", quote(c.name), " started (pid ", r.pid, ")");
+  // postStart runs right after the start; the container counts as started when it is done.
+  if (c.lifecycle.post_start)
+    r.hook = HandlerRun::start(*c.lifecycle.post_start, target(r), r.started_mono, std::nullopt);
+  else
+    begin_checks(r, r.started_mono);
   changed();
+}
+
+HandlerTarget PodEngine::target(const ContainerRun& r) const {
+  HandlerTarget t;
+  t.runtime = runtime_options(config_);
+  t.container_id = r.id;
+  t.container = r.spec;
+  if (!sandbox_.host_network && sandbox_.pause_pid > 0) t.netns = sandbox_.ns_path("net");
+  t.pod_ip = sandbox_.pod_ip;
+  t.scratch_dir = pod_dir_ + "/probes";
+  return t;
+}
+
+void PodEngine::begin_checks(ContainerRun& r, TimePoint now) {
+  r.post_start_done = true;
+  r.hook.reset();
+  const Container& c = *r.spec;
+  if (c.startup_probe) {
+    r.probes.push_back(
+        std::make_unique<ProbeWorker>(ProbeKind::kStartup, *c.startup_probe, r.started_mono));
+  } else {
+    r.started = true;
+    if (c.liveness_probe)
+      r.probes.push_back(
+          std::make_unique<ProbeWorker>(ProbeKind::kLiveness, *c.liveness_probe, r.started_mono));
+    if (c.readiness_probe)
+      r.probes.push_back(
+          std::make_unique<ProbeWorker>(ProbeKind::kReadiness, *c.readiness_probe, r.started_mono));
+    else
+      r.ready = true;
+  }
+  (void)now;
+  changed();
+}
+
+void PodEngine::clear_checks(ContainerRun& r) {
+  r.hook.reset();
+  r.probes.clear();
+  r.post_start_done = r.started = r.ready = false;
+  r.kill_at.reset();
+  r.signal_sent = r.sigkill_sent = false;
+}
+
+void PodEngine::advance_checks(ContainerRun& r, TimePoint now) {
+  if (r.kill_at) return;  // being killed: only preStop runs (advance_kill)
+  const Pod& p = manifest_.pod;
+  if (!r.post_start_done) {
+    if (!r.hook) return;
+    r.hook->tick(now);
+    if (!r.hook->done()) return;
+    if (r.hook->succeeded()) {
+      begin_checks(r, now);
+    } else {
+      std::string msg = cat("FailedPostStartHook: ", r.hook->message());
+      log::warn("pod ", quote(p.name), " container ", quote(r.spec->name), ": ", msg);
+      r.hook.reset();
+      begin_kill(r, Duration(p.spec.termination_grace_period_seconds * 1000), msg);
+      return;
+    }
+  }
+  for (size_t i = 0; i < r.probes.size(); ++i) {
+    ProbeWorker& w = *r.probes[i];
+    if (w.run) {
+      w.run->tick(now);
+      if (!w.run->done()) continue;
+      bool success = w.run->succeeded();
+      std::string msg = w.run->message();
+      w.run.reset();
+      if (!success)
+        log::info("pod ", quote(p.name), " container ", quote(r.spec->name), ": ",
+                  probe_kind_name(w.kind()), " probe failed: ", msg);
+      bool changed_result = w.record(success, msg);
+      if (w.failed()) {
+        std::string why = cat("Container ", r.spec->name, " failed ",
+                              w.kind() == ProbeKind::kStartup ? "startup" : "liveness",
+                              " probe, will be restarted: ", msg);
+        log::warn("pod ", quote(p.name), ": ", why);
+        int64_t grace = w.probe().termination_grace_period_seconds.value_or(
+            p.spec.termination_grace_period_seconds);
+        begin_kill(r, Duration(grace * 1000), why);
+        return;
+      }
+      if (!changed_result) continue;
+      if (w.kind() == ProbeKind::kStartup && w.result()) {
+        // Started: liveness and readiness take over.
+        r.probes.clear();
+        const Container& c = *r.spec;
+        r.started = true;
+        if (c.liveness_probe)
+          r.probes.push_back(std::make_unique<ProbeWorker>(ProbeKind::kLiveness, *c.liveness_probe,
+                                                           r.started_mono));
+        if (c.readiness_probe)
+          r.probes.push_back(std::make_unique<ProbeWorker>(ProbeKind::kReadiness,
+                                                           *c.readiness_probe, r.started_mono));
+        else
+          r.ready = true;
+        changed();
+        i = static_cast<size_t>(-1);  // the new workers may be due at once
+        continue;
+      }
+      if (w.kind() == ProbeKind::kReadiness) {
+        r.ready = w.result();
+        changed();
+      }
+      continue;
+    }
+    if (w.due(now)) {
+      w.attempt_started(now);
+      w.run = HandlerRun::start(w.probe().handler, target(r), now, w.timeout());
+      --i;  // it may be done already (a refused connection)
+    }
+  }
+}
+
+void PodEngine::begin_kill(ContainerRun& r, Duration grace, std::string message) {
+  if (r.state != ContainerRun::State::kRunning || r.kill_at) return;
+  TimePoint now = clock_.now();
+  r.probes.clear();
+  r.hook.reset();
+  r.ready = false;
+  r.kill_at = now + grace;
+  if (r.kill_message.empty()) r.kill_message = std::move(message);
+  // preStop first; its time counts against the grace period.
+  if (r.spec->lifecycle.pre_stop && grace > Duration(0))
+    r.hook = HandlerRun::start(*r.spec->lifecycle.pre_stop, target(r), now, std::nullopt);
+  advance_kill(r, now);
+  changed();
+}
+
+void PodEngine::advance_kill(ContainerRun& r, TimePoint now) {
+  if (!r.kill_at || r.state != ContainerRun::State::kRunning) return;
+  auto g = runtime_options(config_);
+  if (r.hook) {
+    r.hook->tick(now);
+    if (r.hook->done()) {
+      if (!r.hook->succeeded())
+        log::warn("pod ", quote(manifest_.pod.name), " container ", quote(r.spec->name),
+                  ": FailedPreStopHook: ", r.hook->message());
+      r.hook.reset();
+    }
+  }
+  if (!r.hook && !r.signal_sent) {
+    r.signal_sent = true;
+    if (auto k = runtime::kill(g, r.id, r.stop_signal, false); !k)
+      log::debug("stop ", quote(r.id), ": ", k.error().what());
+  }
+  if (now >= *r.kill_at && !r.sigkill_sent) {
+    r.sigkill_sent = true;
+    r.hook.reset();
+    (void)runtime::kill(g, r.id, SIGKILL, true);
+  }
+}
+
+template <class F>
+void PodEngine::for_each_run(F f) const {
+  for (const auto* list : {&init_, &main_})
+    for (const auto& r : *list) {
+      if (r.hook) f(*r.hook);
+      for (const auto& w : r.probes)
+        if (w->run) f(*w->run);
+    }
 }
 
 void PodEngine::drain(ContainerRun& r) {
@@ -316,7 +482,9 @@ void PodEngine::finish_attempt(ContainerRun& r, int status) {
   r.exit_code = code;
   r.finished_at = now_rfc3339();
   r.reason = status < 0 ? "StartError" : oom ? "OOMKilled" : code == 0 ? "Completed" : "Error";
-  r.message.clear();
+  r.message = std::move(r.kill_message);
+  r.kill_message.clear();
+  clear_checks(r);
 
   const std::string& policy = manifest_.pod.spec.restart_policy;
   bool restart;
@@ -342,6 +510,7 @@ void PodEngine::finish_attempt(ContainerRun& r, int status) {
                {"startedAt", r.started_at},
                {"finishedAt", r.finished_at},
                {"containerID", "skiff://" + r.id}};
+  if (!r.message.empty()) term["message"] = r.message;
   r.last_state = {{"terminated", term}};
   ++r.restart_count;
   r.next_start = r.backoff->on_exit(r.started_mono);
@@ -354,6 +523,9 @@ void PodEngine::finish_attempt(ContainerRun& r, int status) {
 }
 
 bool PodEngine::on_child_exit(pid_t pid, int status) {
+  bool ours = false;
+  for_each_run([&](HandlerRun& run) { ours = ours || run.on_child_exit(pid, status); });
+  if (ours) return true;
   if (puller_->on_child_exit(pid, status)) return true;
   for (auto* list : {&init_, &main_})
     for (auto& r : *list)
@@ -370,6 +542,14 @@ bool PodEngine::on_child_exit(pid_t pid, int status) {
 }
 
 void PodEngine::on_readable(int fd) {
+  bool ours = false;
+  for_each_run([&](HandlerRun& run) {
+    if (!ours && run.fd() == fd) {
+      ours = true;
+      run.on_ready();
+    }
+  });
+  if (ours) return;
   char buf[65536];
   for (auto* list : {&init_, &main_})
     for (auto& r : *list) {
@@ -397,12 +577,28 @@ std::vector<int> PodEngine::pipe_fds() const {
   return fds;
 }
 
+std::vector<struct pollfd> PodEngine::poll_fds() const {
+  std::vector<struct pollfd> fds;
+  for (int fd : pipe_fds()) fds.push_back({fd, POLLIN, 0});
+  for_each_run([&](const HandlerRun& run) {
+    if (run.fd() >= 0 && !run.done()) fds.push_back({run.fd(), run.events(), 0});
+  });
+  return fds;
+}
+
 std::optional<TimePoint> PodEngine::next_deadline() const {
   std::optional<TimePoint> next;
   auto consider = [&](std::optional<TimePoint> t) {
     if (t && (!next || *t < *next)) next = t;
   };
-  consider(kill_at_);
+  for (const auto* list : {&init_, &main_})
+    for (const auto& r : *list) {
+      if (r.state != ContainerRun::State::kRunning) continue;
+      if (!r.sigkill_sent) consider(r.kill_at);
+      if (r.hook) consider(r.hook->done() ? clock_.now() : r.hook->deadline());
+      for (const auto& w : r.probes)
+        consider(w->run && w->run->done() ? clock_.now() : w->next_deadline());
+    }
   if (stopping_ || completing_) return next;
   for (const auto* list : {&init_, &main_})
     for (const auto& r : *list)
@@ -414,18 +610,17 @@ void PodEngine::stop(Duration grace) {
   if (finished_) return;
   stopping_ = true;
   puller_->cancel();
-  auto g = runtime_options(config_);
   for (auto* list : {&init_, &main_})
     for (auto& r : *list) {
       if (r.state == ContainerRun::State::kRunning) {
-        if (auto k = runtime::kill(g, r.id, r.stop_signal, false); !k)
-          log::debug("stop ", quote(r.id), ": ", k.error().what());
+        // A kill already under way keeps its own deadline unless this one is sooner.
+        if (r.kill_at && clock_.now() + grace < *r.kill_at) r.kill_at = clock_.now() + grace;
+        begin_kill(r, grace, "");
       } else {
         r.done = true;
         r.next_start.reset();
       }
     }
-  kill_at_ = clock_.now() + grace;
   changed();
 }
 
@@ -474,19 +669,19 @@ void PodEngine::tick_once() {
       teardown();
       return;
     }
-    if (kill_at_ && now >= *kill_at_) {
-      auto g = runtime_options(config_);
-      for (auto* list : {&init_, &main_})
-        for (auto& r : *list)
-          if (r.state == ContainerRun::State::kRunning) (void)runtime::kill(g, r.id, SIGKILL, true);
-      kill_at_.reset();
-    }
+    for (auto* list : {&init_, &main_})
+      for (auto& r : *list) advance_kill(r, now);
     return;
   }
   if (init_failed_ || (next_init_ >= init_.size() && all_main_done())) {
     // The pod is complete: native sidecars stop after the main containers, the last one first,
     // each with the grace period; then the sandbox goes.
     completing_ = true;
+    for (auto& r : init_)
+      if (r.state == ContainerRun::State::kRunning) {
+        advance_checks(r, now);
+        advance_kill(r, now);
+      }
     for (auto* list : {&init_, &main_})
       for (auto& r : *list)
         if (r.state != ContainerRun::State::kRunning) {
@@ -500,22 +695,25 @@ void PodEngine::tick_once() {
       teardown();
       return;
     }
-    auto g = runtime_options(config_);
-    if (last->id != terminating_) {
-      terminating_ = last->id;
-      (void)runtime::kill(g, last->id, last->stop_signal, false);
-      kill_at_ = now + Duration(manifest_.pod.spec.termination_grace_period_seconds * 1000);
-    } else if (kill_at_ && now >= *kill_at_) {
-      (void)runtime::kill(g, last->id, SIGKILL, true);
-      kill_at_.reset();
-    }
+    if (!last->kill_at)
+      begin_kill(*last, Duration(manifest_.pod.spec.termination_grace_period_seconds * 1000), "");
+    else
+      advance_kill(*last, now);
     return;
   }
+  for (auto* list : {&init_, &main_})
+    for (auto& r : *list) {
+      if (r.state != ContainerRun::State::kRunning) continue;
+      advance_checks(r, now);
+      advance_kill(r, now);
+    }
   while (next_init_ < init_.size()) {
     ContainerRun& r = init_[next_init_];
     if (r.sidecar) {
-      // Started is enough for the next init container (no startup probe yet).
-      if (r.started_once) {
+      // The next init container waits until the sidecar has started: postStart done and its
+      // startup probe passed.
+      if (r.state == ContainerRun::State::kRunning) {
+        if (!r.started) return;
         ++next_init_;
         continue;
       }
@@ -535,7 +733,10 @@ void PodEngine::tick_once() {
   for (auto* list : {&init_, &main_})
     for (auto& r : *list) {
       if (r.done || r.state == ContainerRun::State::kRunning) continue;
-      if (r.init && !(r.sidecar && r.started_once)) continue;  // sidecar restarts only
+      // Init containers here are the sidecars already passed: restarts only.
+      if (r.init &&
+          !(r.sidecar && r.started_once && static_cast<size_t>(&r - init_.data()) < next_init_))
+        continue;
       if (r.next_start && now < *r.next_start) continue;
       start_container(r);
     }
@@ -554,13 +755,14 @@ PodPhase PodEngine::phase() const {
 }
 
 Json PodEngine::container_status(const ContainerRun& r) const {
-  Json s = {{"name", r.spec->name},
-            {"image", r.spec->image},
-            {"imageID", ""},
-            {"restartCount", r.restart_count},
-            {"started", r.state == ContainerRun::State::kRunning},
-            {"ready", r.state == ContainerRun::State::kRunning && (!r.init || r.sidecar)},
-            {"lastState", r.last_state}};
+  Json s = {
+      {"name", r.spec->name},
+      {"image", r.spec->image},
+      {"imageID", ""},
+      {"restartCount", r.restart_count},
+      {"started", r.state == ContainerRun::State::kRunning && r.started},
+      {"ready", r.state == ContainerRun::State::kRunning && r.ready && (!r.init || r.sidecar)},
+      {"lastState", r.last_state}};
   if (!r.id.empty() && r.state != ContainerRun::State::kWaiting)
     s["containerID"] = "skiff://" + r.id;
   switch (r.state) {
@@ -592,8 +794,12 @@ Json PodEngine::status() const {
     return Json{{"type", type}, {"status", status ? "True" : "False"}};
   };
   bool initialized = next_init_ >= init_.size();
-  bool ready = !main_.empty() && !finished_;
-  for (const auto& r : main_) ready = ready && r.state == ContainerRun::State::kRunning;
+  // Ready: every main container and every native sidecar running and ready.
+  bool ready = !main_.empty() && !finished_ && initialized;
+  for (const auto* list : {&init_, &main_})
+    for (const auto& r : *list)
+      if (!r.init || r.sidecar)
+        ready = ready && r.state == ContainerRun::State::kRunning && r.ready;
   Json s = {
       {"phase", phase_name(phase())},
       {"conditions", Json::array({cond("PodReadyToStartContainers", sandbox_ready_),

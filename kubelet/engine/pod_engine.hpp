@@ -8,6 +8,7 @@
 // reports, and tick() when next_deadline() passes. The containers are children of the calling
 // process (the runtime clones them from it).
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -20,6 +21,8 @@
 #include "common/json_util.hpp"
 #include "common/unique_fd.hpp"
 #include "kubelet/engine/config.hpp"
+#include "kubelet/engine/probe.hpp"
+#include "kubelet/engine/probe_action.hpp"
 #include "kubelet/engine/sandbox.hpp"
 #include "kubelet/logs/cri_log.hpp"
 #include "kubelet/pod/backoff.hpp"
@@ -57,6 +60,19 @@ struct ContainerRun {
   UniqueFd out, err, log;
   std::string log_path;
   std::unique_ptr<CriStreamWriter> out_writer, err_writer;
+
+  // Probes and hooks of the current attempt. `started`: postStart done and the startup probe
+  // passed (the next init container and the main containers wait for a sidecar's); `ready`: the
+  // readiness probe's result (started, without one).
+  bool post_start_done = false;
+  bool started = false;
+  bool ready = false;
+  std::unique_ptr<HandlerRun> hook;  // postStart while starting, preStop while being killed
+  std::vector<std::unique_ptr<ProbeWorker>> probes;
+  // Being killed: the stop signal after preStop, SIGKILL at kill_at (the end of the grace period).
+  std::optional<TimePoint> kill_at;
+  bool signal_sent = false, sigkill_sent = false;
+  std::string kill_message;  // why the kubelet killed it (a failed probe or hook)
 };
 
 enum class PodPhase { kPending, kRunning, kSucceeded, kFailed };
@@ -84,6 +100,9 @@ class PodEngine {
 
   // The log pipes to poll.
   std::vector<int> pipe_fds() const;
+  // Everything to poll: the log pipes (POLLIN) and the probes' and hooks' sockets and pipes (each
+  // with its events); on_readable() takes any of them.
+  std::vector<struct pollfd> poll_fds() const;
   // When tick() must run next (back-off, grace period); nullopt: only on events.
   std::optional<TimePoint> next_deadline() const;
   // The pod ended (all containers done or stopped) and its sandbox is gone.
@@ -102,6 +121,17 @@ class PodEngine {
   void finish_attempt(ContainerRun& r, int status);
   void drain(ContainerRun& r);
   void close_logs(ContainerRun& r);
+  HandlerTarget target(const ContainerRun& r) const;
+  // After postStart: the startup probe, or liveness and readiness when there is none.
+  void begin_checks(ContainerRun& r, TimePoint now);
+  // Runs due probe attempts and hooks of a running container and acts on their results.
+  void advance_checks(ContainerRun& r, TimePoint now);
+  // Kills one container the Kubernetes way: preStop, the stop signal, SIGKILL after `grace`.
+  void begin_kill(ContainerRun& r, Duration grace, std::string message);
+  void advance_kill(ContainerRun& r, TimePoint now);
+  void clear_checks(ContainerRun& r);
+  template <class F>
+  void for_each_run(F f) const;
   void maybe_rotate(ContainerRun& r);
   void teardown();
   void tick_once();
@@ -123,8 +153,6 @@ class PodEngine {
   bool init_failed_ = false;
   bool stopping_ = false;
   bool completing_ = false;  // the main containers are done; sidecars are being stopped
-  std::string terminating_;  // the sidecar sent SIGTERM last
-  std::optional<TimePoint> kill_at_;
   bool finished_ = false;
   bool dirty_ = false;
   std::string start_time_;

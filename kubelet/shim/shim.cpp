@@ -167,7 +167,7 @@ int run_shim(const ShimOptions& o) {
     }
     if (engine.finished()) break;
     std::vector<struct pollfd> fds = {{sfd.get(), POLLIN, 0}, {listener->get(), POLLIN, 0}};
-    for (int fd : engine.pipe_fds()) fds.push_back({fd, POLLIN, 0});
+    for (const auto& p : engine.poll_fds()) fds.push_back(p);  // logs, probes, hooks
     int timeout = -1;
     if (auto next = engine.next_deadline()) {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock.now()).count();
