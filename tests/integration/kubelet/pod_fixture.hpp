@@ -1,0 +1,142 @@
+#pragma once
+// A fixture for pod tests that drive the real skiff-pod / skiff-shim: the busybox fixture image
+// imported once into a store shared by the suite, private roots per test, a private bridge and
+// subnet, and a check that nothing of a pod is left behind.
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/fs.hpp"
+#include "oci/image/import.hpp"
+#include "tests/support/runtime_fixture.hpp"
+#include "tests/support/test_util.hpp"
+
+namespace skiff::test {
+
+template <const char* kBridge, const char* kSubnet>
+class PodFixture : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!is_root()) return;
+    shared_ = new TempDir("skiff-podfix");
+    std::string layout = *shared_ / "bb-oci";
+    auto made = sh(cat(source_path("scripts/fixtures/make-busybox-bundle.sh"), ' ', *shared_ / "bb",
+                       " --rootfs-only --oci-layout ", layout));
+    if (made.exit_code != 0) {
+      setup_error_ = "make-busybox-bundle.sh: " + made.err;
+      return;
+    }
+    auto store = image::Store::open(*shared_ / "images");
+    if (!store) {
+      setup_error_ = store.error().what();
+      return;
+    }
+    image::ImportOptions o;
+    o.name = "busybox";
+    auto imported = image::import_archive(*store, layout, o);
+    if (!imported) setup_error_ = imported.error().what();
+  }
+  static void TearDownTestSuite() {
+    delete shared_;
+    shared_ = nullptr;
+    (void)sh(cat("ip link del ", kBridge, " 2>/dev/null"));
+  }
+
+  void SetUp() override {
+    SKIFF_REQUIRE_ROOT();
+    if (!setup_error_.empty()) GTEST_SKIP() << "no busybox image: " << setup_error_;
+    Json ipam = {{"type", "skiff-ipam"},
+                 {"ranges", Json::array({Json::array({{{"subnet", kSubnet}}})})},
+                 {"dataDir", dir_ / "ipam"}};
+    Json conf = {{"cniVersion", "1.0.0"},
+                 {"name", "podfix"},
+                 {"plugins", Json::array({{{"type", "skiff-bridge"},
+                                           {"bridge", kBridge},
+                                           {"isGateway", true},
+                                           {"ipam", ipam}}})}};
+    write_file(dir_ / "net.d/10-podfix.conflist", conf.dump(2));
+    before_ = HostSnapshot::take();
+  }
+  void TearDown() override {
+    if (!is_root() || !setup_error_.empty()) return;
+    for (const auto& line : split(pod({"ls"}).out, '\n', true)) {
+      auto name = split(line, ' ', true)[0];
+      if (name != "NAME") (void)pod({"rm", "-f", name});
+    }
+  }
+
+  virtual std::vector<std::string> extra_globals() const { return {}; }
+  CommandResult pod(const std::vector<std::string>& args, const std::string& in = "") const {
+    std::vector<std::string> argv = {binary("kubelet/skiff-pod"),
+                                     "--state-root",
+                                     dir_ / "state",
+                                     "--run-root",
+                                     dir_ / "run",
+                                     "--log-root",
+                                     dir_ / "logs",
+                                     "--image-root",
+                                     *shared_ / "images",
+                                     "--snapshot-root",
+                                     *shared_ / "snapshots",
+                                     "--cni-conf-dir",
+                                     dir_ / "net.d",
+                                     "--cni-cache-dir",
+                                     dir_ / "cni-cache",
+                                     "--cni-bin-dir",
+                                     binary("cni"),
+                                     "--backoff-initial-ms",
+                                     "300"};
+    for (const auto& a : extra_globals()) argv.push_back(a);
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, in);
+  }
+  std::string write_pod(const std::string& name, const std::string& yaml) const {
+    std::string path = dir_ / (name + ".yaml");
+    write_file(path, yaml);
+    return path;
+  }
+  json status(const std::string& name) const {
+    auto r = pod({"status", name, "-o", "json"});
+    auto j = json::parse(r.out, nullptr, false);
+    return j.is_discarded() ? json() : j["status"];
+  }
+  static json container(const json& status, const std::string& name) {
+    for (const char* key : {"containerStatuses", "initContainerStatuses"})
+      if (status.contains(key))
+        for (const auto& c : status[key])
+          if (c["name"] == name) return c;
+    return json();
+  }
+  std::string shim_pids() const {
+    return std::string(trim(sh("pgrep -f '[s]kiff-shim --pod-dir " + dir_.path() + "'").out));
+  }
+  static size_t entries(const std::string& dir) {
+    size_t n = 0;
+    if (DIR* d = opendir(dir.c_str())) {
+      while (struct dirent* e = readdir(d))
+        if (e->d_name[0] != '.') ++n;
+      closedir(d);
+    }
+    return n;
+  }
+  void expect_nothing_left() const {
+    EXPECT_EQ(entries(dir_ / "run/runtime"), 0u) << sh("ls " + dir_ / "run/runtime").out;
+    EXPECT_EQ(entries(dir_ / "run/pods"), 0u);
+    EXPECT_EQ(shim_pids(), "");
+    std::string ours;
+    for (const auto& line : split(diff(before_, HostSnapshot::take()), '\n', true))
+      if (line.find(dir_.path()) != std::string::npos || line.find("/pod") != std::string::npos)
+        ours += line + "\n";
+    EXPECT_EQ(ours, "");
+  }
+
+  TempDir dir_{"skiff-podfix"};
+  HostSnapshot before_;
+  static inline TempDir* shared_ = nullptr;
+  static inline std::string setup_error_;
+};
+
+}  // namespace skiff::test
