@@ -187,6 +187,8 @@ Result<Handler> handler(Fields& f, std::vector<std::string>* w) {
       }
     }
     gf.finish();
+    if (h.scheme == "HTTPS" && w)
+      w->push_back(cat(gf.at("scheme"), ": HTTPS is not supported by skiff yet; it always fails"));
   }
   if (const Json* t = TRY(f.object("tcpSocket"))) {
     set_kind("tcpSocket");
@@ -202,6 +204,7 @@ Result<Handler> handler(Fields& f, std::vector<std::string>* w) {
     h.port = port ? static_cast<int>(std::clamp<int64_t>(*port, -1, 1 << 20)) : 0;
     h.service = TRY(gf.str("service"));
     gf.finish();
+    if (w) w->push_back(cat(f.at("grpc"), ": not supported by skiff yet; it always fails"));
   }
   if (const Json* s = TRY(f.object("sleep"))) {
     set_kind("sleep");

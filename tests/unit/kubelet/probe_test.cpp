@@ -165,6 +165,20 @@ spec:
             "restartPolicy=Always");
 }
 
+TEST(ProbeParse, UnsupportedHandlersAreWarnedAbout) {
+  auto m = parse_manifest(pod_with(R"(    livenessProbe: {grpc: {port: 9000}}
+    readinessProbe: {httpGet: {port: 443, scheme: HTTPS}}
+)"),
+                          "pod.yaml");
+  ASSERT_TRUE(m.ok()) << m.error().what();
+  ASSERT_EQ(m->warnings.size(), 2u);
+  EXPECT_EQ(m->warnings[0],
+            "spec.containers[0].livenessProbe.grpc: not supported by skiff yet; it always fails");
+  EXPECT_EQ(m->warnings[1],
+            "spec.containers[0].readinessProbe.httpGet.scheme: HTTPS is not supported by skiff "
+            "yet; it always fails");
+}
+
 TEST(ProbeWorker, ThresholdsAndSchedule) {
   Probe p;
   p.initial_delay_seconds = 2;
