@@ -298,8 +298,9 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   cg_opts.container_id = o.id;
   cg_opts.systemd = g.systemd_cgroup;
   auto cgroup = TRY(cgroups::make_manager(cg_opts));
-  log::debug("cgroup manager: ", cgroups::mode_name(cgroup->mode()), " (", quote(lx.cgroups_path),
-             ")");
+  if (log::enabled(log::Level::kDebug))
+    log::debug("cgroup mode: ", cgroups::mode_name(cgroup->mode()), ", the container's cgroup ",
+               quote(cgroup->to_json().value("relative", "")));
   TRY_CTX(cgroup->create(), "create the container's cgroup");
   Defer destroy_cgroup([&] { (void)cgroup->destroy(); });
   if (lx.resources) TRY(cgroup->apply(effective_resources(lx)));

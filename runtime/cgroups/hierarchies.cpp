@@ -60,9 +60,20 @@ std::vector<Hierarchy> parse_cgroup_mounts(std::string_view mountinfo, const std
     auto dash = std::find(fields.begin(), fields.end(), "-");
     if (dash == fields.end() || fields.end() - dash < 4 || dash - fields.begin() < 6) continue;
     const std::string& fstype = dash[1];
+    std::string mountpoint = unescape(fields[4]);
+    // A mount listed later at or above an earlier one's mount point hides it (mountinfo lists a
+    // namespace's mounts in mount order): a tmpfs over /sys/fs/cgroup hides the hierarchies
+    // that were mounted below it, though they stay in mountinfo. "/" is left out: a root moved
+    // into place (switch_root, pivot_root) can be listed after the mounts it carries.
+    std::erase_if(out, [&](const Hierarchy& earlier) {
+      if (mountpoint == "/") return false;
+      bool hidden = earlier.mountpoint == mountpoint || below(earlier.mountpoint, mountpoint);
+      if (hidden) seen.erase(earlier.cgroup2 ? "cgroup2" : join(earlier.controllers, ","));
+      return hidden;
+    });
     if (fstype != "cgroup" && fstype != "cgroup2") continue;
     Hierarchy h;
-    h.mountpoint = unescape(fields[4]);
+    h.mountpoint = std::move(mountpoint);
     if (!below(h.mountpoint, root)) continue;
     h.cgroup2 = fstype == "cgroup2";
     if (!h.cgroup2) {

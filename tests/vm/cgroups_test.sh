@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # VM lane: the runtime on a pure cgroup v2 kernel, in one qemu guest (scripts/vm/run.sh): the
 # cgroup managers on the real mount (integration_cgroups: V2Manager, eBPF device filter, freezer,
-# OOM), the binary's v2 cgroups (vm_runtime_cgroups_v2: memory/cpu/cpuset/pids/unified on the host
-# and inside, update, pause/resume through cgroup.freeze, events --stats and OOM, devices, nested
-# and relative cgroupsPath, clean delete), and the runtime tests whose processes join cgroups
+# OOM), the binary's cgroups (integration_runtime Cgroups.*, the same source as the host lane's,
+# asserting the v2 files here: memory.max/low/high/swap.max, cpu.max, cpu.weight, cpuset, pids.max
+# and `unified` on the host and inside, update, pause/resume through cgroup.freeze, events --stats
+# and OOM from memory.events, eBPF devices, nested and relative cgroupsPath, clean delete), the
+# cgroup mode in `features` and --debug, and the runtime tests whose processes join cgroups
 # (clone3 CLONE_INTO_CGROUP): lifecycle, exec, cgroup namespace.
 #
 # Exit 0 pass, 77 skip (reason printed), else fail. By hand: bash tests/vm/cgroups_test.sh
@@ -11,9 +13,8 @@ set -uo pipefail
 src=${SKIFF_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 bin=${SKIFF_BINARY_DIR:-$src/build}
 
-# Runtime tests that exercise cgroups (the Cgroups.* suite is written for v1 and skips on v2;
-# vm_runtime_cgroups_v2 is its v2 counterpart).
-runtime_filter=Lifecycle.RunReturnsTheExitCode:Lifecycle.RunKilledBySignalReports128PlusN
+# Runtime tests that exercise cgroups.
+runtime_filter=Cgroups.*:Lifecycle.RunReturnsTheExitCode:Lifecycle.RunKilledBySignalReports128PlusN
 runtime_filter+=:Lifecycle.DeleteOfCreatedContainerKillsTheInit
 runtime_filter+=:Lifecycle.ForceDeleteOfRunningContainer:Lifecycle.KillAllReachesEveryProcess
 runtime_filter+=:Lifecycle.DuplicateIdRefusedWithoutHarmingTheFirst:Lifecycle.VersionAndFeatures
@@ -27,7 +28,7 @@ runtime_filter+=:Security.CreatedInitsExeIsAReadOnlyViewOfTheBinary
 runtime_filter+=:Security.SelfExeInterpreterTrickCannotRewriteTheBinary
 
 if [[ ${1-} != --in-guest ]]; then
-  for t in integration_cgroups integration_runtime vm_runtime_cgroups_v2; do
+  for t in integration_cgroups integration_runtime; do
     [[ -x $bin/tests/$t ]] || { echo "SKIP: $bin/tests/$t is not built"; exit 77; }
   done
   [[ -x $bin/runtime/skiff ]] || { echo "SKIP: $bin/runtime/skiff is not built"; exit 77; }
@@ -46,7 +47,6 @@ run() {
   "$@" || failed+=("$name")
 }
 run integration_cgroups "$bin/tests/integration_cgroups"
-run vm_runtime_cgroups_v2 "$bin/tests/vm_runtime_cgroups_v2"
 run integration_runtime "$bin/tests/integration_runtime" --gtest_filter="$runtime_filter"
 if ((${#failed[@]})); then
   echo "FAIL: ${failed[*]}"

@@ -77,6 +77,28 @@ TEST(Hierarchies, CombinedMountsOptionsAndDuplicates) {
                                             "cpuset", "hugetlb", "rdma", "memory"}));
 }
 
+// A tmpfs mounted over /sys/fs/cgroup (here in a private mount namespace) hides the hierarchies
+// below it, which mountinfo still lists; a hierarchy mounted after it counts. A root listed late
+// (moved into place) hides nothing.
+TEST(Hierarchies, OvermountedHierarchiesAreHidden) {
+  std::string text = std::string(kSeparate) +
+                     "50 31 0:60 / /sys/fs/cgroup rw - tmpfs skiff-it rw\n"
+                     "51 50 0:36 / /sys/fs/cgroup/pids rw - cgroup skiff-it rw,pids\n"
+                     "52 1 0:61 / / rw - overlay overlay rw\n";
+  auto hs = parse_cgroup_mounts(text, "/sys/fs/cgroup");
+  EXPECT_EQ(names(hs), std::vector<std::string>{"pids"});
+  // Only one over a single hierarchy.
+  std::string one = std::string(kSeparate) + "50 35 0:60 / /sys/fs/cgroup/memory rw - tmpfs t rw\n";
+  auto without_memory = names(parse_cgroup_mounts(one, "/sys/fs/cgroup"));
+  EXPECT_EQ(without_memory,
+            (std::vector<std::string>{"cpu", "cpuacct", "cpuset", "devices", "freezer", "blkio",
+                                      "pids", "systemd", "unified"}));
+  EXPECT_TRUE(parse_cgroup_mounts(std::string(kSeparate) + "50 31 0:60 / /sys/fs/cgroup rw - "
+                                                           "tmpfs t rw\n",
+                                  "/sys/fs/cgroup")
+                  .empty());
+}
+
 TEST(Hierarchies, OtherRoot) {
   EXPECT_TRUE(parse_cgroup_mounts(kSeparate, "/other").empty());
   auto hs = parse_cgroup_mounts(kCombined, "/elsewhere");
