@@ -136,6 +136,7 @@ Result<void> run_master(const MasterOptions& o) {
   std::unique_ptr<LeaderElector> elector;
   if (o.store == "etcd") {
     LeaderElectionOptions lopts;
+    lopts.identity = persistent_identity(o.data_dir + "/leader-identity");
     lopts.lease_duration = o.leader_lease_duration;
     lopts.renew_deadline = o.leader_lease_duration * 2 / 3;
     lopts.retry_period = o.leader_lease_duration * 2 / 15;

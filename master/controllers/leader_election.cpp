@@ -5,6 +5,7 @@
 #include <random>
 
 #include "api/kinds.hpp"
+#include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 
@@ -30,6 +31,14 @@ static std::string default_identity() {
   char suffix[17];
   snprintf(suffix, sizeof(suffix), "%08x%08x", rd(), rd());
   return cat(host, "_", suffix);
+}
+
+std::string persistent_identity(const std::string& path) {
+  if (auto saved = read_file(path); saved.ok() && !trim(*saved).empty())
+    return std::string(trim(*saved));
+  std::string id = default_identity();
+  (void)write_file_atomic(path, id + "\n", 0644, false);
+  return id;
 }
 
 LeaderElector::LeaderElector(Registry& registry, LeaderElectionOptions options, Callback started,

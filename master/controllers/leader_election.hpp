@@ -18,7 +18,9 @@
 namespace skiff::master {
 
 struct LeaderElectionOptions {
-  std::string identity;  // this candidate (default: hostname_randomhex)
+  // This candidate (default: hostname_randomhex). Kept in the data directory, so a restarted
+  // master reclaims its own Lease at once instead of waiting for it to expire.
+  std::string identity;
   std::string ns = "kube-system";
   std::string name = "skiff-master";
   std::chrono::milliseconds lease_duration{std::chrono::seconds(15)};
@@ -58,6 +60,9 @@ class LeaderElector {
   bool stopping_ = false;
   std::thread thread_;
 };
+
+// The candidate identity stored in `path`, made (hostname_randomhex) and saved on first use.
+std::string persistent_identity(const std::string& path);
 
 // "2026-11-23T18:00:00.123456Z": a metav1.MicroTime.
 std::string micro_time_now();

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/base64.hpp"
+#include "common/defer.hpp"
 #include "common/json_util.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
@@ -193,11 +194,18 @@ Result<std::string> EtcdBackend::call(const std::string& path, const std::string
   }
 }
 
-Result<Backend::Loaded> EtcdBackend::load(size_t) {
+Result<Backend::Loaded> EtcdBackend::load(size_t history_limit) {
   Loaded out;
   std::string start = prefix_ + "/";
   const std::string end = prefix_end(start);
+  // With history: a sentinel key outside the data range, written first, marks the revision the
+  // state is read at and the end of the history replay.
   int64_t rev = 0;
+  if (history_limit > 0) {
+    auto put = TRY(
+        call("/v3/kv/put", Json{{"key", b64(prefix_ + "!history")}, {"value", b64("x")}}.dump()));
+    rev = i64(TRY(parse_json(put, "etcd put response"))["header"], "revision");
+  }
   for (;;) {
     Json req = {{"key", b64(start)}, {"range_end", b64(end)}, {"limit", std::to_string(kPageSize)}};
     if (rev) req["revision"] = std::to_string(rev);
@@ -220,6 +228,7 @@ Result<Backend::Loaded> EtcdBackend::load(size_t) {
     start = last + '\0';
   }
   out.revision = rev;
+  if (history_limit > 0) TRY_CTX(load_history(rev, history_limit, out), "read the watch history");
   return out;
 }
 
@@ -268,90 +277,146 @@ void EtcdBackend::stop_feed() {
   if (feed_fd_ >= 0) ::shutdown(feed_fd_, SHUT_RDWR);
 }
 
+// One watch stream over [key, range_end) from `start_rev`, until `on_records` returns false, the
+// stream ends (returns ok with `ended` set) or fails. `fd_slot` gets the socket (for stop_feed).
+Result<void> EtcdBackend::stream(const std::string& key, const std::string& range_end,
+                                 int64_t start_rev,
+                                 const std::function<bool(std::vector<LogRecord>&&)>& on_records,
+                                 bool register_fd, std::string& lost) {
+  auto conn = TRY_CTX(connect_any(), "watch ", quote(prefix_));
+  if (register_fd) {
+    std::lock_guard lock(feed_mu_);
+    if (feed_stopped_) return ok();
+    feed_fd_ = conn->sock.native_handle();
+  }
+  Defer unregister([&] {
+    if (!register_fd) return;
+    std::lock_guard lock(feed_mu_);
+    feed_fd_ = -1;
+  });
+  Json req = {{"create_request",
+               {{"key", b64(key)},
+                {"range_end", b64(range_end)},
+                {"start_revision", std::to_string(start_rev)},
+                {"prev_kv", true}}}};
+  boost::system::error_code ec;
+  http::write(conn->sock, post(conn->host, "/v3/watch", req.dump()), ec);
+  http::response_parser<http::empty_body> parser;
+  parser.body_limit(boost::none);
+  std::string partial;
+  std::vector<std::string> lines;
+  auto on_chunk = [&](std::uint64_t, beast::string_view data, beast::error_code&) {
+    partial.append(data.data(), data.size());
+    for (size_t pos; (pos = partial.find('\n')) != std::string::npos;) {
+      lines.push_back(partial.substr(0, pos));
+      partial.erase(0, pos + 1);
+    }
+    return data.size();
+  };
+  parser.on_chunk_body(on_chunk);
+  if (!ec) http::read_header(conn->sock, conn->buf, parser, ec);
+  if (!ec && parser.get().result() != http::status::ok)
+    return error("etcd watch: HTTP ", parser.get().result_int());
+  while (!ec && !parser.is_done() && !(register_fd && feed_stopped_)) {
+    http::read_some(conn->sock, conn->buf, parser, ec);
+    for (const auto& line : lines) {
+      if (trim(line).empty()) continue;
+      auto msg = TRY(parse_json(line, "etcd watch response"));
+      if (msg.contains("error"))
+        return error("etcd watch: ", msg["error"].value("message", msg["error"].dump()));
+      const Json& r = msg["result"];
+      if (r.value("canceled", false)) {
+        if (int64_t c = i64(r, "compact_revision"))
+          return Error(cat("etcd watch from revision ", start_rev, ": compacted up to ", c), kGone);
+        return error("etcd watch canceled: ", r.value("cancel_reason", "no reason given"));
+      }
+      if (!r.contains("events")) continue;
+      std::vector<LogRecord> records;
+      for (const auto& ev : r["events"]) {
+        const Json& kv = ev["kv"];
+        LogRecord rec;
+        rec.key = unb64(kv, "key").substr(prefix_.size());
+        rec.rev = i64(kv, "mod_revision");
+        const Json* prev = ev.contains("prev_kv") ? &ev["prev_kv"] : nullptr;
+        if (ev.value("type", "PUT") == "DELETE") {
+          rec.deleted = true;
+          if (prev) {
+            rec.value = unb64(*prev, "value");
+            rec.create_rev = i64(*prev, "create_revision");
+            rec.prev_rev = i64(*prev, "mod_revision");
+          }
+        } else {
+          rec.create_rev = i64(kv, "create_revision");
+          rec.created = rec.create_rev == rec.rev;
+          rec.value = unb64(kv, "value");
+          if (prev) rec.prev_rev = i64(*prev, "mod_revision");
+        }
+        records.push_back(std::move(rec));
+      }
+      if (!records.empty() && !on_records(std::move(records))) return ok();
+    }
+    lines.clear();
+  }
+  lost = conn->url + ": " + (ec ? ec.message() : "stream ended");
+  return ok();
+}
+
 Result<void> EtcdBackend::feed(int64_t after_rev, const FeedFn& on_records) {
   int64_t next = after_rev + 1;
   const std::string start = prefix_ + "/";
   while (!feed_stopped_) {
-    auto conn = TRY_CTX(connect_any(), "watch ", quote(prefix_));
-    {
-      std::lock_guard lock(feed_mu_);
-      if (feed_stopped_) break;
-      feed_fd_ = conn->sock.native_handle();
-    }
-    Json req = {{"create_request",
-                 {{"key", b64(start)},
-                  {"range_end", b64(prefix_end(start))},
-                  {"start_revision", std::to_string(next)},
-                  {"prev_kv", true}}}};
-    boost::system::error_code ec;
-    http::write(conn->sock, post(conn->host, "/v3/watch", req.dump()), ec);
-    http::response_parser<http::empty_body> parser;
-    parser.body_limit(boost::none);
-    std::string partial;
-    std::vector<std::string> lines;
-    auto on_chunk = [&](std::uint64_t, beast::string_view data, beast::error_code&) {
-      partial.append(data.data(), data.size());
-      for (size_t pos; (pos = partial.find('\n')) != std::string::npos;) {
-        lines.push_back(partial.substr(0, pos));
-        partial.erase(0, pos + 1);
-      }
-      return data.size();
-    };
-    parser.on_chunk_body(on_chunk);
-    if (!ec) http::read_header(conn->sock, conn->buf, parser, ec);
-    if (!ec && parser.get().result() != http::status::ok)
-      return error("etcd watch: HTTP ", parser.get().result_int());
-    while (!ec && !parser.is_done() && !feed_stopped_) {
-      http::read_some(conn->sock, conn->buf, parser, ec);
-      for (const auto& line : lines) {
-        if (trim(line).empty()) continue;
-        auto msg = TRY(parse_json(line, "etcd watch response"));
-        if (msg.contains("error"))
-          return error("etcd watch: ", msg["error"].value("message", msg["error"].dump()));
-        const Json& r = msg["result"];
-        if (r.value("canceled", false)) {
-          if (int64_t c = i64(r, "compact_revision"))
-            return Error(cat("etcd watch from revision ", next, ": compacted up to ", c), kGone);
-          return error("etcd watch canceled: ", r.value("cancel_reason", "no reason given"));
-        }
-        if (!r.contains("events")) continue;
-        std::vector<LogRecord> records;
-        for (const auto& ev : r["events"]) {
-          const Json& kv = ev["kv"];
-          LogRecord rec;
-          rec.key = unb64(kv, "key").substr(prefix_.size());
-          rec.rev = i64(kv, "mod_revision");
-          const Json* prev = ev.contains("prev_kv") ? &ev["prev_kv"] : nullptr;
-          if (ev.value("type", "PUT") == "DELETE") {
-            rec.deleted = true;
-            if (prev) {
-              rec.value = unb64(*prev, "value");
-              rec.create_rev = i64(*prev, "create_revision");
-              rec.prev_rev = i64(*prev, "mod_revision");
-            }
-          } else {
-            rec.create_rev = i64(kv, "create_revision");
-            rec.created = rec.create_rev == rec.rev;
-            rec.value = unb64(kv, "value");
-            if (prev) rec.prev_rev = i64(*prev, "mod_revision");
-          }
-          next = std::max(next, rec.rev + 1);
-          records.push_back(std::move(rec));
-        }
-        if (!records.empty()) on_records(std::move(records));
-      }
-      lines.clear();
-    }
-    {
-      std::lock_guard lock(feed_mu_);
-      feed_fd_ = -1;
-    }
+    std::string lost;
+    TRY(stream(
+        start, prefix_end(start), next,
+        [&](std::vector<LogRecord>&& recs) {
+          next = std::max(next, recs.back().rev + 1);
+          on_records(std::move(recs));
+          return true;
+        },
+        true, lost));
     if (feed_stopped_) break;
-    log::warn("etcd watch on ", quote(conn->url), " lost (", ec ? ec.message() : "stream ended",
-              "); resuming from revision ", next);
+    log::warn("etcd watch on ", lost, "; resuming from revision ", next);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return ok();
+}
+
+// The history a restarted store serves watches from: the changes of the last `limit` revisions
+// up to `rev`. A sentinel key outside the data range, written now, marks the end of the replay.
+Result<void> EtcdBackend::load_history(int64_t rev, size_t limit, Loaded& out) {
+  int64_t from = std::max<int64_t>(1, rev - static_cast<int64_t>(limit) + 1);
+  for (int attempt = 0; attempt < 5; attempt++) {
+    out.history.clear();
+    std::string lost;
+    bool done = false;
+    auto r = stream(
+        prefix_ + "!", prefix_end(prefix_ + "/"), from,
+        [&](std::vector<LogRecord>&& recs) {
+          for (auto& rec : recs) {
+            if (rec.key == "!history" && rec.rev >= rev) {  // ours, not an earlier load's
+              done = true;
+              return false;
+            }
+            if (rec.rev <= rev && !rec.key.empty() && rec.key[0] == '/')
+              out.history.push_back(std::move(rec));
+          }
+          return true;
+        },
+        false, lost);
+    if (!r.ok() && r.error().code() == kGone) {
+      // Compacted meanwhile: start from the oldest revision etcd still has.
+      auto c = parse_int<int64_t>(r.error().message().substr(r.error().message().rfind(' ') + 1));
+      if (!c) return std::move(r).error();
+      from = *c;
+      continue;
+    }
+    if (!r.ok()) return std::move(r).error();
+    if (done) {
+      out.compacted = from - 1;
+      return ok();
+    }
+  }
+  return error("etcd: could not read the watch history of ", quote(prefix_));
 }
 
 }  // namespace skiff::master

@@ -51,6 +51,10 @@ class EtcdBackend : public Backend {
   // one cannot be reached) and returns the parsed response; an etcd error names its message.
   Result<std::string> call(const std::string& path, const std::string& body);
   Result<std::unique_ptr<Connection>> connect_any();
+  Result<void> stream(const std::string& key, const std::string& range_end, int64_t start_rev,
+                      const std::function<bool(std::vector<LogRecord>&&)>& on_records,
+                      bool register_fd, std::string& lost);
+  Result<void> load_history(int64_t rev, size_t limit, Loaded& out);
 
   std::vector<EtcdEndpoint> endpoints_;
   std::string prefix_;

@@ -98,7 +98,7 @@ Result<std::unique_ptr<Store>> Store::open(std::unique_ptr<Backend> backend, Opt
     EventType t = r.deleted   ? EventType::kDeleted
                   : r.created ? EventType::kAdded
                               : EventType::kModified;
-    s->events_.push_back({t, r.key, TRY(make_object(r)), r.rev});
+    s->events_.push_back({t, r.key, TRY(make_object(r, s->shared_)), r.rev});
   }
   s->rev_ = loaded.revision;
   s->compacted_ = loaded.compacted;
@@ -501,11 +501,21 @@ void Store::publish_locked(WatchEvent e) {
       return !sp || sp->closed();
     });
   events_.push_back(std::move(e));
-  while (events_.size() > options_.event_window) events_.pop_front();
+  while (events_.size() > options_.event_window) {
+    dropped_ = events_.front().rev;
+    events_.pop_front();
+  }
 }
 
 int64_t Store::oldest_watchable() const {
   std::shared_lock lock(mu_);
+  return oldest_locked();
+}
+
+int64_t Store::oldest_locked() const {
+  // A shared backend's history covers every revision after `compacted_` (its load read etcd's
+  // history), so only what the window dropped is gone.
+  if (shared_) return std::max(compacted_, dropped_);
   int64_t first = events_.empty() ? rev_ + 1 : events_.front().rev;
   return std::max(first - 1, compacted_);
 }
@@ -518,8 +528,7 @@ Result<std::shared_ptr<Watcher>> Store::watch(const std::string& prefix, int64_t
          it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
       w->queue_.push_back({EventType::kAdded, it->first, it->second, it->second.mod_rev});
   } else {
-    int64_t first = events_.empty() ? rev_ + 1 : events_.front().rev;
-    int64_t oldest = std::max(first - 1, compacted_);
+    int64_t oldest = oldest_locked();
     if (from_rev < oldest)
       return Error(cat("too old resource version: ", from_rev, " (", oldest, ")"), kGone);
     auto it = std::lower_bound(events_.begin(), events_.end(), from_rev + 1,

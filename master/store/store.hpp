@@ -140,6 +140,7 @@ class Store {
   void commit_batch_shared(std::vector<std::shared_ptr<Pending>>& batch);
   Result<std::pair<Object, bool>> commit_one_shared(Pending& p, const Object* overlay);
   void publish_locked(WatchEvent e);
+  int64_t oldest_locked() const;
   void feeder();
   void apply_records(std::vector<LogRecord>&& records);
   bool wait_applied(int64_t rev, std::chrono::milliseconds timeout);
@@ -154,6 +155,7 @@ class Store {
   std::vector<std::weak_ptr<Watcher>> watchers_;
   int64_t rev_ = 0;
   int64_t compacted_ = 0;
+  int64_t dropped_ = 0;                     // newest revision the event window has dropped
   std::condition_variable_any applied_cv_;  // rev_ advanced (shared backends)
   std::thread feeder_;
   std::atomic<bool> feeder_stop_{false};

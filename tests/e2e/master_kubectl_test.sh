@@ -27,11 +27,27 @@ command -v python3 >/dev/null || { echo "SKIP: python3 needed to pick a free por
 
 work=$(mktemp -d /tmp/skiff-master-e2e.XXXXXX)
 pid=
+etcd_pid=
 cleanup() {
   [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
+  [[ -n $etcd_pid ]] && kill -9 "$etcd_pid" 2>/dev/null && wait "$etcd_pid" 2>/dev/null
+  [[ -n ${KEEP:-} ]] || rm -rf "$work"
 }
 trap cleanup EXIT
+# SKIFF_MASTER_STORE=etcd: the same suite on a real etcd started here (master_kubectl_etcd_test.sh).
+store_flags=()
+if [[ ${SKIFF_MASTER_STORE:-sqlite} == etcd ]]; then
+  command -v etcd >/dev/null || { echo "SKIP: no etcd (apt-get install etcd-server)"; exit 77; }
+  free() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+  ec=$(free) ep=$(free)
+  etcd --name e2e --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$ec" \
+    --advertise-client-urls "http://127.0.0.1:$ec" --listen-peer-urls "http://127.0.0.1:$ep" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ep" \
+    --initial-cluster "e2e=http://127.0.0.1:$ep" --log-level error >"$work/etcd.log" 2>&1 &
+  etcd_pid=$!
+  store_flags=(--store etcd --etcd-endpoints "http://127.0.0.1:$ec")
+  echo "store: etcd at http://127.0.0.1:$ec"
+fi
 export HOME=$work/home KUBECONFIG=$work/kubeconfig
 mkdir -p "$HOME"
 failures=0
@@ -74,7 +90,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 data=$work/data
 export DATA=$data PORT=$port
 start_master() {
-  "$master" --data-dir "$data" --listen "127.0.0.1:$port" --service-cidr 10.97.0.0/16 \
+  "$master" --data-dir "$data" --listen "127.0.0.1:$port" --service-cidr 10.97.0.0/16 "${store_flags[@]}" \
     --cluster-cidr 10.250.0.0/16 ${extra_flags:---node-monitor-grace-period 10m} \
     >>"$work/master.log" 2>&1 &
   pid=$!
