@@ -610,18 +610,32 @@ void PodEngine::stop(Duration grace) {
   if (finished_) return;
   stopping_ = true;
   puller_->cancel();
+  TimePoint now = clock_.now();
+  if (!stop_deadline_ || now + grace < *stop_deadline_) stop_deadline_ = now + grace;
   for (auto* list : {&init_, &main_})
     for (auto& r : *list) {
       if (r.state == ContainerRun::State::kRunning) {
         // A kill already under way keeps its own deadline unless this one is sooner.
-        if (r.kill_at && clock_.now() + grace < *r.kill_at) r.kill_at = clock_.now() + grace;
-        begin_kill(r, grace, "");
+        if (r.kill_at && *stop_deadline_ < *r.kill_at) r.kill_at = *stop_deadline_;
+        if (!r.sidecar) begin_kill(r, *stop_deadline_ - now, "");
       } else {
         r.done = true;
         r.next_start.reset();
       }
     }
+  stop_sidecars(now);
   changed();
+}
+
+void PodEngine::stop_sidecars(TimePoint now) {
+  for (const auto* list : {&init_, &main_})
+    for (const auto& r : *list)
+      if (r.state == ContainerRun::State::kRunning && !r.sidecar) return;
+  for (auto it = init_.rbegin(); it != init_.rend(); ++it)
+    if (it->state == ContainerRun::State::kRunning) {
+      if (!it->kill_at) begin_kill(*it, std::max(Duration(0), *stop_deadline_ - now), "");
+      return;
+    }
 }
 
 bool PodEngine::all_main_done() const {
@@ -639,6 +653,7 @@ void PodEngine::teardown() {
   }
   (void)remove_tree(pod_dir_ + "/containers");
   (void)remove_tree(pod_dir_ + "/etc");
+  (void)remove_tree(pod_dir_ + "/probes");
   if (auto r = cleanup_volumes(pod_dir_); !r) log::warn("volumes: ", r.error().what());
   sandbox_ready_ = false;
   finished_ = true;
@@ -669,6 +684,9 @@ void PodEngine::tick_once() {
       teardown();
       return;
     }
+    // Native sidecars stop after the other containers, the last one first, within what is left
+    // of the grace period (Kubernetes 1.29+ on pod deletion).
+    stop_sidecars(now);
     for (auto* list : {&init_, &main_})
       for (auto& r : *list) advance_kill(r, now);
     return;

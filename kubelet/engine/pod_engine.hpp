@@ -130,6 +130,8 @@ class PodEngine {
   void begin_kill(ContainerRun& r, Duration grace, std::string message);
   void advance_kill(ContainerRun& r, TimePoint now);
   void clear_checks(ContainerRun& r);
+  // Stopping the pod: once only native sidecars run, the last of them is killed.
+  void stop_sidecars(TimePoint now);
   template <class F>
   void for_each_run(F f) const;
   void maybe_rotate(ContainerRun& r);
@@ -152,6 +154,7 @@ class PodEngine {
   size_t next_init_ = 0;
   bool init_failed_ = false;
   bool stopping_ = false;
+  std::optional<TimePoint> stop_deadline_;  // the end of the pod's grace period when stopping
   bool completing_ = false;  // the main containers are done; sidecars are being stopped
   bool finished_ = false;
   bool dirty_ = false;

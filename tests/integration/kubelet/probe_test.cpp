@@ -457,6 +457,67 @@ spec:
   remove_and_expect_nothing_left("badhook");
 }
 
+TEST_F(ProbeTest, SidecarReadinessCountsAndStopsAfterTheMainContainersHttpPreStop) {
+  // The sidecar serves /www; its readiness decides the pod's Ready. On stop, the main container's
+  // httpGet preStop reaches the sidecar (still running: sidecars stop after the main containers),
+  // and the sidecar gets SIGTERM only after the main container has ended.
+  run_pod(write_pod("sideready", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: sideready}
+spec:
+  terminationGracePeriodSeconds: 5
+  initContainers:
+  - name: side
+    image: busybox
+    restartPolicy: Always
+    command: [sh, -c, 'mkdir -p /www; httpd -f -vv -p 9090 -h /www & trap "echo side-term; kill %1; exit 0" TERM; while true; do sleep 0.1; done']
+    readinessProbe:
+      httpGet: {path: /index.html, port: 9090}
+      periodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    command: [sh, -c, 'trap "echo main-term; exit 0" TERM; while true; do sleep 0.1; done']
+    lifecycle:
+      preStop:
+        httpGet: {path: /bye, port: 9090, host: 127.0.0.1}
+)Y"));
+  json s;
+  ASSERT_TRUE(wait_status(
+      "sideready",
+      [](const json& s) { return container(s, "containerStatuses", "main")["ready"] == true; },
+      5000, &s))
+      << s;
+  std::this_thread::sleep_for(1200ms);
+  s = status("sideready");
+  EXPECT_EQ(container(s, "initContainerStatuses", "side")["ready"], false) << s;
+  EXPECT_EQ(condition(s, "Ready"), "False") << s;  // the main container is ready, its sidecar not
+  auto ex = pod({"exec", "sideready", "-c", "side", "--", "sh", "-c", "echo hi > /www/index.html"});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  EXPECT_TRUE(wait_status(
+      "sideready", [](const json& s) { return condition(s, "Ready") == "True"; }, 4000, &s))
+      << s;
+  EXPECT_EQ(container(s, "initContainerStatuses", "side")["ready"], true) << s;
+
+  auto stop = pod({"stop", "sideready"});
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  std::string side_log = logs("sideready", "side");
+  EXPECT_NE(side_log.find("url:/bye"), std::string::npos) << side_log;
+  EXPECT_NE(side_log.find("side-term"), std::string::npos) << side_log;
+  // main-term was logged before side-term (the CRI timestamps sort as text).
+  auto line_of = [&](const std::string& c, const std::string& text) {
+    for (const auto& l : split(
+             sh(cat("cat ", dir_ / "logs", "/default_sideready_*/", c, "/0.log")).out, '\n', true))
+      if (l.find(text) != std::string::npos) return l.substr(0, 35);
+    return std::string();
+  };
+  std::string main_term = line_of("main", "main-term"), side_term = line_of("side", "side-term");
+  ASSERT_FALSE(main_term.empty());
+  ASSERT_FALSE(side_term.empty());
+  EXPECT_LT(main_term, side_term);
+  remove_and_expect_nothing_left("sideready");
+}
+
 TEST_F(ProbeTest, ExampleWebWithProbesBecomesReady) {
   run_pod(source_path("examples/web-with-probes.yaml"));
   json s;
