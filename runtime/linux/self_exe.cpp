@@ -9,10 +9,12 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "common/fs.hpp"
@@ -144,13 +146,24 @@ bool self_exe_is_sealed() {
          fstatvfs(fd.get(), &svfs) == 0 && (svfs.f_flag & ST_RDONLY);
 }
 
+bool kernel_takes_detached_lowers() {
+  struct utsname u;
+  if (uname(&u) < 0) return true;  // try it, and fall back
+  unsigned major = 0, minor = 0;
+  if (std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return true;
+  return major > 6 || (major == 6 && minor >= 15);
+}
+
 Result<void> reexec_sealed(char** argv) {
   if (self_exe_is_sealed()) return ok();
   char buf[4096];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n < 0) return errno_error("readlink /proc/self/exe");
   std::string path(buf, static_cast<size_t>(n));
-  auto fd = seal_binary(path, SealMethod::kOverlayDetached);
+  // Before 6.15 the detached attempt always fails, and costs a tmpfs superblock and a mount
+  // teardown (an expedited RCU grace period) on every command: go straight to the attached lower.
+  Result<UniqueFd> fd = error("detached overlay lowers need Linux 6.15");
+  if (kernel_takes_detached_lowers()) fd = seal_binary(path, SealMethod::kOverlayDetached);
   if (!fd) {
     log::debug("detached overlay unavailable (", fd.error().what(), "); trying an attached lower");
     fd = seal_binary(path, SealMethod::kOverlayAttached);

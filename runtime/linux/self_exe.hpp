@@ -23,6 +23,10 @@ Result<UniqueFd> seal_binary(const std::string& exe, SealMethod method);
 
 // True when /proc/self/exe is already a read-only overlay file or a write-sealed memfd.
 bool self_exe_is_sealed();
+
+// Whether this kernel's overlayfs takes a detached mount as a lower layer (Linux 6.15+), so
+// reexec_sealed() tries kOverlayDetached first only there.
+bool kernel_takes_detached_lowers();
 // Re-execs the current process (same argv and environment) through a sealed view of the binary.
 // Returns only on error; a no-op (returns ok) when already sealed.
 Result<void> reexec_sealed(char** argv);
