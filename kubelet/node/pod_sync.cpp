@@ -262,8 +262,17 @@ void PodSync::sync_once() {
             log::warn("delete pod ", ns, "/", name, ": ", r.error().what());
             return;
           }
-          if (r->status != 200 && r->status != 404 && r->status != 409)
+          bool gone = r->status == 200 || r->status == 404 || r->status == 409;
+          if (r->status == 403) {
+            // The node authorizer answers 403 for a pod that no longer exists; only a get
+            // tells the two apart.
+            auto now = api_.request("GET", cat("/api/v1/namespaces/", ns, "/pods/", name));
+            gone = now && now->status == 404;
+          }
+          if (!gone) {
             log::warn("delete pod ", ns, "/", name, ": HTTP ", r->status, ": ", r->message());
+            return;
+          }
           std::lock_guard lock(mu_);
           deleted_.insert(uid);
           desired_.erase(uid);
