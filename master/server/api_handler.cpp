@@ -537,9 +537,23 @@ HttpResponse ApiHandler::watch(HttpRequest& req, const Route& route) {
         last_rev = std::max(last_rev, e.rev);
         if (!only_name.empty() && e.key != prefix) continue;
         const Json& o = *e.object.json;
-        const Json* labels = api::at_path(o, {"metadata", "labels"});
-        if (!ls->matches(labels ? *labels : Json()) || !fs->matches(o)) continue;
-        batch += cat(R"({"type":")", event_type_name(e.type), R"(","object":)");
+        auto selected = [&](const Json& j) {
+          const Json* labels = api::at_path(j, {"metadata", "labels"});
+          return ls->matches(labels ? *labels : Json()) && fs->matches(j);
+        };
+        // As kube-apiserver's cacher: a modification that moves an object into the selection is
+        // ADDED for this watch, one that moves it out is DELETED (with the new state).
+        const char* type = event_type_name(e.type);
+        bool now = selected(o);
+        if (e.type == EventType::kModified && e.prev) {
+          bool before = selected(*e.prev.json);
+          if (!now && !before) continue;
+          if (now && !before) type = "ADDED";
+          if (!now && before) type = "DELETED";
+        } else if (!now) {
+          continue;
+        }
+        batch += cat(R"({"type":")", type, R"(","object":)");
         if (table) {
           std::vector<const Json*> one = {&o};
           batch +=

@@ -98,7 +98,7 @@ Result<std::unique_ptr<Store>> Store::open(std::unique_ptr<Backend> backend, Opt
     EventType t = r.deleted   ? EventType::kDeleted
                   : r.created ? EventType::kAdded
                               : EventType::kModified;
-    s->events_.push_back({t, r.key, TRY(make_object(r, s->shared_)), r.rev});
+    s->events_.push_back({t, r.key, TRY(make_object(r, s->shared_)), r.rev, {}});
   }
   s->rev_ = loaded.revision;
   s->compacted_ = loaded.compacted;
@@ -177,7 +177,7 @@ void Store::apply_records(std::vector<LogRecord>&& records) {
       }
       objects_.erase(it);
       rev_ = std::max(rev_, r.rev);
-      if (last) publish_locked({EventType::kDeleted, r.key, std::move(last), r.rev});
+      if (last) publish_locked({EventType::kDeleted, r.key, std::move(last), r.rev, {}});
       continue;
     }
     auto o = make_object(r, true);
@@ -186,11 +186,12 @@ void Store::apply_records(std::vector<LogRecord>&& records) {
       rev_ = std::max(rev_, r.rev);
       continue;
     }
-    bool existed = objects_.count(r.key) > 0;
-    objects_[r.key] = *o;
+    Object& slot = objects_[r.key];
+    Object prev = std::move(slot);
+    slot = *o;
     rev_ = std::max(rev_, r.rev);
-    publish_locked(
-        {existed ? EventType::kModified : EventType::kAdded, r.key, std::move(*o), r.rev});
+    EventType t = prev ? EventType::kModified : EventType::kAdded;
+    publish_locked({t, r.key, std::move(*o), r.rev, std::move(prev)});
   }
   applied_cv_.notify_all();
 }
@@ -358,7 +359,7 @@ void Store::commit_batch(std::vector<std::shared_ptr<Pending>>& batch) {
     records.push_back(std::move(rec));
     EventType t = !next->has_value() ? EventType::kDeleted
                                      : (current ? EventType::kModified : EventType::kAdded);
-    outcomes[i].event = WatchEvent{t, p.key, o, r};
+    outcomes[i].event = WatchEvent{t, p.key, o, r, t == EventType::kModified ? current : Object{}};
     outcomes[i].deleted = !next->has_value();
     outcomes[i].result = o;
     overlay[p.key] = outcomes[i].deleted ? Object{} : o;
@@ -526,7 +527,7 @@ Result<std::shared_ptr<Watcher>> Store::watch(const std::string& prefix, int64_t
   if (from_rev == 0) {
     for (auto it = objects_.lower_bound(prefix);
          it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
-      w->queue_.push_back({EventType::kAdded, it->first, it->second, it->second.mod_rev});
+      w->queue_.push_back({EventType::kAdded, it->first, it->second, it->second.mod_rev, {}});
   } else {
     int64_t oldest = oldest_locked();
     if (from_rev < oldest)

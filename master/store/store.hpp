@@ -45,6 +45,7 @@ struct WatchEvent {
   std::string key;
   Object object;  // for kDeleted: the last state, with resourceVersion = the deletion revision
   int64_t rev = 0;
+  Object prev;  // for kModified: the version before, when known (selector watches need it)
 };
 
 // Error codes (Error::code) the store reports, as errno values.

@@ -210,6 +210,24 @@ grep -q '^watched ' "$work/watch.out" && pass "get -w sees a new pod" || { fail 
 expect_out "watch from a resourceVersion" '"type":"ADDED"' \
   k get --raw "/api/v1/namespaces/default/pods?watch=1&resourceVersion=1&timeoutSeconds=1"
 
+# A watch with a label selector: an object relabelled out of the selection is DELETED for it and
+# relabelled back in ADDED (kube-apiserver's cacher semantics).
+k create configmap sel --from-literal=a=b >/dev/null && k label cm sel tier=a >/dev/null
+k get --raw "/api/v1/namespaces/default/configmaps?watch=1&labelSelector=tier%3Da&timeoutSeconds=3" \
+  >"$work/selwatch" 2>&1 &
+swpid=$!
+sleep 0.5
+k label cm sel tier=b --overwrite >/dev/null
+k label cm sel tier=a --overwrite >/dev/null
+k label cm sel x=1 >/dev/null
+k label cm sel tier=c --overwrite >/dev/null
+k label cm sel y=1 >/dev/null
+wait "$swpid"
+expect_out "selector watch: out of the selection is DELETED, back in is ADDED" \
+  '^ADDED\.DELETED\.ADDED\.MODIFIED\.DELETED\.$' \
+  bash -c "grep -o '\"type\":\"[A-Z]*\"' '$work/selwatch' | cut -d'\"' -f4 | tr '\n' '.'"
+k delete cm sel >/dev/null
+
 # List paging.
 for i in 1 2 3; do k create configmap "page$i" --from-literal=a=b >/dev/null; done
 expect_out "limit and continue" '"continue":"' k get --raw '/api/v1/namespaces/default/configmaps?limit=2'
