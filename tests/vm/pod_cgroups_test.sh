@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # VM lane: pods on a pure cgroup v2 kernel, in one qemu guest (scripts/vm/run.sh). The pod
 # integration tests that touch cgroups (integration_kubelet: an OOM kill reported as OOMKilled,
-# a pod's containers run and leave no cgroup behind), then `skiff pod` with requests and limits:
+# a pod's containers run and leave no cgroup behind, the pod-level cgroup with the sum of its
+# containers' limits under its QoS parent and the pids limit — PodCgroupTest), then `skiff pod` with requests and limits:
 # each QoS class (Guaranteed, Burstable, BestEffort) in the pod's status, and every container's
 # own cgroup seen from inside (its cgroup namespace root) and from the host — memory.max, cpu.max
 # and cpu.weight from the kubelet's mapping — and nothing left after rm.
@@ -12,7 +13,7 @@ src=${SKIFF_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 bin=${SKIFF_BINARY_DIR:-$src/build}
 
 pod_filter=PodTest.MemoryLimitOomKillsWithReasonOOMKilled
-pod_filter+=:PodTest.InitThenMainWithCriLogsAndNothingLeft
+pod_filter+=:PodTest.InitThenMainWithCriLogsAndNothingLeft:PodCgroupTest.*
 
 if [[ ${1-} != --in-guest ]]; then
   for t in tests/integration_kubelet kubelet/skiff-pod kubelet/skiff-shim kubelet/skiff-pause \
