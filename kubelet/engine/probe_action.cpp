@@ -1,8 +1,10 @@
 #include "kubelet/engine/probe_action.hpp"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -149,8 +151,59 @@ class ExecRun : public HandlerRun {
   std::string output_, pid_file_;
 };
 
-// tcpSocket and httpGet (HTTP): a non-blocking connect from the pod's network namespace; HTTP then
-// writes the request and reads the status line.
+// libssl for HTTPS probes, loaded on first use: the shim does not link OpenSSL (its size and
+// start-up are paid by every pod), only a pod with an HTTPS probe maps it.
+struct LibSsl {
+  decltype(&TLS_client_method) client_method;
+  decltype(&SSL_CTX_new) ctx_new;
+  decltype(&SSL_CTX_set_verify) set_verify;
+  decltype(&SSL_new) ssl_new;
+  decltype(&SSL_free) ssl_free;
+  decltype(&SSL_set_fd) set_fd;
+  decltype(&SSL_connect) connect;
+  decltype(&SSL_write) write;
+  decltype(&SSL_read) read;
+  decltype(&SSL_get_error) get_error;
+  SSL_CTX* ctx = nullptr;
+};
+
+Result<LibSsl*> libssl() {
+  static LibSsl lib;
+  static std::string failed;
+  if (lib.ctx) return &lib;
+  if (!failed.empty()) return Error(failed);
+  void* h = dlopen("libssl.so.3", RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    failed = cat("HTTPS probe: load libssl.so.3: ", dlerror());
+    return Error(failed);
+  }
+  bool ok = true;
+  auto sym = [&](auto& fn, const char* name) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
+    ok = ok && fn;
+  };
+  sym(lib.client_method, "TLS_client_method");
+  sym(lib.ctx_new, "SSL_CTX_new");
+  sym(lib.set_verify, "SSL_CTX_set_verify");
+  sym(lib.ssl_new, "SSL_new");
+  sym(lib.ssl_free, "SSL_free");
+  sym(lib.set_fd, "SSL_set_fd");
+  sym(lib.connect, "SSL_connect");
+  sym(lib.write, "SSL_write");
+  sym(lib.read, "SSL_read");
+  sym(lib.get_error, "SSL_get_error");
+  if (ok) lib.ctx = lib.ctx_new(lib.client_method());
+  if (!ok || !lib.ctx) {
+    failed = "HTTPS probe: libssl.so.3 is not usable";
+    return Error(failed);
+  }
+  // Kubernetes' prober skips certificate verification (InsecureSkipVerify).
+  lib.set_verify(lib.ctx, SSL_VERIFY_NONE, nullptr);
+  return &lib;
+}
+
+// tcpSocket and httpGet: a non-blocking connect from the pod's network namespace; HTTP then
+// writes the request and reads the status line, over TLS for HTTPS (no verification).
 class SocketRun : public HandlerRun {
  public:
   static std::unique_ptr<HandlerRun> start(const Handler& h, const HandlerTarget& t) {
@@ -160,8 +213,11 @@ class SocketRun : public HandlerRun {
       return std::move(run);
     };
     run->http_ = h.kind == "httpGet";
-    if (run->http_ && h.scheme == "HTTPS")
-      return fail("HTTPS probes are not supported by skiff yet (use scheme HTTP)");
+    if (run->http_ && h.scheme == "HTTPS") {
+      auto lib = libssl();
+      if (!lib) return fail(lib.error().what());
+      run->tls_ = *lib;
+    }
     auto port = resolve_port(h, t.container);
     if (!port) return fail(port.error().what());
     std::string host = h.host.empty() ? (t.pod_ip.empty() ? "127.0.0.1" : t.pod_ip) : h.host;
@@ -182,6 +238,7 @@ class SocketRun : public HandlerRun {
       return fail(cat("host ", quote(host), ": not an IP address (skiff does not resolve names)"));
     }
     run->where_ = ss.ss_family == AF_INET6 ? cat('[', host, "]:", *port) : cat(host, ':', *port);
+    run->url_ = cat(run->tls_ ? "https://" : "http://", run->where_, h.path);
     if (run->http_) run->request_ = http_probe_request(h, host, *port);
     auto sock = socket_in_netns(t.netns, ss.ss_family);
     if (!sock) return fail(sock.error().what());
@@ -194,8 +251,14 @@ class SocketRun : public HandlerRun {
     return run;
   }
 
+  ~SocketRun() override { cancel(); }
+
   int fd() const override { return sock_ ? sock_.get() : -1; }
-  short events() const override { return connecting_ || !request_.empty() ? POLLOUT : POLLIN; }
+  short events() const override {
+    if (connecting_) return POLLOUT;
+    if (ssl_) return want_;
+    return request_.empty() ? POLLIN : POLLOUT;
+  }
 
   void on_ready() override {
     if (connecting_) {
@@ -209,10 +272,18 @@ class SocketRun : public HandlerRun {
         return;
       }
       connected();
-      return;
+      if (done()) return;
+    }
+    if (ssl_ && handshaking_) {
+      int r = tls_->connect(ssl_);
+      if (r != 1) {
+        if (!tls_wants(r)) finish(false, cat("Get \"", url_, "\": TLS handshake failed"));
+        return;
+      }
+      handshaking_ = false;
     }
     while (!request_.empty()) {
-      ssize_t n = ::send(sock_.get(), request_.data(), request_.size(), MSG_NOSIGNAL);
+      ssize_t n = send_some(request_.data(), request_.size());
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN) return;
@@ -221,9 +292,10 @@ class SocketRun : public HandlerRun {
       }
       request_.erase(0, static_cast<size_t>(n));
     }
+    if (ssl_) want_ = POLLIN;
     char buf[4096];
     while (true) {
-      ssize_t n = ::recv(sock_.get(), buf, sizeof buf, 0);
+      ssize_t n = recv_some(buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return;
       if (n < 0) {
@@ -250,20 +322,63 @@ class SocketRun : public HandlerRun {
  protected:
   void on_timeout() override {
     finish(false, connecting_ ? cat("dial tcp ", where_, ": i/o timeout")
-                              : cat("Get \"http://", where_, "\": context deadline exceeded"));
+                              : cat("Get \"", url_, "\": context deadline exceeded"));
   }
-  void cancel() override { sock_.reset(); }
+  void cancel() override {
+    if (ssl_) tls_->ssl_free(ssl_);
+    ssl_ = nullptr;
+    sock_.reset();
+  }
 
  private:
   void connected() {
     connecting_ = false;
-    if (!http_) finish(true, "");
+    if (!http_) {
+      finish(true, "");
+      return;
+    }
+    if (tls_) {
+      ssl_ = tls_->ssl_new(tls_->ctx);
+      if (!ssl_ || tls_->set_fd(ssl_, sock_.get()) != 1) {
+        finish(false, "HTTPS probe: cannot set up a TLS session");
+        return;
+      }
+      handshaking_ = true;
+      want_ = POLLOUT;
+    }
+  }
+  // After a TLS call returned `r` <= 0: true (and want_ set) when it only has to wait.
+  bool tls_wants(int r) {
+    int e = tls_->get_error(ssl_, r);
+    if (e == SSL_ERROR_WANT_READ) want_ = POLLIN;
+    if (e == SSL_ERROR_WANT_WRITE) want_ = POLLOUT;
+    return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+  }
+  ssize_t send_some(const char* data, size_t size) {
+    if (!ssl_) return ::send(sock_.get(), data, size, MSG_NOSIGNAL);
+    int r = tls_->write(ssl_, data, static_cast<int>(std::min<size_t>(size, 1 << 20)));
+    if (r > 0) return r;
+    errno = tls_wants(r) ? EAGAIN : EPIPE;
+    return -1;
+  }
+  ssize_t recv_some(char* buf, size_t size) {
+    if (!ssl_) return ::recv(sock_.get(), buf, size, 0);
+    int r = tls_->read(ssl_, buf, static_cast<int>(size));
+    if (r > 0) return r;
+    int e = tls_->get_error(ssl_, r);
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && r == 0)) return 0;
+    errno = tls_wants(r) ? EAGAIN : ECONNRESET;
+    return -1;
   }
 
   bool http_ = false;
   bool connecting_ = true;
+  LibSsl* tls_ = nullptr;
+  SSL* ssl_ = nullptr;
+  bool handshaking_ = false;
+  short want_ = POLLOUT;
   UniqueFd sock_;
-  std::string where_, request_, response_;
+  std::string where_, url_, request_, response_;
 };
 
 // sleep: only a deadline.

@@ -187,8 +187,6 @@ Result<Handler> handler(Fields& f, std::vector<std::string>* w) {
       }
     }
     gf.finish();
-    if (h.scheme == "HTTPS" && w)
-      w->push_back(cat(gf.at("scheme"), ": HTTPS is not supported by skiff yet; it always fails"));
   }
   if (const Json* t = TRY(f.object("tcpSocket"))) {
     set_kind("tcpSocket");
