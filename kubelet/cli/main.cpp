@@ -20,6 +20,7 @@
 #include "common/log.hpp"
 #include "kubelet/engine/cleanup.hpp"
 #include "kubelet/engine/config.hpp"
+#include "kubelet/engine/fd_store.hpp"
 #include "kubelet/logs/cri_log.hpp"
 #include "kubelet/pod/yaml.hpp"
 #include "kubelet/shim/pod_record.hpp"
@@ -106,12 +107,26 @@ Result<PodRecord> find_pod(const Globals& g, const std::string& name) {
 Result<Json> pod_status(const PodRecord& r, bool* live = nullptr) {
   if (live) *live = false;
   auto answer = shim_request(r.node.shim_socket(r.uid), {{"op", "status"}}, 3000ms);
+  std::string path = r.node.pod_dir(r.uid) + "/status.json";
+  auto saved = read_json_file(path);
+  if (!answer && saved && !saved->value("finished", false) && saved->contains("engine")) {
+    // The shim is gone but the pod had not ended (it crashed or was killed): a new shim takes
+    // the running containers over from the checkpoint.
+    std::string shim =
+        find_helper_binary("skiff-shim", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-shim"));
+    auto adopted = shim.empty() ? Result<void>(error("skiff-shim not found"))
+                                : spawn_shim(shim, r.node.pod_dir(r.uid), true);
+    if (adopted)
+      answer = shim_request(r.node.shim_socket(r.uid), {{"op", "status"}}, 3000ms);
+    else
+      std::cerr << "warning: pod " << quote(r.name)
+                << ": re-adopting after its shim died: " << adopted.error().what() << "\n";
+  }
   if (answer) {
     if (live) *live = true;
     return (*answer)["status"];
   }
-  std::string path = r.node.pod_dir(r.uid) + "/status.json";
-  auto saved = read_json_file(path);
+  saved = read_json_file(path);
   if (!saved) return Json{{"phase", "Unknown"}};
   Json s = (*saved)["status"];
   if (!saved->value("finished", false)) {
@@ -447,6 +462,8 @@ Result<void> stop_pod(const PodRecord& r, std::optional<int64_t> grace) {
     else
       sb.pause_id = cat("pod-", r.uid, "-pause"), sb.bundle = r.node.pod_dir(r.uid) + "/sandbox";
     TRY_CTX(cleanup_pod_leftovers(r.node, m.pod, sb), "clean up after the shim of ", quote(r.name));
+    // The pod's fd store (kubelet/engine/fd_store.hpp) outlived the shim: end it too.
+    if (fd_store::connect(r.node.shim_run_dir(r.uid) + "/fds.sock")) fd_store::shutdown();
     (void)remove_tree(r.node.shim_run_dir(r.uid));
     return ok();
   }

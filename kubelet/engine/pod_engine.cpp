@@ -13,6 +13,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "kubelet/engine/container_bundle.hpp"
+#include "kubelet/engine/fd_store.hpp"
 #include "kubelet/engine/image_pull.hpp"
 #include "kubelet/engine/launch.hpp"
 #include "kubelet/engine/volumes.hpp"
@@ -211,6 +212,8 @@ void PodEngine::start_container(ContainerRun& r) {
   UniqueFd out_w(out[1]), err_w(err[1]);
   fcntl(r.out.get(), F_SETFL, O_NONBLOCK);
   fcntl(r.err.get(), F_SETFL, O_NONBLOCK);
+  fd_store::put(r.id + "/out", r.out.get());  // the pipes outlive a crashed shim
+  fd_store::put(r.id + "/err", r.err.get());
   Stdio stdio;
   stdio.out = out_w.get();
   stdio.err = err_w.get();
@@ -454,6 +457,10 @@ void PodEngine::maybe_rotate(ContainerRun& r) {
 }
 
 void PodEngine::close_logs(ContainerRun& r) {
+  if (!r.id.empty()) {
+    fd_store::drop(r.id + "/out");
+    fd_store::drop(r.id + "/err");
+  }
   drain(r);
   if (r.out_writer && r.log) (void)r.out_writer->flush();
   if (r.err_writer && r.log) (void)r.err_writer->flush();

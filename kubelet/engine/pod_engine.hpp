@@ -113,6 +113,14 @@ class PodEngine {
   const Manifest& manifest() const { return manifest_; }
   const Sandbox& sandbox() const { return sandbox_; }
   const std::string& pod_dir() const { return pod_dir_; }
+  // Re-adoption (kubelet/engine/adopt.cpp): what the shim checkpoints besides status(); taking a
+  // running pod over from that checkpoint instead of start() (the sandbox as saved; running
+  // containers checked against the runtime's state, their pipes back from the fd store). Returns
+  // the adopted pids: not children of this process, so the caller watches them (pidfd) and
+  // reports their exits with on_adopted_exit().
+  Json save_state() const;
+  Result<std::vector<pid_t>> adopt(const Json& saved, const Sandbox& sandbox);
+  void on_adopted_exit(pid_t pid);
   // Called whenever status() may have changed (the shim checkpoints it).
   void set_on_change(std::function<void()> f) { on_change_ = std::move(f); }
 

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--pod-dir") == 0) {
       o.pod_dir = argv[i + 1];
+    } else if (std::strcmp(argv[i], "--adopt") == 0) {
+      o.adopt = std::strcmp(argv[i + 1], "1") == 0;
     } else if (std::strcmp(argv[i], "--ready-fd") == 0) {
       o.ready_fd = std::atoi(argv[i + 1]);
     } else {
@@ -23,7 +25,7 @@ int main(int argc, char** argv) {
     }
   }
   if (o.pod_dir.empty()) {
-    std::cerr << "usage: skiff-shim --pod-dir DIR [--ready-fd N]\n";
+    std::cerr << "usage: skiff-shim --pod-dir DIR [--ready-fd N] [--adopt 1]\n";
     return 2;
   }
   // The shim clones the pod's containers from itself: like `skiff create/run/exec`, it runs from

@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "kubelet/engine/fd_store.hpp"
 #include "kubelet/engine/pod_engine.hpp"
 #include "kubelet/shim/pod_record.hpp"
 
@@ -72,7 +74,8 @@ void checkpoint(const std::string& pod_dir, const PodEngine& e) {
   Json j = {{"status", e.status()},
             {"shimPid", e.finished() ? 0 : getpid()},
             {"finished", e.finished()},
-            {"sandbox", e.sandbox().to_json()}};
+            {"sandbox", e.sandbox().to_json()},
+            {"engine", e.save_state()}};
   if (auto r = write_file_atomic(pod_dir + "/status.json", j.dump(2) + "\n", 0644, false); !r)
     log::warn("checkpoint: ", r.error().what());
 }
@@ -149,14 +152,42 @@ int run_shim(const ShimOptions& o) {
     (void)remove_tree(run_dir);
     return 1;
   }
-  if (auto started = engine.start(); !started) {
-    log::error("pod ", quote(record->name), ": ", started.error().what());
-    report(ready_fd, "error: " + started.error().what());
+  std::string store_path = run_dir + "/fds.sock";
+  // Adopted containers: not our children, watched through pidfds.
+  std::vector<std::pair<pid_t, UniqueFd>> adopted;
+  auto fail = [&](const std::string& what) {
+    log::error("pod ", quote(record->name), ": ", what);
+    report(ready_fd, "error: " + what);
     listener->reset();
-    (void)remove_tree(run_dir);
+    if (!o.adopt) {
+      fd_store::shutdown();
+      (void)remove_tree(run_dir);
+    }
     return 1;
+  };
+  if (o.adopt) {
+    auto saved = read_json_file(o.pod_dir + "/status.json");
+    if (!saved || !saved->contains("engine") || !saved->contains("sandbox"))
+      return fail("no checkpoint to re-adopt the pod from in " + quote(o.pod_dir));
+    if (auto c = fd_store::connect(store_path); !c)
+      log::warn("re-adopt: ", c.error().what(), " (the containers' output since is lost)");
+    auto pids = engine.adopt((*saved)["engine"], Sandbox::from_json((*saved)["sandbox"]));
+    if (!pids) return fail("re-adopt: " + pids.error().what());
+    for (pid_t pid : *pids) {
+      UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+      if (!fd)
+        engine.on_adopted_exit(pid);  // gone since the check
+      else
+        adopted.emplace_back(pid, std::move(fd));
+    }
+    log::info("pod ", quote(record->name), " re-adopted: ", adopted.size(),
+              " running container(s)");
+  } else {
+    if (auto store = fd_store::start(store_path); !store)
+      log::warn("fd store: ", store.error().what(), " (a shim crash will lose the pipes)");
+    if (auto started = engine.start(); !started) return fail(started.error().what());
+    log::info("pod ", quote(record->name), " sandbox ready (ip ", engine.sandbox().pod_ip, ")");
   }
-  log::info("pod ", quote(record->name), " sandbox ready (ip ", engine.sandbox().pod_ip, ")");
   report(ready_fd, "ok");
 
   while (true) {
@@ -168,6 +199,8 @@ int run_shim(const ShimOptions& o) {
     if (engine.finished()) break;
     std::vector<struct pollfd> fds = {{sfd.get(), POLLIN, 0}, {listener->get(), POLLIN, 0}};
     for (const auto& p : engine.poll_fds()) fds.push_back(p);  // logs, probes, hooks
+    size_t engine_end = fds.size();
+    for (const auto& a : adopted) fds.push_back({a.second.get(), POLLIN, 0});
     int timeout = -1;
     if (auto next = engine.next_deadline()) {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock.now()).count();
@@ -180,8 +213,15 @@ int run_shim(const ShimOptions& o) {
     }
     if (n <= 0) continue;
     // Output first: a container's last lines are read before its exit is handled.
-    for (size_t i = 2; i < fds.size(); ++i)
+    for (size_t i = 2; i < engine_end; ++i)
       if (fds[i].revents) engine.on_readable(fds[i].fd);
+    // An adopted container ended: its pidfd is readable.
+    for (size_t i = engine_end; i < fds.size(); ++i)
+      if (fds[i].revents) {
+        adopted[i - engine_end].second.reset();
+        engine.on_adopted_exit(adopted[i - engine_end].first);
+      }
+    std::erase_if(adopted, [](const auto& a) { return !a.second; });
     if (fds[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (::read(sfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
@@ -201,6 +241,7 @@ int run_shim(const ShimOptions& o) {
   checkpoint(o.pod_dir, engine);
   listener->reset();
   ::unlink(sock_path.c_str());
+  fd_store::shutdown();
   (void)remove_tree(run_dir);
   // Reap what is left (the pause process after teardown).
   while (waitpid(-1, nullptr, WNOHANG) > 0) {
@@ -228,7 +269,7 @@ Result<Json> shim_request(const std::string& socket_path, const Json& request,
   return j;
 }
 
-Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir) {
+Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir, bool adopt) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
   UniqueFd rd(p[0]), wr(p[1]);
@@ -248,7 +289,7 @@ Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_d
     int ready = dup(wr.get());  // without O_CLOEXEC: the shim inherits it
     std::string fd_arg = std::to_string(ready);
     execl(shim_binary.c_str(), "skiff-shim", "--pod-dir", pod_dir.c_str(), "--ready-fd",
-          fd_arg.c_str(), static_cast<char*>(nullptr));
+          fd_arg.c_str(), "--adopt", adopt ? "1" : "0", static_cast<char*>(nullptr));
     std::string msg = "error: " + errno_error("exec ", quote(shim_binary)).what() + "\n";
     (void)!::write(ready, msg.data(), msg.size());
     _exit(127);

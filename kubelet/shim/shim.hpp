@@ -7,6 +7,13 @@
 //   {"op":"status"}                          -> {"ok":true,"status":{…}}
 //   {"op":"stop","gracePeriodSeconds":N}      -> {"ok":true}   (N defaults to the pod's)
 // When the pod has ended and its sandbox is gone, the shim writes the final status and exits.
+//
+// Re-adoption: the checkpoint also holds the engine's state (runtime ids, pids, restart counts),
+// and the container pipes' read ends are kept by the pod's fd store, so a shim started with
+// --adopt after a crash takes over the running containers instead of starting them again. Their
+// exit status cannot be had (the new shim is not their parent; whoever reaped them got it): an
+// adopted container that ends is reported as the kubelet reports lost state — exit code 137,
+// reason ContainerStatusUnknown (OOMKilled if its cgroup saw one).
 
 #include <chrono>
 #include <string>
@@ -19,6 +26,9 @@ namespace skiff::kubelet {
 struct ShimOptions {
   std::string pod_dir;
   int ready_fd = -1;  // "ok\n" once the sandbox is up, or "error: …\n"; then closed
+  // Take over a pod whose shim died: from the checkpoint, with the running containers (same
+  // pids) and their pipes from the pod's fd store (kubelet/engine/fd_store.hpp).
+  bool adopt = false;
 };
 
 // Runs the pod to its end; returns the shim's exit status.
@@ -31,6 +41,7 @@ Result<Json> shim_request(const std::string& socket_path, const Json& request,
 
 // Starts a shim for the pod in `pod_dir`, detached from the caller (setsid, double fork, stdio on
 // /dev/null), and waits until it reports the sandbox ready or fails (its message returned).
-Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir);
+Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir,
+                        bool adopt = false);
 
 }  // namespace skiff::kubelet

@@ -1,0 +1,106 @@
+// Shim re-adoption on real pods: the shim is killed with SIGKILL; the next `skiff pod status`
+// finds its socket dead, starts a new shim that takes the running containers over (same pids,
+// nothing started twice), their output written since is not lost (the fd store kept the pipes),
+// an adopted container that then ends is reported, and the pod still stops and cleans up.
+
+#include <signal.h>
+
+#include <thread>
+
+#include "tests/integration/kubelet/pod_fixture.hpp"
+
+namespace skiff::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr char kShimBridge[] = "skshim0";
+constexpr char kShimSubnet[] = "10.234.0.0/24";
+
+class ShimTest : public PodFixture<kShimBridge, kShimSubnet> {
+ protected:
+  // The shim's pid from its checkpoint (the pod's fd store runs the same binary, so the command
+  // line does not tell them apart).
+  std::string shim_pid() const {
+    auto j = json::parse(sh(cat("cat ", dir_ / "state", "/*/status.json")).out, nullptr, false);
+    return j.is_discarded() ? "" : std::to_string(j.value("shimPid", 0));
+  }
+};
+
+TEST_F(ShimTest, KilledShimIsReplacedAndThePodReadopted) {
+  auto file = write_pod("adopt", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: adopt}
+spec:
+  containers:
+  - name: talker
+    image: busybox
+    command: [sh, -c, 'i=0; while true; do echo "line $i"; i=$((i+1)); sleep 0.1; done']
+  - name: ender
+    image: busybox
+    command: [sh, -c, 'while [ ! -e /tmp/stop ]; do sleep 0.1; done; exit 3']
+)Y");
+  ASSERT_EQ(pod({"run", "--detach", file}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] {
+    auto s = status("adopt");
+    return container(s, "talker")["state"].contains("running") &&
+           container(s, "ender")["state"].contains("running");
+  }));
+  json before = status("adopt");
+  std::string old_shim = shim_pid();
+  ASSERT_NE(old_shim, "0");
+  ASSERT_FALSE(old_shim.empty());
+  // The containers' processes (pids seen from the host, through the runtime's cgroup).
+  std::string pids_before = sh("pgrep -f '[w]hile true; do echo' | sort").out;
+  ASSERT_FALSE(trim(pids_before).empty());
+
+  ASSERT_EQ(::kill(std::stoi(old_shim), SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] { return sh("kill -0 " + old_shim).exit_code != 0; }));
+  std::this_thread::sleep_for(500ms);  // the talker writes on into the kept pipe
+
+  json after = status("adopt");  // finds the shim dead: a new one re-adopts the pod
+  EXPECT_EQ(after["phase"], "Running") << after;
+  std::string new_shim = shim_pid();
+  EXPECT_NE(new_shim, "0");
+  EXPECT_NE(new_shim, old_shim);
+  for (const char* name : {"talker", "ender"}) {
+    json c = container(after, name);
+    EXPECT_TRUE(c["state"].contains("running")) << c;
+    EXPECT_EQ(c["restartCount"], 0) << c;  // never started twice
+    EXPECT_EQ(c["containerID"], container(before, name)["containerID"]);
+  }
+  EXPECT_EQ(sh("pgrep -f '[w]hile true; do echo' | sort").out, pids_before);
+
+  // The output goes on into the same log, with no gap: the lines written while no shim read
+  // waited in the pipe.
+  std::string logs;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        logs = pod({"logs", "adopt", "-c", "talker"}).out;
+        return logs.find("line 20\n") != std::string::npos;
+      },
+      10000))
+      << logs;
+  for (int i = 0; i <= 20; ++i)
+    EXPECT_NE(logs.find(cat("line ", i, "\n")), std::string::npos) << "line " << i << " lost";
+
+  // An adopted container that ends: its status is reported (the exit code is not ours to see).
+  ASSERT_EQ(pod({"exec", "adopt", "-c", "ender", "--", "touch", "/tmp/stop"}).exit_code, 0);
+  json ender;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        ender = container(status("adopt"), "ender");
+        return ender["restartCount"] == 1 || ender["state"].contains("terminated");
+      },
+      10000))
+      << ender;
+  EXPECT_EQ(ender["lastState"]["terminated"]["reason"], "ContainerStatusUnknown") << ender;
+
+  ASSERT_EQ(pod({"stop", "adopt", "-t", "1"}).exit_code, 0);
+  ASSERT_EQ(pod({"rm", "adopt"}).exit_code, 0);
+  EXPECT_EQ(sh("pgrep -f '[w]hile true; do echo'").out, "");
+  expect_nothing_left();
+}
+
+}  // namespace
+}  // namespace skiff::test
