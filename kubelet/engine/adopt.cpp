@@ -120,6 +120,8 @@ Result<std::vector<pid_t>> PodEngine::adopt(const Json& saved, const Sandbox& sa
       r.err_writer = std::make_unique<CriStreamWriter>("stderr", r.log.get());
       r.out_writer->set_before_write([this, &r] { maybe_rotate(r); });
       r.err_writer->set_before_write([this, &r] { maybe_rotate(r); });
+      // Probes start over, as they do when a kubelet restarts (postStart is not run again).
+      begin_checks(r, clock_.now());
       running.push_back(r.pid);
       log::info("pod ", quote(manifest_.pod.name), ": re-adopted container ", quote(r.spec->name),
                 " (pid ", r.pid, ")");

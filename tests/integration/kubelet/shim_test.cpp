@@ -67,6 +67,7 @@ spec:
     json c = container(after, name);
     EXPECT_TRUE(c["state"].contains("running")) << c;
     EXPECT_EQ(c["restartCount"], 0) << c;  // never started twice
+    EXPECT_EQ(c["ready"], true) << c;
     EXPECT_EQ(c["containerID"], container(before, name)["containerID"]);
   }
   EXPECT_EQ(sh("pgrep -f '[w]hile true; do echo' | sort").out, pids_before);
