@@ -458,8 +458,11 @@ HttpResponse ApiHandler::list(HttpRequest& req, const Route& route) {
     return lsel->matches(labels ? *labels : Json()) && fsel->matches(o);
   };
   bool filtering = !lsel->empty() || !fsel->empty();
-  auto result = registry_.store().list(
-      prefix, start, limit, filtering ? std::function<bool(const Json&)>(filter) : nullptr);
+  auto fn = filtering ? std::function<bool(const Json&)>(filter) : nullptr;
+  const std::string* node =
+      k.group_resource() == "pods" ? fsel->equals_value("spec.nodeName") : nullptr;
+  auto result = node ? registry_.store().list_pods_on_node(prefix, *node, start, limit, fn)
+                     : registry_.store().list(prefix, start, limit, fn);
   Json meta = {{"resourceVersion", std::to_string(result.revision)}};
   if (!result.next_key.empty())
     meta["continue"] = encode_continue(result.next_key, result.revision);

@@ -93,7 +93,7 @@ Result<std::unique_ptr<Store>> Store::open(std::unique_ptr<Backend> backend, Opt
   auto loaded = TRY_CTX(backend->load(options.event_window), "load the store");
   std::unique_ptr<Store> s(new Store(std::move(backend), options));
   s->shared_ = s->backend_->shared();
-  for (const auto& r : loaded.live) s->objects_[r.key] = TRY(make_object(r, s->shared_));
+  for (const auto& r : loaded.live) s->put_locked(r.key, TRY(make_object(r, s->shared_)));
   for (const auto& r : loaded.history) {
     EventType t = r.deleted   ? EventType::kDeleted
                   : r.created ? EventType::kAdded
@@ -135,7 +135,9 @@ void Store::feeder() {
         }
         if (good) {
           std::unique_lock lock(mu_);
-          objects_ = std::move(fresh);
+          objects_.clear();
+          node_index_.clear();
+          for (auto& [k, o] : fresh) put_locked(k, std::move(o));
           events_.clear();
           rev_ = std::max(rev_, loaded->revision);
           compacted_ = rev_;
@@ -175,7 +177,7 @@ void Store::apply_records(std::vector<LogRecord>&& records) {
         rev_ = std::max(rev_, r.rev);
         continue;
       }
-      objects_.erase(it);
+      erase_locked(it);
       rev_ = std::max(rev_, r.rev);
       if (last) publish_locked({EventType::kDeleted, r.key, std::move(last), r.rev, {}});
       continue;
@@ -186,14 +188,69 @@ void Store::apply_records(std::vector<LogRecord>&& records) {
       rev_ = std::max(rev_, r.rev);
       continue;
     }
-    Object& slot = objects_[r.key];
-    Object prev = std::move(slot);
-    slot = *o;
+    Object prev = put_locked(r.key, *o);
     rev_ = std::max(rev_, r.rev);
     EventType t = prev ? EventType::kModified : EventType::kAdded;
     publish_locked({t, r.key, std::move(*o), r.rev, std::move(prev)});
   }
   applied_cv_.notify_all();
+}
+
+// Pods by spec.nodeName: a kubelet's list of its own pods reads only those.
+static const std::string kPodsPrefix = "/pods/";
+static std::string node_of(const std::string& key, const Object& o) {
+  if (key.compare(0, kPodsPrefix.size(), kPodsPrefix) != 0 || !o) return {};
+  auto spec = o.json->find("spec");
+  if (spec == o.json->end() || !spec->is_object()) return {};
+  auto n = spec->find("nodeName");
+  return n != spec->end() && n->is_string() ? n->get<std::string>() : std::string();
+}
+
+Object Store::put_locked(const std::string& key, Object o) {
+  Object& slot = objects_[key];
+  std::string before = node_of(key, slot), after = node_of(key, o);
+  if (before != after || !slot) {
+    if (slot) {
+      auto it = node_index_.find(before);
+      if (it != node_index_.end() && it->second.erase(key) && it->second.empty())
+        node_index_.erase(it);
+    }
+    if (key.compare(0, kPodsPrefix.size(), kPodsPrefix) == 0) node_index_[after].insert(key);
+  }
+  Object prev = std::move(slot);
+  slot = std::move(o);
+  return prev;
+}
+
+void Store::erase_locked(std::map<std::string, Object>::iterator it) {
+  if (it->first.compare(0, kPodsPrefix.size(), kPodsPrefix) == 0) {
+    auto n = node_index_.find(node_of(it->first, it->second));
+    if (n != node_index_.end() && n->second.erase(it->first) && n->second.empty())
+      node_index_.erase(n);
+  }
+  objects_.erase(it);
+}
+
+Store::ListResult Store::list_pods_on_node(const std::string& prefix, const std::string& node,
+                                           const std::string& start, size_t limit,
+                                           const std::function<bool(const Json&)>& filter) const {
+  ListResult out;
+  std::shared_lock lock(mu_);
+  out.revision = rev_;
+  auto idx = node_index_.find(node);
+  if (idx == node_index_.end()) return out;
+  const auto& keys = idx->second;
+  for (auto it = keys.lower_bound(start.empty() || start < prefix ? prefix : start);
+       it != keys.end() && it->compare(0, prefix.size(), prefix) == 0; ++it) {
+    const Object& o = objects_.at(*it);
+    if (filter && !filter(*o.json)) continue;
+    if (limit && out.items.size() == limit) {
+      out.next_key = *it;
+      break;
+    }
+    out.items.push_back(o);
+  }
+  return out;
 }
 
 bool Store::wait_applied(int64_t rev, std::chrono::milliseconds timeout) {
@@ -377,10 +434,11 @@ void Store::commit_batch(std::vector<std::shared_ptr<Pending>>& batch) {
     std::unique_lock lock(mu_);
     for (auto& oc : outcomes) {
       if (!oc.event) continue;
-      if (oc.deleted)
-        objects_.erase(oc.event->key);
-      else
-        objects_[oc.event->key] = oc.event->object;
+      if (oc.deleted) {
+        if (auto it = objects_.find(oc.event->key); it != objects_.end()) erase_locked(it);
+      } else {
+        put_locked(oc.event->key, oc.event->object);
+      }
       rev_ = oc.event->rev;
       publish_locked(std::move(*oc.event));
     }

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -101,6 +102,11 @@ class Store {
   // (0 = all) of those `filter` accepts.
   ListResult list(const std::string& prefix, const std::string& start = "", size_t limit = 0,
                   const std::function<bool(const Json&)>& filter = nullptr) const;
+  // list() of the pods under `prefix` whose spec.nodeName is `node` ("" = unscheduled), through
+  // an index: a kubelet's fieldSelector=spec.nodeName list costs its own pods, not all pods.
+  ListResult list_pods_on_node(const std::string& prefix, const std::string& node,
+                               const std::string& start = "", size_t limit = 0,
+                               const std::function<bool(const Json&)>& filter = nullptr) const;
   // Number of objects under `prefix`.
   size_t count(const std::string& prefix) const;
 
@@ -142,6 +148,9 @@ class Store {
   Result<std::pair<Object, bool>> commit_one_shared(Pending& p, const Object* overlay);
   void publish_locked(WatchEvent e);
   int64_t oldest_locked() const;
+  // objects_ writes that keep node_index_ in step; put_locked returns the previous version.
+  Object put_locked(const std::string& key, Object o);
+  void erase_locked(std::map<std::string, Object>::iterator it);
   void feeder();
   void apply_records(std::vector<LogRecord>&& records);
   bool wait_applied(int64_t rev, std::chrono::milliseconds timeout);
@@ -152,6 +161,7 @@ class Store {
 
   mutable std::shared_mutex mu_;  // guards the state below
   std::map<std::string, Object> objects_;
+  std::map<std::string, std::set<std::string>> node_index_;  // spec.nodeName -> pod keys
   std::deque<WatchEvent> events_;
   std::vector<std::weak_ptr<Watcher>> watchers_;
   int64_t rev_ = 0;

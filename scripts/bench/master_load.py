@@ -7,6 +7,7 @@ import http.client, json, os, queue, ssl, sys, threading, time
 
 data, port, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 NODES, PODS, RATE, THREADS = (int(x) for x in sys.argv[4:8])
+ETCD_PID = int(sys.argv[8]) if len(sys.argv) > 8 else 0
 ctx = ssl.create_default_context(cafile=f"{data}/pki/ca.crt")
 ctx.load_cert_chain(f"{data}/pki/admin.crt", f"{data}/pki/admin.key")
 
@@ -19,7 +20,7 @@ def call(c, method, path, body=None, ctype="application/json"):
     r = c.getresponse()
     return r.status, r.read()
 
-def proc_stats():
+def proc_stats(pid=pid):
     with open(f"/proc/{pid}/status") as f:
         st = dict(l.split(":", 1) for l in f if ":" in l)
     with open(f"/proc/{pid}/stat") as f:
@@ -145,5 +146,24 @@ if len(sched) > 1:
     print(f"scheduled: {len(sched)} pods, {len(sched) / max(1e-9, sched[-1] - start):.0f} pods/s (first create to last binding)")
 print(f"create-to-Running: {len(c2r)} pods, p50 {pct(c2r, 0.5) * 1000:.0f} ms, p99 {pct(c2r, 0.99) * 1000:.0f} ms")
 print(f"master: RSS {rss} MiB now, peak {max(hwm, peak_rss)} MiB; CPU {cpu:.1f} s over {end - t0:.0f} s wall")
+if ETCD_PID:
+    erss, ehwm, ecpu = proc_stats(ETCD_PID)
+    print(f"etcd: RSS {erss} MiB now, peak {ehwm} MiB; CPU {ecpu:.1f} s")
+
+# A kubelet's list of its own pods (fieldSelector=spec.nodeName, served from the node index) next
+# to a field selector the master can only answer by scanning every pod.
+def timed(path, n=50):
+    c = conn()
+    ts, items = [], 0
+    for _ in range(n):
+        t = time.time()
+        s, b = call(c, "GET", path)
+        ts.append(time.time() - t)
+        items = len(json.loads(b).get("items", []))
+    return pct(ts, 0.5) * 1000, pct(ts, 0.99) * 1000, items
+ix = timed("/api/v1/pods?fieldSelector=spec.nodeName%3Dhollow-00001")
+sc = timed("/api/v1/pods?fieldSelector=spec.restartPolicy%3DNever")
+print(f"list pods of one node (fieldSelector=spec.nodeName, indexed): p50 {ix[0]:.2f} ms, p99 {ix[1]:.2f} ms ({ix[2]} pods of {len(created)}); "
+      f"scanning field selector: p50 {sc[0]:.2f} ms, p99 {sc[1]:.2f} ms")
 ok = len(created) == PODS and len(running) == PODS
 sys.exit(0 if ok else 1)

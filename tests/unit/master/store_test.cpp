@@ -199,6 +199,43 @@ TEST_P(StoreTest, ConcurrentWritersAreGroupCommittedWithoutLostUpdates) {
   EXPECT_EQ(again->count("/own/"), 400u);
 }
 
+// Pods by spec.nodeName through the index: binding moves a pod between lists, deletion drops it.
+TEST_P(StoreTest, PodsOnNodeIndexFollowsBindingsAndDeletions) {
+  auto s = open();
+  auto pod = [](const std::string& name, const std::string& node) {
+    Json j = {{"metadata", {{"name", name}}}, {"spec", Json::object()}};
+    if (!node.empty()) j["spec"]["nodeName"] = node;
+    return j;
+  };
+  ASSERT_TRUE(s->create("/pods/a/p1", pod("p1", "n1")).ok());
+  ASSERT_TRUE(s->create("/pods/a/p2", pod("p2", "n2")).ok());
+  ASSERT_TRUE(s->create("/pods/b/p3", pod("p3", "n1")).ok());
+  ASSERT_TRUE(s->create("/pods/b/p4", pod("p4", "")).ok());
+  ASSERT_TRUE(s->create("/configmaps/a/c", pod("c", "n1")).ok());  // not a pod: not indexed
+  auto names = [&](const std::string& prefix, const std::string& node) {
+    std::vector<std::string> out;
+    for (const auto& o : s->list_pods_on_node(prefix, node).items)
+      out.push_back((*o.json)["metadata"]["name"]);
+    return out;
+  };
+  EXPECT_EQ(names("/pods/", "n1"), (std::vector<std::string>{"p1", "p3"}));
+  EXPECT_EQ(names("/pods/b/", "n1"), (std::vector<std::string>{"p3"}));
+  EXPECT_EQ(names("/pods/", ""), (std::vector<std::string>{"p4"}));
+  ASSERT_TRUE(s->update("/pods/b/p4", pod("p4", "n2"), 0).ok());  // bound
+  EXPECT_EQ(names("/pods/", "n2"), (std::vector<std::string>{"p2", "p4"}));
+  EXPECT_TRUE(names("/pods/", "").empty());
+  ASSERT_TRUE(s->remove("/pods/a/p1", 0).ok());
+  EXPECT_EQ(names("/pods/", "n1"), (std::vector<std::string>{"p3"}));
+  auto page = s->list_pods_on_node("/pods/", "n2", "", 1);
+  ASSERT_EQ(page.items.size(), 1u);
+  EXPECT_EQ(page.next_key, "/pods/b/p4");
+  s.reset();
+  auto again = open();  // rebuilt from the backend
+  s = std::move(again);
+  EXPECT_EQ(names("/pods/", "n2"), (std::vector<std::string>{"p2", "p4"}));
+  EXPECT_TRUE(names("/pods/", "n9").empty());
+}
+
 // Two stores on one etcd prefix are two masters: each sees the other's writes (state and
 // watches, in revision order) and optimistic concurrency spans both.
 TEST_P(StoreTest, TwoStoresOnOneEtcdShareStateWatchesAndConflicts) {
