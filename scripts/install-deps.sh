@@ -27,6 +27,8 @@ packages=(
   containerd
   # skiff-master's etcd store: tests and the benchmark start their own etcd on loopback
   etcd-server etcd-client
+  # pod grpc probes: a real grpc.health.v1 server (grpc-core) in the kubelet's unit tests
+  python3-grpcio
 )
 # kubectl 1.20 for skiff-master's e2e tests; left out where another package already owns
 # /usr/bin/kubectl (dpkg would refuse to overwrite it): the test then uses that kubectl.

@@ -213,6 +213,7 @@ class SocketRun : public HandlerRun {
       return std::move(run);
     };
     run->http_ = h.kind == "httpGet";
+    run->grpc_ = h.kind == "grpc";
     if (run->http_ && h.scheme == "HTTPS") {
       auto lib = libssl();
       if (!lib) return fail(lib.error().what());
@@ -240,6 +241,7 @@ class SocketRun : public HandlerRun {
     run->where_ = ss.ss_family == AF_INET6 ? cat('[', host, "]:", *port) : cat(host, ':', *port);
     run->url_ = cat(run->tls_ ? "https://" : "http://", run->where_, h.path);
     if (run->http_) run->request_ = http_probe_request(h, host, *port);
+    if (run->grpc_) run->request_ = grpc_health_request(h.service, run->where_);
     auto sock = socket_in_netns(t.netns, ss.ss_family);
     if (!sock) return fail(sock.error().what());
     run->sock_ = std::move(*sock);
@@ -302,6 +304,20 @@ class SocketRun : public HandlerRun {
         finish(false, errno_error("read the response from ", where_).what());
         return;
       }
+      if (grpc_) {
+        response_.append(buf, static_cast<size_t>(n));
+        int acks = 0;
+        auto outcome = grpc_health_step(response_, grpc_body_, n == 0, &acks);
+        for (; acks > 0; --acks) {  // a few bytes: the socket has room
+          static const char kAck[] = {0, 0, 0, 4, 1, 0, 0, 0, 0};
+          (void)send_some(kAck, sizeof kAck);
+        }
+        if (outcome) {
+          finish(outcome->first, outcome->second);
+          return;
+        }
+        continue;
+      }
       if (n > 0 && response_.size() < kMaxOutput) response_.append(buf, static_cast<size_t>(n));
       bool eof = n == 0;
       auto line_end = response_.find("\r\n");
@@ -322,6 +338,7 @@ class SocketRun : public HandlerRun {
  protected:
   void on_timeout() override {
     finish(false, connecting_ ? cat("dial tcp ", where_, ": i/o timeout")
+                  : grpc_     ? std::string("timeout: health rpc did not complete in time")
                               : cat("Get \"", url_, "\": context deadline exceeded"));
   }
   void cancel() override {
@@ -333,7 +350,7 @@ class SocketRun : public HandlerRun {
  private:
   void connected() {
     connecting_ = false;
-    if (!http_) {
+    if (!http_ && !grpc_) {
       finish(true, "");
       return;
     }
@@ -372,6 +389,8 @@ class SocketRun : public HandlerRun {
   }
 
   bool http_ = false;
+  bool grpc_ = false;
+  std::string grpc_body_;
   bool connecting_ = true;
   LibSsl* tls_ = nullptr;
   SSL* ssl_ = nullptr;
@@ -398,7 +417,7 @@ std::unique_ptr<HandlerRun> HandlerRun::start(const Handler& h, const HandlerTar
   std::unique_ptr<HandlerRun> run;
   if (h.kind == "exec") {
     run = ExecRun::start(h, t);
-  } else if (h.kind == "httpGet" || h.kind == "tcpSocket") {
+  } else if (h.kind == "httpGet" || h.kind == "tcpSocket" || h.kind == "grpc") {
     run = SocketRun::start(h, t);
   } else if (h.kind == "sleep") {
     run = std::unique_ptr<HandlerRun>(new SleepRun());
@@ -448,6 +467,137 @@ std::optional<int> http_status_code(std::string_view line) {
   if (!code || *code < 100 || *code > 999) return std::nullopt;
   if (line.size() > 12 && line[12] != ' ') return std::nullopt;
   return code;
+}
+
+namespace {
+
+// HPACK (RFC 7541 5.1): an integer with an N-bit prefix in the first byte, after `flags`.
+void hpack_int(std::string& out, uint8_t flags, int prefix_bits, size_t value) {
+  size_t max = (1u << prefix_bits) - 1;
+  if (value < max) {
+    out.push_back(static_cast<char>(flags | value));
+    return;
+  }
+  out.push_back(static_cast<char>(flags | max));
+  value -= max;
+  while (value >= 128) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+void hpack_string(std::string& out, std::string_view s) {
+  hpack_int(out, 0, 7, s.size());  // not Huffman-coded
+  out.append(s);
+}
+
+// A literal header field without indexing (RFC 7541 6.2.2): a static table name or a new one.
+void hpack_field(std::string& out, size_t name_index, std::string_view name,
+                 std::string_view value) {
+  hpack_int(out, 0, 4, name_index);
+  if (name_index == 0) hpack_string(out, name);
+  hpack_string(out, value);
+}
+
+void h2_frame(std::string& out, uint8_t type, uint8_t flags, uint32_t stream,
+              std::string_view payload) {
+  size_t n = payload.size();
+  char head[9] = {static_cast<char>(n >> 16),
+                  static_cast<char>(n >> 8),
+                  static_cast<char>(n),
+                  static_cast<char>(type),
+                  static_cast<char>(flags),
+                  static_cast<char>(stream >> 24),
+                  static_cast<char>(stream >> 16),
+                  static_cast<char>(stream >> 8),
+                  static_cast<char>(stream)};
+  out.append(head, sizeof head);
+  out.append(payload);
+}
+
+constexpr uint8_t kData = 0, kHeaders = 1, kRstStream = 3, kSettings = 4, kGoAway = 7;
+constexpr uint8_t kEndStream = 1, kAck = 1, kEndHeaders = 4, kPadded = 8;
+
+}  // namespace
+
+std::string grpc_health_request(const std::string& service, const std::string& authority) {
+  std::string out = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  h2_frame(out, kSettings, 0, 0, "");
+  std::string block;
+  block.push_back(static_cast<char>(0x83));  // :method POST (static index 3)
+  block.push_back(static_cast<char>(0x86));  // :scheme http (6)
+  hpack_field(block, 4, "", "/grpc.health.v1.Health/Check");
+  hpack_field(block, 1, "", authority);
+  hpack_field(block, 31, "", "application/grpc");
+  hpack_field(block, 0, "te", "trailers");
+  hpack_field(block, 58, "", kProbeUserAgent);
+  h2_frame(out, kHeaders, kEndHeaders, 1, block);
+  // HealthCheckRequest { string service = 1; } in a gRPC message (uncompressed, 4-byte length).
+  std::string msg;
+  if (!service.empty()) {
+    msg.push_back(0x0a);
+    size_t n = service.size();
+    while (n >= 128) {
+      msg.push_back(static_cast<char>((n & 0x7f) | 0x80));
+      n >>= 7;
+    }
+    msg.push_back(static_cast<char>(n));
+    msg += service;
+  }
+  std::string data(5, '\0');
+  for (int i = 0; i < 4; ++i) data[1 + i] = static_cast<char>(msg.size() >> (8 * (3 - i)));
+  data += msg;
+  h2_frame(out, kData, kEndStream, 1, data);
+  return out;
+}
+
+std::optional<std::pair<bool, std::string>> grpc_health_step(std::string& buf, std::string& body,
+                                                             bool eof, int* settings_acks) {
+  using Outcome = std::pair<bool, std::string>;
+  while (buf.size() >= 9) {
+    auto byte = [&](size_t i) { return static_cast<uint8_t>(buf[i]); };
+    size_t len = (size_t{byte(0)} << 16) | (size_t{byte(1)} << 8) | byte(2);
+    uint8_t type = byte(3), flags = byte(4);
+    uint32_t stream = ((uint32_t{byte(5)} & 0x7f) << 24) | (uint32_t{byte(6)} << 16) |
+                      (uint32_t{byte(7)} << 8) | byte(8);
+    if (buf.size() < 9 + len) break;
+    std::string payload = buf.substr(9, len);
+    buf.erase(0, 9 + len);
+    if (type == kSettings && !(flags & kAck)) {
+      ++*settings_acks;
+    } else if (type == kGoAway) {
+      return Outcome{false, "rpc error: the server sent GOAWAY"};
+    } else if (type == kRstStream && stream == 1) {
+      return Outcome{false, "rpc error: the server reset the stream"};
+    } else if (type == kData && stream == 1) {
+      if (flags & kPadded) {
+        size_t pad = payload.empty() ? 0 : static_cast<uint8_t>(payload[0]);
+        payload = pad + 1 <= payload.size() ? payload.substr(1, payload.size() - 1 - pad) : "";
+      }
+      body += payload;
+      if (body.size() >= 5) {
+        size_t n = (size_t{static_cast<uint8_t>(body[1])} << 24) |
+                   (size_t{static_cast<uint8_t>(body[2])} << 16) |
+                   (size_t{static_cast<uint8_t>(body[3])} << 8) | static_cast<uint8_t>(body[4]);
+        if (body.size() >= 5 + n) {
+          // HealthCheckResponse { ServingStatus status = 1; }: 0 UNKNOWN, 1 SERVING,
+          // 2 NOT_SERVING, 3 SERVICE_UNKNOWN (absent: 0).
+          int status = 0;
+          if (n >= 2 && body[5] == 0x08) status = static_cast<uint8_t>(body[6]);
+          static const char* kNames[] = {"UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"};
+          std::string name = status < 4 ? kNames[status] : std::to_string(status);
+          if (status == 1) return Outcome{true, ""};
+          return Outcome{false, cat("service unhealthy (responded with \"", name, "\")")};
+        }
+      }
+    } else if (type == kHeaders && stream == 1 && (flags & kEndStream)) {
+      // Trailers only: the call failed (grpc-status is in the HPACK block).
+      return Outcome{false, "rpc error: the server ended the call without a response"};
+    }
+  }
+  if (eof) return Outcome{false, "rpc error: the connection closed"};
+  return std::nullopt;
 }
 
 std::string http_probe_request(const Handler& h, const std::string& host, int port) {

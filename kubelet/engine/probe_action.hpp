@@ -98,4 +98,12 @@ std::optional<int> http_status_code(std::string_view response);
 // probe's headers (a header of the same name replaces the default).
 std::string http_probe_request(const Handler& h, const std::string& host, int port);
 
+// The bytes of a grpc.health.v1.Health/Check call over h2c (prior knowledge): the connection
+// preface, an empty SETTINGS, the HEADERS (HPACK literals, no Huffman) and the request message.
+std::string grpc_health_request(const std::string& service, const std::string& authority);
+// Reads the server's HTTP/2 frames in `buf` (consumed as parsed; the response message gathers in
+// `body`); counts the SETTINGS to acknowledge. The outcome once known: SERVING is a success.
+std::optional<std::pair<bool, std::string>> grpc_health_step(std::string& buf, std::string& body,
+                                                             bool eof, int* settings_acks);
+
 }  // namespace skiff::kubelet

@@ -202,7 +202,6 @@ Result<Handler> handler(Fields& f, std::vector<std::string>* w) {
     h.port = port ? static_cast<int>(std::clamp<int64_t>(*port, -1, 1 << 20)) : 0;
     h.service = TRY(gf.str("service"));
     gf.finish();
-    if (w) w->push_back(cat(f.at("grpc"), ": not supported by skiff yet; it always fails"));
   }
   if (const Json* s = TRY(f.object("sleep"))) {
     set_kind("sleep");

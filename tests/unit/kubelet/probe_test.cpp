@@ -24,6 +24,7 @@ namespace {
 
 using test::sh;
 using test::TempDir;
+using test::write_file;
 
 std::string pod_with(const std::string& container_fields, const std::string& ports = "") {
   return cat(R"(apiVersion: v1
@@ -170,16 +171,6 @@ spec:
   EXPECT_EQ(errors[1],
             "spec.initContainers[0].lifecycle: may not be set for init containers without "
             "restartPolicy=Always");
-}
-
-TEST(ProbeParse, UnsupportedHandlersAreWarnedAbout) {
-  auto m = parse_manifest(pod_with(R"(    livenessProbe: {grpc: {port: 9000}}
-)"),
-                          "pod.yaml");
-  ASSERT_TRUE(m.ok()) << m.error().what();
-  ASSERT_EQ(m->warnings.size(), 1u);
-  EXPECT_EQ(m->warnings[0],
-            "spec.containers[0].livenessProbe.grpc: not supported by skiff yet; it always fails");
 }
 
 TEST(ProbeWorker, ThresholdsAndSchedule) {
@@ -372,6 +363,90 @@ TEST(ProbeAction, HttpsSkipsVerification) {
   EXPECT_EQ(run->message(), "HTTP probe succeeded with statuscode: 200");
 }
 
+// grpc.health.v1 over h2c against a real gRPC server (grpc-core through python3-grpcio) with a
+// Health service: "" is SERVING, "down" NOT_SERVING, anything else fails the call (NOT_FOUND).
+TEST(ProbeAction, GrpcHealthCheckAgainstARealServer) {
+  if (sh("/usr/bin/python3 -c 'import grpc' 2>/dev/null").exit_code != 0)
+    GTEST_SKIP() << "python3-grpcio is not installed";
+  TempDir dir("skiff-grpc");
+  write_file(dir / "health.py", R"PY(import sys, grpc
+from concurrent import futures
+replies = {b"": b"\x08\x01", b"down": b"\x08\x02"}
+def check(req, ctx):
+    service = req[2:] if len(req) > 2 else b""
+    if service not in replies:
+        ctx.abort(grpc.StatusCode.NOT_FOUND, "unknown service")
+    return replies[service]
+handler = grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
+    "Check": grpc.unary_unary_rpc_method_handler(
+        check, request_deserializer=lambda b: b, response_serializer=lambda b: b)})
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+server.add_generic_rpc_handlers((handler,))
+port = server.add_insecure_port("127.0.0.1:0")
+server.start()
+print(port, flush=True)
+server.wait_for_termination()
+)PY");
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  pid_t server = fork();
+  if (server == 0) {
+    dup2(p[1], 1);
+    execl("/usr/bin/python3", "python3", (dir / "health.py").c_str(), nullptr);
+    _exit(127);
+  }
+  ::close(p[1]);
+  std::string port_text;
+  char c;
+  while (::read(p[0], &c, 1) == 1 && c != '\n') port_text += c;
+  ::close(p[0]);
+  auto port = parse_int<int>(port_text);
+  ASSERT_TRUE(port) << "the server printed " << port_text;
+  SteadyClock clock;
+  HandlerTarget t;
+  auto check = [&](const std::string& service) {
+    Handler h;
+    h.kind = "grpc";
+    h.port = *port;
+    h.service = service;
+    auto run = HandlerRun::start(h, t, clock.now(), Duration(3000));
+    drive(*run, clock);
+    return std::pair{run->succeeded(), run->message()};
+  };
+  auto serving = check("");
+  auto down = check("down");
+  auto unknown = check("nope");
+  ::kill(server, SIGKILL);
+  waitpid(server, nullptr, 0);
+  EXPECT_TRUE(serving.first) << serving.second;
+  EXPECT_FALSE(down.first);
+  EXPECT_EQ(down.second, "service unhealthy (responded with \"NOT_SERVING\")");
+  EXPECT_FALSE(unknown.first);
+  EXPECT_NE(unknown.second.find("rpc error"), std::string::npos) << unknown.second;
+}
+
+TEST(ProbeAction, GrpcRequestBytes) {
+  std::string r = grpc_health_request("db", "10.0.0.1:9000");
+  ASSERT_TRUE(r.starts_with("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+  // Ends with a DATA frame (type 0, END_STREAM, stream 1): 5-byte gRPC prefix + {1: "db"}.
+  std::string data_frame(
+      "\x00\x00\x09\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x04\x0a\x02"
+      "db",
+      18);
+  EXPECT_TRUE(r.ends_with(data_frame));
+  EXPECT_NE(r.find("/grpc.health.v1.Health/Check"), std::string::npos);
+  // A server's SETTINGS is acknowledged; a GOAWAY ends the call.
+  std::string in("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9), body;
+  int acks = 0;
+  EXPECT_EQ(grpc_health_step(in, body, false, &acks), std::nullopt);
+  EXPECT_EQ(acks, 1);
+  EXPECT_TRUE(in.empty());
+  std::string goaway("\x00\x00\x08\x07\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 17);
+  auto out = grpc_health_step(goaway, body, false, &acks);
+  ASSERT_TRUE(out);
+  EXPECT_FALSE(out->first);
+}
+
 TEST(ProbeAction, SleepAndUnsupportedHandlers) {
   SteadyClock clock;
   Handler s;
@@ -381,10 +456,10 @@ TEST(ProbeAction, SleepAndUnsupportedHandlers) {
   auto run = HandlerRun::start(s, t, clock.now(), std::nullopt);
   EXPECT_EQ(drive(*run, clock), HandlerRun::Outcome::kSuccess);
   Handler g;
-  g.kind = "grpc";
-  auto grpc = HandlerRun::start(g, t, clock.now(), Duration(1000));
-  EXPECT_TRUE(grpc->done());
-  EXPECT_FALSE(grpc->succeeded());
+  g.kind = "nothing";
+  auto none = HandlerRun::start(g, t, clock.now(), Duration(1000));
+  EXPECT_TRUE(none->done());
+  EXPECT_FALSE(none->succeeded());
   Handler named;
   named.kind = "tcpSocket";
   named.host = "example.com";
