@@ -1,7 +1,10 @@
 #include "kubelet/node/api_client.hpp"
 
+#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -137,8 +140,29 @@ Result<void> connect(ApiClient::Impl& im, const ClientConfig& cf) {
   auto endpoints = resolver.resolve(im.host, im.port, ec);
   if (ec) return error("resolve ", quote(im.host), ": ", ec.message());
   im.stream = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(im.ioc, im.ctx);
-  ec = im.run([&](auto h) { beast::get_lowest_layer(*im.stream).async_connect(endpoints, h); },
-              cf.timeout);
+  // Asio opens sockets without SOCK_CLOEXEC, and every skiff-pod (and the shim it starts) would
+  // inherit the connection: open it ourselves, then connect.
+  ec = asio::error::host_not_found;
+  for (const auto& e : endpoints) {
+    auto& sock = beast::get_lowest_layer(*im.stream).socket();
+    int fd = ::socket(e.endpoint().protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) {
+      ec = boost::system::error_code(errno, boost::system::system_category());
+      continue;
+    }
+    boost::system::error_code assigned;
+    sock.assign(e.endpoint().protocol(), fd, assigned);
+    if (assigned) {
+      ::close(fd);
+      ec = assigned;
+      continue;
+    }
+    ec = im.run([&](auto h) { beast::get_lowest_layer(*im.stream).async_connect(e.endpoint(), h); },
+                cf.timeout);
+    if (!ec) break;
+    boost::system::error_code ignored;
+    sock.close(ignored);
+  }
   if (ec) {
     im.close();
     return error("connect to ", cf.server, ": ", ec.message());

@@ -143,7 +143,13 @@ for i in 1 2; do
   [[ $perms == 600 ]] && pass "node$i key is 0600" || fail "node$i key mode $perms"
 done
 
-# --- pods, one per node ---
+# --- pods, one per node; each mounts a ConfigMap the kubelet fetches from the API ---
+k apply -f - >/dev/null <<'YAML' || fail "create configmap"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config}
+data: {greeting: hello-from-the-api}
+YAML
 for i in 1 2; do
   cat <<YAML | k apply -f - >/dev/null || fail "apply web$i"
 apiVersion: v1
@@ -157,6 +163,10 @@ spec:
     image: busybox
     imagePullPolicy: Never
     command: [sh, -c, "trap 'exit 0' TERM; echo started; sleep 600 & wait"]
+    volumeMounts: [{name: cfg, mountPath: /etc/web}]
+  volumes:
+  - name: cfg
+    configMap: {name: web-config}
 YAML
 done
 running() { [[ "$(k get pod "$1" -o jsonpath='{.status.phase}')" == Running ]]; }
@@ -174,6 +184,14 @@ for i in 1 2; do
     cat "$work/kubelet$i.log"
   fi
 done
+[[ "$(pod_cmd 1 exec web1 -- cat /etc/web/greeting)" == hello-from-the-api ]] &&
+  pass "web1 sees the ConfigMap from the API in its volume" || fail "configmap volume in web1"
+shim=$(pgrep -f "skiff-shim --pod-dir $work/n1/state/" | head -1)
+if [[ -n $shim ]] && ! innode 1 ss -tnpH | grep -q "pid=$shim,"; then
+  pass "the shim holds none of the kubelet's connections to the master"
+else
+  fail "shim $shim has TCP sockets: $(innode 1 ss -tnpH | grep "pid=$shim,")"
+fi
 ip2=$(k get pod web2 -o jsonpath='{.status.podIP}')
 if wait_for 15 ip netns exec "$NC_NAME-n1" ping -c 1 -W 1 "$ip2"; then
   pass "node1 reaches web2 ($ip2) across the WireGuard overlay"
