@@ -1,5 +1,8 @@
 #include "master/scheduler/scheduler.hpp"
 
+#include <atomic>
+#include <thread>
+
 #include "api/meta.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
@@ -305,16 +308,18 @@ void Scheduler::run() {
     // Schedule what is pending, then go back to the events (they carry our own bindings).
     std::vector<std::string> batch(pending_.begin(), pending_.end());
     pending_.clear();
+    std::vector<Decision> decisions;
     for (const auto& key : batch) {
       if (!running_) return;
-      schedule(key);
+      if (auto d = schedule(key)) decisions.push_back(std::move(*d));
     }
+    bind_all(decisions);
   }
 }
 
-void Scheduler::schedule(const std::string& key) {
+std::optional<Scheduler::Decision> Scheduler::schedule(const std::string& key) {
   Object cur = registry_.store().get(key);
-  if (!cur || !needs_scheduling(*cur.json)) return;
+  if (!cur || !needs_scheduling(*cur.json)) return std::nullopt;
   const Json& pod = *cur.json;
   Resources req = pod_requests(pod);
   std::map<std::string, int> reasons;
@@ -338,12 +343,7 @@ void Scheduler::schedule(const std::string& key) {
     unschedulable_.insert(key);
     mark_unschedulable(pod, nodes_.empty() ? "no nodes available to schedule pods"
                                            : unschedulable_message(nodes_.size(), reasons));
-    return;
-  }
-  auto r = registry_.bind(ns, name, Json{{"target", {{"kind", "Node"}, {"name", best->name}}}});
-  if (!r.ok()) {
-    log::debug("scheduler: bind ", ns, "/", name, ": ", r.error->message);
-    return;
+    return std::nullopt;
   }
   // Count it at once so the next pod of this batch sees the node's new usage; the MODIFIED
   // event of the binding replaces this entry.
@@ -351,6 +351,34 @@ void Scheduler::schedule(const std::string& key) {
   bound["spec"]["nodeName"] = best->name;
   bound_[key] = std::make_shared<const Json>(std::move(bound));
   account(*bound_[key], +1);
+  return Decision{key, ns, name, best->name};
+}
+
+void Scheduler::bind_all(std::vector<Decision>& decisions) {
+  std::vector<char> failed(decisions.size(), 0);
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next++) < decisions.size();) {
+      const Decision& d = decisions[i];
+      auto r = registry_.bind(d.ns, d.name, Json{{"target", {{"kind", "Node"}, {"name", d.node}}}});
+      if (!r.ok()) {
+        log::debug("scheduler: bind ", d.ns, "/", d.name, ": ", r.error->message);
+        failed[i] = 1;
+      }
+    }
+  };
+  size_t n = std::min<size_t>(decisions.size(), 16);
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < n; t++) threads.emplace_back(worker);
+  if (n > 0) worker();
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < decisions.size(); i++) {
+    if (!failed[i]) continue;
+    auto it = bound_.find(decisions[i].key);
+    if (it == bound_.end()) continue;
+    account(*it->second, -1);
+    bound_.erase(it);
+  }
 }
 
 void Scheduler::mark_unschedulable(const Json& pod, const std::string& message) {

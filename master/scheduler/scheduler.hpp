@@ -9,6 +9,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -57,7 +58,15 @@ class Scheduler {
   void run();
   void observe(const WatchEvent& e);
   void account(const Json& pod, int sign);
-  void schedule(const std::string& key);
+  // Picks a node for the pod at `key` and counts it there at once (so the next pod of the batch
+  // sees the usage); nullopt when it needs no scheduling or fits nowhere.
+  struct Decision {
+    std::string key, ns, name, node;
+  };
+  std::optional<Decision> schedule(const std::string& key);
+  // Sends the batch's bindings concurrently (each is a store write; with etcd a round trip), and
+  // takes back the usage of those that failed.
+  void bind_all(std::vector<Decision>& decisions);
   void mark_unschedulable(const Json& pod, const std::string& message);
 
   Registry& registry_;

@@ -282,9 +282,14 @@ HttpResponse ApiHandler::handle(HttpRequest& req) {
   if (!authorize(*who, a, &registry_.store()))
     return error_response(api::forbidden_error(who->user, a.verb, route.kind->group_resource(),
                                                route.ns, route.name));
-  // Several masters on one etcd: reads and writes see every write committed before the request,
-  // whichever master took it (a consistent read from the watch cache, kube 1.31's way).
-  if (a.verb != "watch" && registry_.store().shared()) {
+  // Several masters on one etcd: a read without resourceVersion (kube's "most recent") sees every
+  // write committed before it, whichever master took it (a consistent read from the watch cache,
+  // kube 1.31's way); so does an update or delete, which may carry a resourceVersion another
+  // master wrote. Creates and patches need not wait: a stale compare makes the store retry.
+  bool consistent =
+      ((a.verb == "get" || a.verb == "list") && req.param("resourceVersion").empty()) ||
+      a.verb == "update" || a.verb == "delete" || a.verb == "deletecollection";
+  if (consistent && registry_.store().shared()) {
     if (auto synced = registry_.store().sync(); !synced.ok())
       return error_response(api::internal_error(synced.error().what()));
   }

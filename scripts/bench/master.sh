@@ -25,7 +25,7 @@ for store in ${STORES:-sqlite etcd}; do
   if [[ $store == etcd ]]; then
     command -v etcd >/dev/null || { echo "etcd: not installed (etcd-server), skipped"; continue; }
     ec=$(free_port) ep=$(free_port)
-    etcd --name bench --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$ec" \
+    etcd --name bench --data-dir "${ETCD_DIR:-$work/etcd}" --listen-client-urls "http://127.0.0.1:$ec" \
       --advertise-client-urls "http://127.0.0.1:$ec" --listen-peer-urls "http://127.0.0.1:$ep" \
       --initial-advertise-peer-urls "http://127.0.0.1:$ep" --initial-cluster "bench=http://127.0.0.1:$ep" \
       --quota-backend-bytes 8589934592 --log-level error >"$work/etcd.log" 2>&1 &
@@ -41,7 +41,7 @@ for store in ${STORES:-sqlite etcd}; do
   if [[ $store == sqlite ]]; then
     echo "state.db: $(du -shc "$work/data-$store/state.db"* | tail -1 | awk '{print $1}')"
   else
-    echo "etcd data: $(du -sh "$work/etcd" | awk '{print $1}')"
+    echo "etcd data: $(du -sh "${ETCD_DIR:-$work/etcd}" | awk '{print $1}')"
   fi
   stop
 done
