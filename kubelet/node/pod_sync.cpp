@@ -108,7 +108,10 @@ void PodSync::run(const std::atomic<bool>& stop) {
   while (!stop) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, o_.period, [&] { return dirty_ || stop.load(); });
+      // Pods on their way up are watched closely (their status changes fast), settled ones at
+      // the period.
+      auto wait = settling_ ? std::min<std::chrono::milliseconds>(o_.period, 100ms) : o_.period;
+      cv_.wait_for(lock, wait, [&] { return dirty_ || stop.load(); });
       dirty_ = false;
     }
     if (stop) break;
@@ -330,7 +333,17 @@ void PodSync::sync_once() {
                    {"message", msg}};
     report_status(uid, pod, status);
   }
-  for (const auto& [pod, record] : to_report) report_status(uid_of(pod), pod, local_status(record));
+  bool settling = !to_start.empty();
+  for (const auto& [pod, record] : to_report) {
+    Json status = local_status(record);
+    std::string phase = status.value("phase", "");
+    bool ready = false;
+    for (const auto& c : status.value("conditions", Json::array()))
+      if (c.value("type", "") == "Ready") ready = c.value("status", "") == "True";
+    if (phase == "Pending" || (phase == "Running" && !ready)) settling = true;
+    report_status(uid_of(pod), pod, std::move(status));
+  }
+  settling_ = settling;
 }
 
 }  // namespace skiff::kubelet::node

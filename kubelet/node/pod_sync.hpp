@@ -63,6 +63,7 @@ class PodSync {
   std::condition_variable cv_;
   bool dirty_ = true;
   bool listed_ = false;
+  std::atomic<bool> settling_{false};        // a pod is starting: sync every 100 ms
   std::map<std::string, Json> desired_;      // uid -> pod, from the API
   std::map<std::string, Json> reported_;     // uid -> last status PATCHed
   std::map<std::string, Attempt> attempts_;  // uid -> start back-off
