@@ -422,6 +422,30 @@ TEST_F(Cgroups, DeviceRulesAreEnforced) {
   EXPECT_GE(a2[1]["rc"].get<int>(), 0) << a2[1].dump();
 }
 
+// hugepageLimits: the hugetlb controller's limit for the page size (v1 limit_in_bytes, v2 max);
+// a page size the kernel does not have is an error naming the field, and nothing is left.
+TEST_F(Cgroups, HugepageLimits) {
+  std::string file = v2_ ? "hugetlb.2MB.max" : "hugetlb.2MB.limit_in_bytes";
+  bool has = v2_ ? read_file(cat(kCgroupRoot, "/cgroup.subtree_control")).find("hugetlb") !=
+                           std::string::npos &&
+                       fs::exists("/sys/kernel/mm/hugepages/hugepages-2048kB")
+                 : fs::exists(cat(kCgroupRoot, "/hugetlb/", file));
+  if (!has) GTEST_SKIP() << "no hugetlb controller with 2 MB pages on this host";
+  Bundle b;
+  b.config["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2MB"}, {"limit", 4 << 21}}};
+  b.save();
+  std::string id = run_detached(b, {"sleep", "60"});
+  EXPECT_EQ(host_file(id, "hugetlb", file), std::to_string(4 << 21));
+
+  b.config["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "3MB"}, {"limit", 1 << 21}}};
+  b.save();
+  std::string bad = new_id();
+  auto r = skiff_({"run", "--bundle", b.dir(), bad});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("linux.resources.hugepageLimits[0]"), std::string::npos) << r.err;
+  for (const auto& h : hierarchies()) EXPECT_FALSE(fs::exists(h + "/skiff/" + bad)) << h;
+}
+
 // The mode skiff picks is the host's: pure v2 (cgroup2 at /sys/fs/cgroup), hybrid (v1 controllers
 // and a cgroup2 mount under it) or v1; `features` and --debug say which.
 TEST_F(Cgroups, FeaturesAndDebugNameTheModeInUse) {
