@@ -2,8 +2,8 @@
 # VM lane: the runtime on a pure cgroup v2 kernel, in one qemu guest (scripts/vm/run.sh): the
 # cgroup managers on the real mount (integration_cgroups: V2Manager, eBPF device filter, freezer,
 # OOM), the binary's cgroups (integration_runtime Cgroups.*, the same source as the host lane's,
-# asserting the v2 files here: memory.max/low/high/swap.max, cpu.max, cpu.weight, cpuset, pids.max, hugetlb
-# and `unified` on the host and inside, update, pause/resume through cgroup.freeze, events --stats
+# asserting the v2 files here: memory.max/low/high/swap.max, cpu.max, cpu.weight, cpuset,
+# pids.max, hugetlb and `unified` on the host and inside, update, pause/resume through cgroup.freeze, events --stats
 # and OOM from memory.events, eBPF devices, nested and relative cgroupsPath, clean delete), the
 # cgroup mode in `features` and --debug, and the runtime tests whose processes join cgroups
 # (clone3 CLONE_INTO_CGROUP): lifecycle, exec, cgroup namespace.
