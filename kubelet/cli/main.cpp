@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -109,7 +110,19 @@ Result<Json> pod_status(const PodRecord& r, bool* live = nullptr) {
   auto answer = shim_request(r.node.shim_socket(r.uid), {{"op", "status"}}, 3000ms);
   std::string path = r.node.pod_dir(r.uid) + "/status.json";
   auto saved = read_json_file(path);
-  if (!answer && saved && !saved->value("finished", false) && saved->contains("engine")) {
+  auto shim_dead = [&] {
+    pid_t pid = saved ? saved->value("shimPid", 0) : 0;
+    return pid <= 0 || (::kill(pid, 0) < 0 && errno == ESRCH);
+  };
+  // A shim that no longer answers but still runs is ending: it writes the final checkpoint once
+  // it has cleaned up.
+  for (int i = 0; !answer && i < 150 && saved && !saved->value("finished", false) && !shim_dead();
+       ++i) {
+    std::this_thread::sleep_for(20ms);
+    saved = read_json_file(path);
+  }
+  if (!answer && shim_dead() && saved && !saved->value("finished", false) &&
+      saved->contains("engine")) {
     // The shim is gone but the pod had not ended (it crashed or was killed): a new shim takes
     // the running containers over from the checkpoint.
     std::string shim =

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -72,10 +73,16 @@ bool recv_msg(int sock, std::string* text, int* fd) {
   return true;
 }
 
-// The store's loop: one client at a time (the pod's shim).
-[[noreturn]] void serve(int listener) {
+// The store's loop: one client at a time (the pod's shim). A store whose socket was removed
+// (the pod's run directory cleaned up without an "exit") ends by itself.
+[[noreturn]] void serve(int listener, const std::string& path) {
   std::map<std::string, int> held;
   while (true) {
+    struct pollfd p = {listener, POLLIN, 0};
+    if (poll(&p, 1, 10'000) == 0) {
+      if (::access(path.c_str(), F_OK) != 0) _exit(0);
+      continue;
+    }
     int c = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) continue;
     std::string text;
@@ -132,7 +139,7 @@ Result<pid_t> start(const std::string& socket_path) {
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGPIPE, SIG_IGN);
     prctl(PR_SET_NAME, "skiff-fdstore");
-    serve(listener.get());
+    serve(listener.get(), socket_path);
   }
   listener.reset();
   TRY(connect(socket_path));

@@ -66,7 +66,7 @@ Result<void> ImagePuller::start_pull(const std::string& ref, ImageState& s, bool
   if (binary.empty()) return error("no skiff-pull binary (next to the shim or in the build tree)");
   // Everything the child needs is built before fork: it only execs (or exits).
   std::vector<std::string> argv = {binary, "--image-root", config_.image_root,
-                                   "-q",   "--retries",    "2"};
+                                   "-q",   "--retries",    "1"};
   if (registry_is_insecure(ref, config_.insecure_registries)) argv.push_back("--insecure");
   argv.push_back(ref);
   std::vector<char*> args;

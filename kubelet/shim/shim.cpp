@@ -192,7 +192,8 @@ int run_shim(const ShimOptions& o) {
 
   while (true) {
     engine.tick();
-    if (dirty) {
+    // The final checkpoint (finished) is written once the shim has cleaned up, below.
+    if (dirty && !engine.finished()) {
       checkpoint(o.pod_dir, engine);
       dirty = false;
     }
@@ -238,11 +239,11 @@ int run_shim(const ShimOptions& o) {
       while ((c = accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC)) >= 0) serve(c, engine);
     }
   }
-  checkpoint(o.pod_dir, engine);
   listener->reset();
   ::unlink(sock_path.c_str());
   fd_store::shutdown();
   (void)remove_tree(run_dir);
+  checkpoint(o.pod_dir, engine);
   // Reap what is left (the pause process after teardown).
   while (waitpid(-1, nullptr, WNOHANG) > 0) {
   }

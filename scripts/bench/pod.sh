@@ -42,10 +42,12 @@ spec:
   initContainers:
   - name: init
     image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
     command: [sh, -c, 'echo init']
   containers:
   - name: main
     image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
     command: [sleep, '1000']
 YAML
 scripts/fixtures/make-busybox-bundle.sh "$work/bb" --rootfs-only --oci-layout "$work/bb-oci" >/dev/null
@@ -53,16 +55,26 @@ SKIFF_IMAGE_ROOT="$work/images" "$skiff" image import "$work/bb-oci" localhost/b
 [[ -n $peer ]] && podman_env_import_busybox latest >/dev/null
 
 now() { date +%s%N; }
-skiff_ms=() podman_ms=() rss_kb=() dirty_kb=()
+skiff_ms=() podman_ms=() rss_kb=() dirty_kb=() pss_kb=() store_rss_kb=() store_pss_kb=()
+store_dirty_kb=()
+smap() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/smaps_rollup"; }
 for i in $(seq 1 "$n"); do
   t0=$(now)
   "${pod[@]}" run "$work/pod.yaml" >/dev/null
   t1=$(now)
   skiff_ms+=("$(( (t1 - t0) / 1000 ))")
-  shim=$(pgrep -f "[s]kiff-shim --pod-dir $work/pods" | head -1)
-  rss_kb+=("$(awk '/^VmRSS/ {print $2}' "/proc/$shim/status")")
+  # The shim (its pid in the checkpoint) and the pod's fd store (a fork of it, same command line).
+  shim=$(sed -n 's/.*"shimPid": *\([0-9]*\).*/\1/p' "$work"/pods/*/status.json)
+  store=$(pgrep -f "[s]kiff-shim --pod-dir $work/pods" | grep -vx "$shim" | head -1)
+  rss_kb+=("$(smap "$shim" Rss)")
+  pss_kb+=("$(smap "$shim" Pss)")
   # What one more pod costs: its private dirty pages (the binary's text is shared by all shims).
-  dirty_kb+=("$(awk '/^Private_Dirty/ {print $2}' "/proc/$shim/smaps_rollup")")
+  dirty_kb+=("$(smap "$shim" Private_Dirty)")
+  if [[ -n $store ]]; then
+    store_rss_kb+=("$(smap "$store" Rss)")
+    store_pss_kb+=("$(smap "$store" Pss)")
+    store_dirty_kb+=("$(smap "$store" Private_Dirty)")
+  fi
   "${pod[@]}" rm -f bench >/dev/null
   if [[ -n $peer ]]; then
     t0=$(now)
@@ -84,5 +96,10 @@ if [[ -n $peer ]]; then
   printf '  podman kube play:  median %.1f ms (runc)\n' "$(awk "BEGIN {print $p / 1000}")"
   printf '  ratio skiff/podman: %.3f\n' "$(awk "BEGIN {print $s / $p}")"
 fi
-printf '  skiff-shim RSS:    median %d KiB (private dirty %d KiB)\n' "$(median "${rss_kb[@]}")" \
-  "$(median "${dirty_kb[@]}")"
+printf '  skiff-shim RSS:    median %.0f KiB (Pss %.0f KiB, private dirty %.0f KiB)\n' \
+  "$(median "${rss_kb[@]}")" "$(median "${pss_kb[@]}")" "$(median "${dirty_kb[@]}")"
+if ((${#store_rss_kb[@]})); then
+  printf '  its fd store:      median %.0f KiB RSS (Pss %.0f KiB, private dirty %.0f KiB)\n' \
+    "$(median "${store_rss_kb[@]}")" "$(median "${store_pss_kb[@]}")" \
+    "$(median "${store_dirty_kb[@]}")"
+fi
