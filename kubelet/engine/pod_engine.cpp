@@ -307,10 +307,15 @@ void PodEngine::advance_checks(ContainerRun& r, TimePoint now) {
       bool success = w.run->succeeded();
       std::string msg = w.run->message();
       w.run.reset();
-      if (!success)
+      bool changed_result = w.record(success, msg);
+      // Each failure at debug level; at info only when it changes something (a probe that keeps
+      // failing every second must not fill the shim's log).
+      if (!success && (changed_result || w.failed()))
         log::info("pod ", quote(p.name), " container ", quote(r.spec->name), ": ",
                   probe_kind_name(w.kind()), " probe failed: ", msg);
-      bool changed_result = w.record(success, msg);
+      else if (!success)
+        log::debug("pod ", quote(p.name), " container ", quote(r.spec->name), ": ",
+                   probe_kind_name(w.kind()), " probe failed: ", msg);
       if (w.failed()) {
         std::string why = cat("Container ", r.spec->name, " failed ",
                               w.kind() == ProbeKind::kStartup ? "startup" : "liveness",
