@@ -176,6 +176,9 @@ esac
   echo
 } >"$run/cmd.sh"
 
+# A small unformatted scratch disk (virtio-blk, /dev/vda in the guest): a real block device for
+# the io controller's tests (io.max, io.weight), which have none on a 9p root.
+truncate -s 16M "$run/disk.raw"
 mkfifo "$run/stdout" "$run/stderr"
 cat "$run/stdout" & readers+=($!)
 cat "$run/stderr" >&2 & readers+=($!)
@@ -188,6 +191,7 @@ timeout -k 5 "$timeout_s" qemu-system-x86_64 -nodefaults -no-user-config -displa
   -serial "file:$run/console.log" \
   -fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap" \
   -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
+  -drive "file=$run/disk.raw,if=virtio,format=raw,cache=unsafe" \
   -device virtio-serial-pci \
   -chardev "file,id=out,path=$run/stdout" -device virtserialport,chardev=out,name=skiff.stdout \
   -chardev "file,id=err,path=$run/stderr" -device virtserialport,chardev=err,name=skiff.stderr \
