@@ -431,7 +431,7 @@ Result<int> cmd_logs(const Globals& g, const std::string& name, std::string cont
 // `exec`: through the `skiff` binary's exec verb, which enters the container from a sealed view of
 // its binary (CVE-2019-5736); its exit status is ours.
 Result<int> cmd_exec(const Globals& g, const std::string& name, std::string container,
-                     const std::vector<std::string>& command) {
+                     const std::vector<std::string>& command, bool stdin_open, bool tty) {
   auto r = TRY(find_pod(g, name));
   auto m = TRY(r.manifest());
   if (container.empty()) container = m.pod.spec.containers[0].name;
@@ -449,8 +449,18 @@ Result<int> cmd_exec(const Globals& g, const std::string& name, std::string cont
     return error("container ", quote(container), " of pod ", quote(name), " is not running");
   std::string skiff = find_helper_binary("skiff", cat(SKIFF_BINARY_DIR, "/runtime/skiff"));
   if (skiff.empty()) return error("the skiff binary was not found");
-  std::vector<std::string> args = {"skiff", "--root", r.node.runtime_root(), "exec", id.substr(8)};
+  std::vector<std::string> args = {"skiff", "--root", r.node.runtime_root(), "exec"};
+  if (tty) args.push_back("--tty");  // the runtime allocates the pty and proxies it
+  args.push_back(id.substr(8));
   args.insert(args.end(), command.begin(), command.end());
+  // As kubectl exec: without -i the command's stdin is empty.
+  if (!stdin_open) {
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0) {
+      ::dup2(null, 0);
+      ::close(null);
+    }
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -547,6 +557,9 @@ int main_impl(int argc, char** argv) {
   exec->add_option("name", name)->required();
   exec->add_option("command", command, "the command and its arguments (after --)")->required();
   exec->add_option("-c,--container", container, "the container (default: the first)");
+  bool stdin_open = false, tty = false;
+  exec->add_flag("-i,--stdin", stdin_open, "pass stdin to the command (else it reads nothing)");
+  exec->add_flag("-t,--tty", tty, "run the command on a terminal (the runtime's pty, proxied)");
 
   auto* stop = app.add_subcommand("stop", "stop a pod: SIGTERM, the grace period, SIGKILL");
   stop->add_option("name", name)->required();
@@ -579,7 +592,7 @@ int main_impl(int argc, char** argv) {
   else if (logs->parsed())
     r = cmd_logs(g, name, container, previous, follow);
   else if (exec->parsed())
-    r = cmd_exec(g, name, container, command);
+    r = cmd_exec(g, name, container, command, stdin_open, tty);
   else if (stop->parsed())
     r = cmd_stop(g, name, grace_s >= 0 ? std::optional<int64_t>(grace_s) : std::nullopt);
   else if (rm->parsed())
