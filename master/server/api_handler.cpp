@@ -2,6 +2,7 @@
 
 #include "api/base64.hpp"
 #include "api/meta.hpp"
+#include "api/openapi.hpp"
 #include "api/selector.hpp"
 #include "api/table.hpp"
 #include "api/yaml.hpp"
@@ -137,24 +138,6 @@ std::vector<std::string> groups() {
   return out;
 }
 
-// A minimal gnostic OpenAPIv2 Document in protobuf (swagger = 1, info = 2 {title, version}):
-// kubectl fetches /openapi/v2 as protobuf for client-side validation and skips kinds it has no
-// definition for.
-std::string openapi_protobuf() {
-  auto field = [](int num, const std::string& bytes) {
-    std::string out;
-    out.push_back(static_cast<char>((num << 3) | 2));
-    size_t n = bytes.size();
-    do {
-      uint8_t b = n & 0x7f;
-      n >>= 7;
-      out.push_back(static_cast<char>(b | (n ? 0x80 : 0)));
-    } while (n);
-    return out + bytes;
-  };
-  return field(1, "2.0") + field(2, field(1, "Kubernetes") + field(2, "v1.20.0"));
-}
-
 std::string encode_continue(const std::string& key, int64_t rev) {
   return api::base64_encode(Json{{"v", "meta.k8s.io/v1"}, {"rv", rev}, {"start", key}}.dump());
 }
@@ -218,13 +201,10 @@ HttpResponse ApiHandler::handle(HttpRequest& req) {
       if (req.header("accept").find("protobuf") != std::string::npos) {
         HttpResponse r;
         r.content_type = "application/octet-stream";
-        r.body = openapi_protobuf();
+        r.body = api::openapi_protobuf();
         return r;
       }
-      return json_response(200, {{"swagger", "2.0"},
-                                 {"info", {{"title", "Kubernetes"}, {"version", "v1.20.0"}}},
-                                 {"paths", Json::object()},
-                                 {"definitions", Json::object()}});
+      return json_response(200, api::openapi_json());
     }
     return error_response(
         {404, "NotFound", "the server could not find the requested resource", nullptr});

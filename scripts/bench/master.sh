@@ -13,8 +13,8 @@ master=${SKIFF_MASTER_BIN:-$root/build/master/skiff-master}
 work=$(mktemp -d /tmp/skiff-master-bench.XXXXXX)
 pid= etcd_pid=
 stop() {
-  [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  [[ -n $etcd_pid ]] && kill "$etcd_pid" 2>/dev/null && wait "$etcd_pid" 2>/dev/null
+  if [[ -n $pid ]]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; fi
+  if [[ -n $etcd_pid ]]; then kill "$etcd_pid" 2>/dev/null; wait "$etcd_pid" 2>/dev/null || true; fi
   pid= etcd_pid=
 }
 trap 'stop; rm -rf "$work"' EXIT

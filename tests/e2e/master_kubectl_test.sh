@@ -142,6 +142,14 @@ expect_out "get -o json" '"uid": "[0-9a-f-]{36}"' k get pod web -o json
 expect_out "defaults are filled" '^Always/ClusterFirst/IfNotPresent/TCP$' \
   k get pod web -o 'jsonpath={.spec.restartPolicy}/{.spec.dnsPolicy}/{.spec.containers[0].imagePullPolicy}/{.spec.containers[0].ports[0].protocol}'
 expect_out "describe" 'QoS Class: +BestEffort' k describe pod web
+expect_out "explain pods.spec.containers (OpenAPI v2 with descriptions)" \
+  'RESOURCE: containers <\[\]Object>' k explain pods.spec.containers
+expect_out "explain lists the container's fields" $'image\t<string>' k explain pods.spec.containers
+expect_out "explain pods" 'Pod is a collection of containers' k explain pods
+expect_out "the OpenAPI document as JSON" '"io.k8s.api.core.v1.PodSpec"' k get --raw /openapi/v2
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: typo}\nspec:\n  containers: [{name: c, image: x, imagee: y}]\n' >"$work/typo.yaml"
+expect_err "kubectl validates pods against the schema" \
+  'unknown field "imagee" in io.k8s.api.core.v1.Container' k apply -f "$work/typo.yaml"
 
 cat >"$work/bad.yaml" <<'YAML'
 apiVersion: v1
