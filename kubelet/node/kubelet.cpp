@@ -14,6 +14,7 @@
 #include "kubelet/node/credentials.hpp"
 #include "kubelet/node/join.hpp"
 #include "kubelet/node/node_info.hpp"
+#include "kubelet/node/overlay.hpp"
 #include "kubelet/node/pod_sync.hpp"
 
 #ifndef SKIFF_BINARY_DIR
@@ -232,6 +233,10 @@ Result<void> run_kubelet(KubeletOptions o) {
   auto main_api = TRY(ApiClient::create(cc));
   auto lease_api = TRY(ApiClient::create(cc));
   auto watch_api = TRY(ApiClient::create(cc));
+  auto overlay_api = TRY(ApiClient::create(cc));
+  if (o.overlay && o.skiff_net.empty())
+    o.skiff_net = find_helper_binary("skiff-net", cat(SKIFF_BINARY_DIR, "/cni/skiff-net"));
+  if (o.overlay && o.skiff_net.empty()) return error("--overlay: skiff-net not found");
   if (o.node_ip.empty()) {
     std::string host = kc.server.substr(8);
     host = host.substr(0, host.rfind(':'));
@@ -297,9 +302,25 @@ Result<void> run_kubelet(KubeletOptions o) {
   po.node_name = o.node_name;
   po.node_ip = o.node_ip;
   po.manifest_dir = o.data_dir + "/manifests";
+  std::atomic<bool> network_ready{false};
+  if (o.overlay) po.network_ready = &network_ready;
   auto pods = std::make_unique<PodSync>(*main_api, po);
   std::thread watcher([&] { watch_pods(*watch_api, *pods, o.node_name, stopper); });
   std::thread syncer([&] { pods->run(stopper.flag()); });
+  std::thread overlay;
+  if (o.overlay) {
+    OverlayOptions oo;
+    oo.skiff_net = o.skiff_net;
+    oo.state_dir = o.data_dir + "/wireguard";
+    oo.ifname = o.wireguard_ifname;
+    oo.listen_port = o.wireguard_port;
+    oo.node_name = o.node_name;
+    oo.node_ip = o.node_ip;
+    oo.cni_conf_dir = o.node.cni_conf_dir;
+    oo.cluster_cidr = o.cluster_cidr;
+    overlay =
+        std::thread([&, oo] { run_overlay(*overlay_api, oo, stopper.flag(), network_ready); });
+  }
 
   int sig = 0;
   sigwait(&sigs, &sig);
@@ -311,6 +332,7 @@ Result<void> run_kubelet(KubeletOptions o) {
   status.join();
   watcher.join();
   syncer.join();
+  if (overlay.joinable()) overlay.join();
   pods.reset();
   return ok();
 }

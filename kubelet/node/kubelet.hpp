@@ -22,6 +22,12 @@ struct KubeletOptions {
   std::string skiff_pod;    // default: next to this binary, else the build tree
   int max_pods = 110;
   int64_t reserved_cpu_milli = 0, reserved_memory = 0;
+  // The overlay (overlay.hpp): WireGuard through skiff-net for the Node's spec.podCIDR.
+  bool overlay = false;
+  std::string skiff_net;  // default: next to this binary, else the build tree
+  std::string wireguard_ifname = "skiffwg0";
+  int wireguard_port = 51820;
+  std::string cluster_cidr = "10.244.0.0/16";
   std::chrono::milliseconds lease_period{std::chrono::seconds(10)};
   std::chrono::milliseconds status_check{std::chrono::seconds(10)};
   std::chrono::milliseconds status_period{std::chrono::minutes(5)};

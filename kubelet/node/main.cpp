@@ -35,6 +35,15 @@ void add_run_flags(CLI::App* app, KubeletOptions& o) {
   app->add_option("--pause-binary", n.pause_binary, "the sandbox's pause binary");
   app->add_option("--skiff-pod", o.skiff_pod, "the skiff-pod binary (default: next to this one)");
   app->add_option("--max-pods", o.max_pods, "pods this node takes")->capture_default_str();
+  app->add_flag("--overlay", o.overlay,
+                "WireGuard overlay for the Node's spec.podCIDR (skiff-net), meshed with the "
+                "other nodes; writes the pods' CNI network");
+  app->add_option("--skiff-net", o.skiff_net, "the skiff-net binary (default: next to this one)");
+  app->add_option("--wireguard-ifname", o.wireguard_ifname, "overlay device")
+      ->capture_default_str();
+  app->add_option("--wireguard-port", o.wireguard_port, "overlay UDP port")->capture_default_str();
+  app->add_option("--cluster-cidr", o.cluster_cidr, "all pods' addresses (not masqueraded)")
+      ->capture_default_str();
 }
 
 int main_impl(int argc, char** argv) {

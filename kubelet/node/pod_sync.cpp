@@ -285,6 +285,7 @@ void PodSync::sync_once() {
         continue;
       }
       if (it == local.end()) {
+        if (o_.network_ready && !*o_.network_ready) continue;
         auto a = attempts_.find(uid);
         if (a == attempts_.end() || a->second.next <= now) to_start.push_back(pod);
       } else {

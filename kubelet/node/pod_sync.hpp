@@ -28,6 +28,8 @@ struct PodSyncOptions {
   std::string node_name, node_ip;
   std::string manifest_dir;  // where manifests are staged for skiff-pod run
   std::chrono::milliseconds period{1000};
+  // When set, no pod starts before it turns true (the overlay's pod network is not there yet).
+  const std::atomic<bool>* network_ready = nullptr;
 };
 
 class PodSync {

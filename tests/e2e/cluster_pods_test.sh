@@ -144,14 +144,14 @@ for i in 1 2; do
 done
 
 # --- pods, one per node; each mounts a ConfigMap the kubelet fetches from the API ---
-k apply -f - >/dev/null <<'YAML' || fail "create configmap"
+k apply --validate=false -f - >/dev/null <<'YAML' || fail "create configmap"
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: web-config}
 data: {greeting: hello-from-the-api}
 YAML
 for i in 1 2; do
-  cat <<YAML | k apply -f - >/dev/null || fail "apply web$i"
+  cat <<YAML | k apply --validate=false -f - >/dev/null || fail "apply web$i"
 apiVersion: v1
 kind: Pod
 metadata: {name: web$i, labels: {app: web}}

@@ -1,0 +1,129 @@
+#include "kubelet/node/overlay.hpp"
+
+#include <thread>
+
+#include "api/meta.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "common/subprocess.hpp"
+
+namespace skiff::kubelet::node {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+Result<std::string> skiff_net(const OverlayOptions& o, const std::vector<std::string>& args,
+                              const std::string& stdin_data = "") {
+  SubprocessOptions so;
+  so.path = o.skiff_net;
+  so.argv = {"skiff-net", "--state-dir", o.state_dir, "--ifname", o.ifname};
+  so.argv.insert(so.argv.end(), args.begin(), args.end());
+  so.stdin_data = stdin_data;
+  so.timeout = 60s;
+  auto r = TRY(run_subprocess(so));
+  if (!r.exited_ok())
+    return error("skiff-net ", join(args, " "), ": ", r.describe(), ": ",
+                 std::string(trim(r.output)));
+  return r.output;
+}
+
+bool sleep_unless(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
+  auto end = std::chrono::steady_clock::now() + d;
+  while (!stop && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(50ms);
+  return !stop;
+}
+
+}  // namespace
+
+Json overlay_peers(const Json& node_list, const std::string& self) {
+  Json peers = Json::array();
+  for (const auto& n : node_list.value("items", Json::array())) {
+    if (api::str_at(n, {"metadata", "name"}) == self) continue;
+    std::string key = api::str_at(n, {"metadata", "annotations", kWgKeyAnnotation});
+    std::string endpoint = api::str_at(n, {"metadata", "annotations", kWgEndpointAnnotation});
+    std::string cidr = api::str_at(n, {"spec", "podCIDR"});
+    if (key.empty() || endpoint.empty() || cidr.empty()) continue;
+    peers.push_back({{"publicKey", key}, {"endpoint", endpoint}, {"podCIDR", cidr}});
+  }
+  std::sort(peers.begin(), peers.end(),
+            [](const Json& a, const Json& b) { return a["podCIDR"] < b["podCIDR"]; });
+  return Json{{"peers", peers}};
+}
+
+Json overlay_conflist(const OverlayOptions& o, const std::string& pod_cidr, int mtu) {
+  Json bridge = {{"type", "skiff-bridge"},
+                 {"bridge", "skbr0"},
+                 {"isGateway", true},
+                 {"isDefaultGateway", true},
+                 {"ipMasq", true},
+                 {"ipMasqExclude", {o.cluster_cidr}},
+                 {"ipam", {{"type", "skiff-ipam"}, {"ranges", {{{{"subnet", pod_cidr}}}}}}}};
+  if (mtu > 0) bridge["mtu"] = mtu;
+  return {{"cniVersion", "1.1.0"}, {"name", "skiff"}, {"plugins", {bridge}}};
+}
+
+void run_overlay(ApiClient& api, const OverlayOptions& o, const std::atomic<bool>& stop,
+                 std::atomic<bool>& ready) {
+  std::string node_path = "/api/v1/nodes/" + o.node_name;
+  // 1. The pod CIDR the master allocates.
+  std::string cidr;
+  while (cidr.empty()) {
+    if (auto n = api.get_json(node_path); n.ok()) cidr = api::str_at(*n, {"spec", "podCIDR"});
+    if (cidr.empty() && !sleep_unless(stop, 500ms)) return;
+  }
+  // 2. WireGuard for it, the key published, the pods' network written.
+  while (true) {
+    auto up =
+        skiff_net(o, {"up", "--pod-cidr", cidr, "--listen-port", std::to_string(o.listen_port)});
+    auto key = up.ok() ? skiff_net(o, {"pubkey"}) : Result<std::string>(up.error());
+    if (key.ok()) {
+      int mtu = 0;
+      if (auto shown = skiff_net(o, {"show", "--format", "json"}); shown.ok()) {
+        auto j = Json::parse(*shown, nullptr, false);
+        if (j.is_object() && j.contains("mtu") && j["mtu"].is_number_integer()) mtu = j["mtu"];
+      }
+      Json patch = {{"metadata",
+                     {{"annotations",
+                       {{kWgKeyAnnotation, std::string(trim(*key))},
+                        {kWgEndpointAnnotation, cat(o.node_ip, ":", o.listen_port)}}}}}};
+      auto r = api.request("PATCH", node_path, patch.dump(), "application/merge-patch+json");
+      Result<void> conf = mkdir_p(o.cni_conf_dir, 0755);
+      if (conf.ok())
+        conf = write_file_atomic(o.cni_conf_dir + "/10-skiff.conflist",
+                                 overlay_conflist(o, cidr, mtu).dump(2) + "\n", 0644);
+      if (r.ok() && r->status == 200 && conf.ok()) break;
+      log::warn("overlay: publish the key or write the CNI network: ",
+                !r.ok()            ? r.error().what()
+                : r->status != 200 ? cat("HTTP ", r->status, ": ", r->message())
+                                   : conf.error().what());
+    } else {
+      log::warn("overlay: ", key.error().what());
+    }
+    if (!sleep_unless(stop, 2s)) return;
+  }
+  ready = true;
+  log::info("overlay: ", o.ifname, " up for ", cidr);
+  // 3. The mesh: every other node's key, endpoint and pod CIDR.
+  Json applied;
+  while (!stop) {
+    auto nodes = api.get_json("/api/v1/nodes");
+    if (nodes.ok()) {
+      Json peers = overlay_peers(*nodes, o.node_name);
+      if (peers != applied) {
+        auto r = skiff_net(o, {"peers", "apply", "-"}, peers.dump());
+        if (r.ok()) {
+          applied = peers;
+          log::info("overlay: ", peers["peers"].size(), " peer(s)");
+        } else {
+          log::warn("overlay: ", r.error().what());
+        }
+      }
+    } else {
+      log::warn("overlay: list nodes: ", nodes.error().what());
+    }
+    sleep_unless(stop, 2s);
+  }
+}
+
+}  // namespace skiff::kubelet::node

@@ -1,0 +1,38 @@
+#pragma once
+// The node's part of the cluster overlay (Kilo-style full mesh, issue 9): once the master has
+// given the Node a spec.podCIDR, bring up WireGuard for it through skiff-net (exec'd), publish the
+// public key and endpoint as Node annotations, write the pods' CNI network for that CIDR, then
+// follow the Nodes and hand skiff-net the peer set (every other node with a key, an endpoint and
+// a pod CIDR) whenever it changes; skiff-net changes only what differs.
+
+#include <atomic>
+#include <string>
+
+#include "common/json_util.hpp"
+#include "kubelet/node/api_client.hpp"
+
+namespace skiff::kubelet::node {
+
+inline constexpr const char* kWgKeyAnnotation = "skiff.dev/wireguard-public-key";
+inline constexpr const char* kWgEndpointAnnotation = "skiff.dev/wireguard-endpoint";
+
+struct OverlayOptions {
+  std::string skiff_net;  // the skiff-net binary
+  std::string state_dir;  // its key and state
+  std::string ifname = "skiffwg0";
+  int listen_port = 51820;
+  std::string node_name, node_ip;
+  std::string cni_conf_dir;
+  std::string cluster_cidr = "10.244.0.0/16";  // pod-to-pod traffic is not masqueraded
+};
+
+// The peer set for `self` from a NodeList: {"peers":[{publicKey, endpoint, podCIDR}]}, sorted.
+Json overlay_peers(const Json& node_list, const std::string& self);
+// The pods' CNI network on this node: skiff-bridge on `pod_cidr`, MTU `mtu`.
+Json overlay_conflist(const OverlayOptions& o, const std::string& pod_cidr, int mtu);
+
+// Runs until `stop`; `ready` turns true once the device and the CNI network exist.
+void run_overlay(ApiClient& api, const OverlayOptions& o, const std::atomic<bool>& stop,
+                 std::atomic<bool>& ready);
+
+}  // namespace skiff::kubelet::node
