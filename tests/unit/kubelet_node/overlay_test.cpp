@@ -1,0 +1,52 @@
+// The overlay's peer set from Node objects and the pods' CNI network for the node's pod CIDR.
+
+#include <gtest/gtest.h>
+
+#include "kubelet/node/overlay.hpp"
+
+namespace skiff::kubelet::node {
+namespace {
+
+Json node(const std::string& name, const std::string& key, const std::string& endpoint,
+          const std::string& cidr) {
+  Json n = {{"metadata", {{"name", name}, {"annotations", Json::object()}}},
+            {"spec", Json::object()}};
+  if (!key.empty()) n["metadata"]["annotations"][kWgKeyAnnotation] = key;
+  if (!endpoint.empty()) n["metadata"]["annotations"][kWgEndpointAnnotation] = endpoint;
+  if (!cidr.empty()) n["spec"]["podCIDR"] = cidr;
+  return n;
+}
+
+TEST(OverlayPeers, EveryOtherCompleteNodeSortedByCidr) {
+  Json list = {{"items",
+                {node("self", "K0", "10.0.0.1:51820", "10.244.0.0/24"),
+                 node("c", "K3", "10.0.0.3:51820", "10.244.2.0/24"),
+                 node("b", "K2", "10.0.0.2:51820", "10.244.1.0/24"),
+                 node("no-key", "", "10.0.0.4:51820", "10.244.3.0/24"),
+                 node("no-cidr", "K5", "10.0.0.5:51820", "")}}};
+  Json peers = overlay_peers(list, "self")["peers"];
+  ASSERT_EQ(peers.size(), 2u) << peers.dump();
+  EXPECT_EQ(peers[0]["publicKey"], "K2");
+  EXPECT_EQ(peers[0]["endpoint"], "10.0.0.2:51820");
+  EXPECT_EQ(peers[0]["podCIDR"], "10.244.1.0/24");
+  EXPECT_EQ(peers[1]["publicKey"], "K3");
+  // The same nodes in another order give the same set: nothing is re-applied.
+  Json shuffled = {{"items", {list["items"][2], list["items"][1], list["items"][0]}}};
+  EXPECT_EQ(overlay_peers(shuffled, "self"), overlay_peers(list, "self"));
+  EXPECT_TRUE(overlay_peers(Json::object(), "self")["peers"].empty());
+}
+
+TEST(OverlayConflist, BridgeOnThePodCidrWithoutMasqueradeInsideTheCluster) {
+  OverlayOptions o;
+  o.cluster_cidr = "10.246.0.0/16";
+  Json c = overlay_conflist(o, "10.246.3.0/24", 1420);
+  const Json& p = c["plugins"][0];
+  EXPECT_EQ(p["type"], "skiff-bridge");
+  EXPECT_EQ(p["ipam"]["ranges"][0][0]["subnet"], "10.246.3.0/24");
+  EXPECT_EQ(p["ipMasqExclude"][0], "10.246.0.0/16");
+  EXPECT_EQ(p["mtu"], 1420);
+  EXPECT_FALSE(overlay_conflist(o, "10.246.3.0/24", 0)["plugins"][0].contains("mtu"));
+}
+
+}  // namespace
+}  // namespace skiff::kubelet::node
