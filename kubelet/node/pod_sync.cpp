@@ -221,6 +221,34 @@ void PodSync::begin_worker(const std::string& uid, std::function<void()> fn) {
                       done});
 }
 
+void PodSync::start_and_record(const Json& pod) {
+  std::string uid = uid_of(pod);
+  auto started = start_pod(pod);
+  if (started) {
+    log::info("pod ", ns_of(pod), "/", name_of(pod), " started");
+    std::lock_guard lock(mu_);
+    attempts_.erase(uid);
+    return;
+  }
+  std::string msg = started.error().what();
+  log::warn("start pod ", ns_of(pod), "/", name_of(pod), ": ", msg);
+  bool config =
+      msg.find("configmap ") != std::string::npos || msg.find("secret ") != std::string::npos;
+  {
+    std::lock_guard lock(mu_);
+    auto& a = attempts_[uid];
+    int failures = ++a.failures;
+    a.next =
+        std::chrono::steady_clock::now() +
+        std::min<std::chrono::milliseconds>(
+            std::chrono::seconds(int64_t{1} << std::min(failures, 6)), std::chrono::seconds(60));
+  }
+  Json status = {{"phase", "Pending"},
+                 {"reason", config ? "CreateContainerConfigError" : "CreatePodSandboxError"},
+                 {"message", msg}};
+  report_status(uid, pod, status);
+}
+
 void PodSync::sync_once() {
   auto records = list_pod_records(o_.node.state_root);
   std::map<std::string, PodRecord> local;
@@ -306,33 +334,19 @@ void PodSync::sync_once() {
       }
   }
 
-  for (const auto& pod : to_start) {
-    std::string uid = uid_of(pod);
-    auto started = start_pod(pod);
-    if (started) {
-      log::info("pod ", ns_of(pod), "/", name_of(pod), " started");
-      std::lock_guard lock(mu_);
-      attempts_.erase(uid);
-      continue;
+  // Starts run in workers, a few at a time (each waits for its sandbox), so statuses and
+  // deletions go on meanwhile.
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& pod : to_start) {
+      if (starting_ >= kMaxParallelStarts) break;
+      starting_++;
+      begin_worker(uid_of(pod), [this, pod] {
+        start_and_record(pod);
+        std::lock_guard lock(mu_);
+        starting_--;
+      });
     }
-    std::string msg = started.error().what();
-    log::warn("start pod ", ns_of(pod), "/", name_of(pod), ": ", msg);
-    bool config =
-        msg.find("configmap ") != std::string::npos || msg.find("secret ") != std::string::npos;
-    int failures;
-    {
-      std::lock_guard lock(mu_);
-      auto& a = attempts_[uid];
-      failures = ++a.failures;
-      a.next =
-          std::chrono::steady_clock::now() +
-          std::min<std::chrono::milliseconds>(
-              std::chrono::seconds(int64_t{1} << std::min(failures, 6)), std::chrono::seconds(60));
-    }
-    Json status = {{"phase", "Pending"},
-                   {"reason", config ? "CreateContainerConfigError" : "CreatePodSandboxError"},
-                   {"message", msg}};
-    report_status(uid, pod, status);
   }
   bool settling = !to_start.empty();
   for (const auto& [pod, record] : to_report) {

@@ -52,6 +52,7 @@ class PodSync {
     int failures = 0;
   };
   Result<void> start_pod(const Json& pod);
+  void start_and_record(const Json& pod);  // in a worker
   Result<std::string> manifest_for(const Json& pod);
   void report_status(const std::string& uid, const Json& pod, Json status);
   void patch_status(const Json& pod, const Json& status);
@@ -69,8 +70,10 @@ class PodSync {
   std::map<std::string, Json> desired_;      // uid -> pod, from the API
   std::map<std::string, Json> reported_;     // uid -> last status PATCHed
   std::map<std::string, Attempt> attempts_;  // uid -> start back-off
-  std::set<std::string> busy_;               // uids a worker is stopping or deleting
-  std::set<std::string> deleted_;            // uids finally deleted (awaiting the watch)
+  static constexpr int kMaxParallelStarts = 4;
+  int starting_ = 0;               // start workers running
+  std::set<std::string> busy_;     // uids a worker is stopping or deleting
+  std::set<std::string> deleted_;  // uids finally deleted (awaiting the watch)
   struct Worker {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
