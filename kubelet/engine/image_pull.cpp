@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <vector>
 
 #include "common/log.hpp"
@@ -25,6 +26,9 @@ constexpr Duration kPullPoll{200};
 constexpr Duration kErrShown{1000};
 // The pull child's exit: the pull failed, the store's image is used.
 constexpr int kUsedStored = 3;
+// Always with the image stored: how long the registry may take to answer before the stored
+// image is used (an offline host must not wait for DNS and connection timeouts on every pod).
+constexpr std::chrono::milliseconds kAlwaysRefreshLimit{1500};
 
 std::string pull_binary(const NodeConfig& c) {
   if (!c.pull_binary.empty()) return c.pull_binary;
@@ -102,6 +106,13 @@ Result<void> ImagePuller::start_pull(const std::string& ref, ImageState& s, bool
       dup2(null, 1);
     }
     dup2(p[1], 2);
+    // Always with the image already stored: the registry is asked for a newer one, for at most
+    // kAlwaysRefreshLimit; past it (an unreachable or slow registry) the stored image is used.
+    bool stored = false;
+    if (!if_not_present) {
+      auto store = image::Store::open(config_.image_root);
+      stored = store && image::find_ref(*store, ref, image::host_platform()).ok();
+    }
     pid_t puller = fork();
     if (puller == 0) {
       execv(args[0], args.data());
@@ -110,14 +121,22 @@ Result<void> ImagePuller::start_pull(const std::string& ref, ImageState& s, bool
       _exit(127);
     }
     int st = 0;
-    while (puller > 0 && waitpid(puller, &st, 0) < 0 && errno == EINTR) {
+    auto limit = std::chrono::steady_clock::now() + kAlwaysRefreshLimit;
+    while (puller > 0) {
+      pid_t w = waitpid(puller, &st, stored ? WNOHANG : 0);
+      if (w == puller || (w < 0 && errno != EINTR)) break;
+      if (w == 0 && std::chrono::steady_clock::now() > limit) {
+        ::kill(puller, SIGKILL);
+        waitpid(puller, &st, 0);
+        std::string msg = "the registry did not answer in time";
+        (void)!::write(2, msg.data(), msg.size());
+        break;
+      }
+      if (w == 0) usleep(10'000);
     }
     if (puller > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) _exit(0);
-    if (!if_not_present) {
-      // Always, and the registry failed: the stored image, if there is one (podman's "newer").
-      auto store = image::Store::open(config_.image_root);
-      if (store && image::find_ref(*store, ref, image::host_platform())) _exit(kUsedStored);
-    }
+    // Always, and the registry failed: the stored image (podman's "--pull=newer").
+    if (stored) _exit(kUsedStored);
     _exit(1);
   }
   ::close(p[1]);

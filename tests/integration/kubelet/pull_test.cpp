@@ -20,6 +20,7 @@
 
 #include "common/fs.hpp"
 #include "oci/image/images.hpp"
+#include "oci/image/import.hpp"
 #include "oci/image/platform.hpp"
 #include "tests/support/runtime_fixture.hpp"
 #include "tests/support/test_util.hpp"
@@ -304,6 +305,37 @@ spec:
   EXPECT_TRUE(container("missing", "ok")["state"].contains("running"));
   EXPECT_FALSE(image_in_store(missing));
   ASSERT_EQ(pod({"rm", "-f", "missing"}).exit_code, 0);
+  expect_nothing_left();
+}
+
+// Always with the image in the store and a registry that does not answer (nothing listens on
+// 127.0.0.1:1): the stored image is used, as podman's --pull=newer, and the pod starts at once.
+TEST_F(PullTest, AlwaysFallsBackToTheStoredImageWhenTheRegistryIsDown) {
+  std::string image = "127.0.0.1:1/busybox:1.0";
+  auto store = image::Store::open(dir_ / "images");
+  ASSERT_TRUE(store.ok()) << store.error().what();
+  image::ImportOptions o;
+  o.name = image;
+  auto imported = image::import_archive(*store, *shared_ / "bb-oci", o);
+  ASSERT_TRUE(imported.ok()) << imported.error().what();
+  auto file = write_pod("stored", cat(R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: stored}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: )Y",
+                                      image, R"Y(
+    imagePullPolicy: Always
+    command: [sh, -c, 'echo from-the-store']
+)Y"));
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = pod({"run", "--wait", "--timeout", "30", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_NE(pod({"logs", "stored"}).out.find("from-the-store"), std::string::npos);
+  ASSERT_EQ(pod({"rm", "stored"}).exit_code, 0);
   expect_nothing_left();
 }
 
