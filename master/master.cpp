@@ -97,6 +97,7 @@ Result<void> run_master(const MasterOptions& o) {
   authn.set_store(store.get());
   TRY(authn.load_token_file(o.token_file.empty() ? o.data_dir + "/tokens.csv" : o.token_file));
   ApiHandler handler(*registry, authn, VersionInfo{o.version, o.commit});
+  handler.set_kubelet_client({o.data_dir + "/pki/admin.crt", o.data_dir + "/pki/admin.key"});
 
   // The scheduler and the controllers. With etcd several masters share the store: they run in
   // the one elected through the kube-system/skiff-master Lease; the others only serve the API.

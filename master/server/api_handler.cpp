@@ -330,6 +330,8 @@ HttpResponse ApiHandler::resource(HttpRequest& req, const Route& route, const Id
     }
     return r;
   };
+  if (route.subresource == "log" && k.resource == "pods" && req.method == "GET")
+    return pod_log(req, route);
   ApiError err;
   if (route.name.empty()) {
     if (req.method == "GET") {
@@ -564,6 +566,59 @@ HttpResponse ApiHandler::watch(HttpRequest& req, const Route& route) {
     watcher->close();
   };
   return r;
+}
+
+HttpResponse ApiHandler::pod_log(HttpRequest& req, const Route& route) {
+  Object pod = registry_.store().get(object_key("pods", route.ns, route.name));
+  if (!pod) return error_response(api::not_found_error("pods", route.name));
+  const Json& p = *pod.json;
+  std::string node = api::str_at(p, {"spec", "nodeName"});
+  if (node.empty())
+    return error_response(
+        api::bad_request(cat("pod ", route.name, " does not have a host assigned")));
+  std::vector<std::string> names;
+  for (const char* list : {"initContainers", "containers"})
+    if (const Json* cs = api::at_path(p, {"spec", list}); cs && cs->is_array())
+      for (const auto& c : *cs) names.push_back(c.value("name", ""));
+  std::string container = req.param("container");
+  if (container.empty()) {
+    const Json* cs = api::at_path(p, {"spec", "containers"});
+    if (!cs || !cs->is_array() || cs->size() != 1)
+      return error_response(
+          api::bad_request(cat("a container name must be specified for pod ", route.name,
+                               ", choose one of: [", join(names, " "), "]")));
+    container = (*cs)[0].value("name", "");
+  } else if (std::find(names.begin(), names.end(), container) == names.end()) {
+    return error_response(
+        api::bad_request(cat("container ", container, " is not valid for pod ", route.name)));
+  }
+  Object n = registry_.store().get(object_key("nodes", "", node));
+  if (!n) return error_response(api::not_found_error("nodes", node));
+  std::string host;
+  if (const Json* as = api::at_path(*n.json, {"status", "addresses"}); as && as->is_array()) {
+    for (const auto& a : *as)
+      if (a.value("type", "") == "InternalIP") host = a.value("address", "");
+    if (host.empty() && !as->empty()) host = (*as)[0].value("address", "");
+  }
+  if (host.empty())
+    return error_response(api::internal_error(cat("node ", node, " has no address")));
+  uint16_t port = 10250;
+  if (const Json* pj =
+          api::at_path(*n.json, {"status", "daemonEndpoints", "kubeletEndpoint", "Port"});
+      pj && pj->is_number_integer() && pj->get<int64_t>() > 0 && pj->get<int64_t>() < 65536)
+    port = static_cast<uint16_t>(pj->get<int64_t>());
+  // Only the kubelet's own log options, each a number or a boolean: nothing else passes through.
+  std::string query;
+  for (const char* opt :
+       {"follow", "previous", "timestamps", "tailLines", "sinceSeconds", "limitBytes"}) {
+    std::string v = req.param(opt);
+    if (v.empty()) continue;
+    bool plain = std::all_of(v.begin(), v.end(), [](char c) { return isalnum(c) || c == '-'; });
+    if (!plain) return error_response(api::bad_request(cat("invalid ", opt, " ", json_quote(v))));
+    query += cat(query.empty() ? "?" : "&", opt, "=", v);
+  }
+  return proxy_to_kubelet(kubelet_client_, host, port,
+                          cat("/containerLogs/", route.ns, "/", route.name, "/", container, query));
 }
 
 }  // namespace skiff::master

@@ -9,6 +9,7 @@
 #include "master/auth/auth.hpp"
 #include "master/registry/registry.hpp"
 #include "master/server/http.hpp"
+#include "master/server/kubelet_proxy.hpp"
 
 namespace skiff::master {
 
@@ -24,6 +25,8 @@ class ApiHandler {
   HttpResponse handle(HttpRequest& req);
   // Readiness: false until bootstrap finished and again while shutting down.
   void set_ready(bool ready) { ready_ = ready; }
+  // The client certificate pods/log presents to kubelets.
+  void set_kubelet_client(KubeletClientConfig c) { kubelet_client_ = std::move(c); }
 
  private:
   struct Route;
@@ -32,8 +35,10 @@ class ApiHandler {
   HttpResponse watch(HttpRequest& req, const Route& route);
   HttpResponse discovery(const std::string& path);
 
+  HttpResponse pod_log(HttpRequest& req, const Route& route);
   Registry& registry_;
   Authenticator& authn_;
+  KubeletClientConfig kubelet_client_;
   VersionInfo version_;
   std::atomic<bool> ready_{false};
 };

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <limits>
 #include <thread>
 
 #include "api/base64.hpp"
@@ -302,7 +303,7 @@ Result<void> EtcdBackend::stream(const std::string& key, const std::string& rang
   boost::system::error_code ec;
   http::write(conn->sock, post(conn->host, "/v3/watch", req.dump()), ec);
   http::response_parser<http::empty_body> parser;
-  parser.body_limit(boost::none);
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // none: mis-compared in 1.74
   std::string partial;
   std::vector<std::string> lines;
   auto on_chunk = [&](std::uint64_t, beast::string_view data, beast::error_code&) {

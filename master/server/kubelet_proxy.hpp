@@ -1,0 +1,21 @@
+#pragma once
+// pods/log routed to the pod's kubelet, as kube-apiserver does: the Node's InternalIP (else its
+// first address) and status.daemonEndpoints.kubeletEndpoint.Port, HTTPS with the master's client
+// certificate, GET /containerLogs/NS/POD/CONTAINER?follow&tailLines&…, the body streamed back.
+
+#include <string>
+
+#include "master/server/http.hpp"
+
+namespace skiff::master {
+
+struct KubeletClientConfig {
+  std::string cert_file, key_file;  // the client certificate the master presents to kubelets
+};
+
+// Opens the request to the kubelet at host:port (path with query) and returns the response whose
+// body streams from the kubelet; a connection failure is a 502-style error text.
+HttpResponse proxy_to_kubelet(const KubeletClientConfig& config, const std::string& host,
+                              uint16_t port, const std::string& path_and_query);
+
+}  // namespace skiff::master
