@@ -7,6 +7,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <memory>
 
@@ -121,6 +122,42 @@ bool verify_detached_jws(const std::string& jws, const std::string& payload,
        reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
   std::string want = base64url(std::string_view(reinterpret_cast<char*>(mac), len));
   return want.size() == sig.size() && CRYPTO_memcmp(want.data(), sig.data(), sig.size()) == 0;
+}
+
+Result<std::pair<std::string, std::string>> self_signed_serving_cert(const std::string& node_name,
+                                                                     const std::string& node_ip) {
+  PkeyPtr key(EVP_EC_gen("P-256"));
+  if (!key) return ssl_error("generate the serving key");
+  X509Ptr c(X509_new());
+  X509_set_version(c.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(c.get()), static_cast<long>(time(nullptr)));
+  X509_gmtime_adj(X509_getm_notBefore(c.get()), -300);
+  X509_gmtime_adj(X509_getm_notAfter(c.get()), 365L * 86400);
+  X509_NAME* name = X509_get_subject_name(c.get());
+  std::string cn = node_name + "@kubelet";
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(c.get(), name);
+  X509_set_pubkey(c.get(), key.get());
+  std::string san = "DNS:" + node_name + ",DNS:localhost,IP:127.0.0.1";
+  if (!node_ip.empty()) san += ",IP:" + node_ip;
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, c.get(), c.get(), nullptr, nullptr, 0);
+  for (auto [nid, value] : {std::pair<int, std::string>{NID_subject_alt_name, san},
+                            {NID_ext_key_usage, "serverAuth"}}) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    if (!ext) return ssl_error("serving certificate extension");
+    X509_add_ext(c.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  if (!X509_sign(c.get(), key.get(), EVP_sha256()))
+    return ssl_error("sign the serving certificate");
+  BioPtr cb(BIO_new(BIO_s_mem())), kb(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_X509(cb.get(), c.get()) != 1 ||
+      PEM_write_bio_PrivateKey(kb.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    return ssl_error("encode the serving certificate");
+  return std::make_pair(bio_string(cb.get()), bio_string(kb.get()));
 }
 
 Result<int64_t> certificate_not_after(const std::string& cert_pem) {

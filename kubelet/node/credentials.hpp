@@ -23,6 +23,11 @@ Result<std::string> public_key_hash(const std::string& cert_pem);
 bool verify_detached_jws(const std::string& jws, const std::string& payload,
                          const std::string& token_id, const std::string& token_secret);
 
+// A self-signed serving certificate for the kubelet API (CN and SANs: the node name and IP),
+// valid a year: {cert_pem, key_pem}.
+Result<std::pair<std::string, std::string>> self_signed_serving_cert(const std::string& node_name,
+                                                                     const std::string& node_ip);
+
 // NotAfter of a PEM certificate, seconds since the epoch.
 Result<int64_t> certificate_not_after(const std::string& cert_pem);
 

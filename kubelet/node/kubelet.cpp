@@ -13,6 +13,7 @@
 #include "kubelet/node/api_client.hpp"
 #include "kubelet/node/credentials.hpp"
 #include "kubelet/node/join.hpp"
+#include "kubelet/node/kubelet_server.hpp"
 #include "kubelet/node/node_info.hpp"
 #include "kubelet/node/overlay.hpp"
 #include "kubelet/node/pod_sync.hpp"
@@ -305,6 +306,26 @@ Result<void> run_kubelet(KubeletOptions o) {
   std::atomic<bool> network_ready{false};
   if (o.overlay) po.network_ready = &network_ready;
   auto pods = std::make_unique<PodSync>(*main_api, po);
+  std::unique_ptr<KubeletServer> api_server;
+  if (o.port > 0) {
+    KubeletServerOptions so;
+    so.port = o.port;
+    so.ca_pem = kc.ca_pem;
+    so.node_name = o.node_name;
+    so.node_ip = o.node_ip;
+    so.pods = [&] { return pods->pod_list(); };
+    so.logs = [&](const std::string& ns, const std::string& pod, const std::string& c) {
+      return pods->logs(ns, pod, c);
+    };
+    auto started = KubeletServer::start(so);
+    if (!started) {
+      stopper.stop();
+      lease.join();
+      status.join();
+      return started.error().wrap("the kubelet API");
+    }
+    api_server = std::move(*started);
+  }
   std::thread watcher([&] { watch_pods(*watch_api, *pods, o.node_name, stopper); });
   std::thread syncer([&] { pods->run(stopper.flag()); });
   std::thread overlay;
@@ -327,6 +348,7 @@ Result<void> run_kubelet(KubeletOptions o) {
   fprintf(stderr, "skiff-kubelet: %s, shutting down (pods keep running)\n",
           sig == SIGTERM ? "SIGTERM" : "SIGINT");
   stopper.stop();
+  if (api_server) api_server->stop();
   pods->wake();
   lease.join();
   status.join();

@@ -21,6 +21,7 @@ struct KubeletOptions {
   NodeConfig node;          // pod state, run, log, image roots; CNI
   std::string skiff_pod;    // default: next to this binary, else the build tree
   int max_pods = 110;
+  int port = 10250;  // the kubelet API; 0: off
   int64_t reserved_cpu_milli = 0, reserved_memory = 0;
   // The overlay (overlay.hpp): WireGuard through skiff-net for the Node's spec.podCIDR.
   bool overlay = false;

@@ -35,6 +35,7 @@ void add_run_flags(CLI::App* app, KubeletOptions& o) {
   app->add_option("--pause-binary", n.pause_binary, "the sandbox's pause binary");
   app->add_option("--skiff-pod", o.skiff_pod, "the skiff-pod binary (default: next to this one)");
   app->add_option("--max-pods", o.max_pods, "pods this node takes")->capture_default_str();
+  app->add_option("--port", o.port, "the kubelet API (HTTPS; 0: off)")->capture_default_str();
   app->add_flag("--overlay", o.overlay,
                 "WireGuard overlay for the Node's spec.podCIDR (skiff-net), meshed with the "
                 "other nodes; writes the pods' CNI network");

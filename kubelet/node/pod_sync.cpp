@@ -119,8 +119,23 @@ void PodSync::run(const std::atomic<bool>& stop) {
   }
 }
 
+Json PodSync::pod_list() {
+  std::lock_guard lock(mu_);
+  Json items = Json::array();
+  for (const auto& [uid, pod] : desired_) items.push_back(pod);
+  return {
+      {"kind", "PodList"}, {"apiVersion", "v1"}, {"metadata", Json::object()}, {"items", items}};
+}
+
+Result<std::string> PodSync::logs(const std::string& ns, const std::string& pod,
+                                  const std::string& container) {
+  std::string out;
+  TRY(skiff_pod(ns, {"logs", pod, "-c", container}, std::chrono::seconds(20), &out));
+  return out;
+}
+
 Result<void> PodSync::skiff_pod(const std::string& ns, const std::vector<std::string>& args,
-                                std::chrono::milliseconds timeout) {
+                                std::chrono::milliseconds timeout, std::string* output) {
   const NodeConfig& n = o_.node;
   SubprocessOptions so;
   so.path = o_.skiff_pod;
@@ -135,6 +150,7 @@ Result<void> PodSync::skiff_pod(const std::string& ns, const std::vector<std::st
   so.argv.insert(so.argv.end(), args.begin(), args.end());
   so.timeout = timeout;
   auto r = TRY(run_subprocess(so));
+  if (output) *output = r.output;
   if (!r.exited_ok())
     return error("skiff-pod ", join(args, " "), ": ", r.describe(), ": ",
                  std::string(trim(r.output)));

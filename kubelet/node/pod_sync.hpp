@@ -43,6 +43,11 @@ class PodSync {
   // Syncs until `stop`, at every change and every period.
   void run(const std::atomic<bool>& stop);
   void wake();
+  // The pods bound here as the API has them (the kubelet API's /pods).
+  Json pod_list();
+  // A container's current log, as `skiff pod logs` prints it.
+  Result<std::string> logs(const std::string& ns, const std::string& pod,
+                           const std::string& container);
   // One pass (tests).
   void sync_once();
 
@@ -58,7 +63,8 @@ class PodSync {
   void patch_status(const Json& pod, const Json& status);
   void begin_worker(const std::string& uid, std::function<void()> fn);
   Result<void> skiff_pod(const std::string& ns, const std::vector<std::string>& args,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(120));
+                         std::chrono::milliseconds timeout = std::chrono::seconds(120),
+                         std::string* output = nullptr);
 
   ApiClient& api_;
   PodSyncOptions o_;

@@ -186,6 +186,22 @@ for i in 1 2; do
 done
 [[ "$(pod_cmd 1 exec web1 -- cat /etc/web/greeting)" == hello-from-the-api ]] &&
   pass "web1 sees the ConfigMap from the API in its volume" || fail "configmap volume in web1"
+kubelet_api() {  # kubelet_api I PATH: GET on node I's kubelet API as admin (cluster CA client cert)
+  ip netns exec "$ul" python3 - "10.$NC_UNDERLAY.0.$1" "$2" "$work/master/pki" <<'PY'
+import http.client, ssl, sys
+ctx = ssl._create_unverified_context()  # the kubelet's serving certificate is self-signed
+ctx.load_cert_chain(sys.argv[3] + "/admin.crt", sys.argv[3] + "/admin.key")
+c = http.client.HTTPSConnection(sys.argv[1], 10250, context=ctx, timeout=10)
+c.request("GET", sys.argv[2])
+r = c.getresponse()
+print(r.read().decode())
+sys.exit(0 if r.status == 200 else 1)
+PY
+}
+[[ "$(kubelet_api 1 /containerLogs/default/web1/c)" == started ]] &&
+  pass "kubelet API: web1's log through /containerLogs" || fail "kubelet API containerLogs"
+kubelet_api 2 /pods | jq -e '.items[0].metadata.name == "web2"' >/dev/null &&
+  pass "kubelet API: node2's /pods lists web2" || fail "kubelet API /pods"
 shim=$(pgrep -f "skiff-shim --pod-dir $work/n1/state/" | head -1)
 if [[ -n $shim ]] && ! innode 1 ss -tnpH | grep -q "pid=$shim,"; then
   pass "the shim holds none of the kubelet's connections to the master"

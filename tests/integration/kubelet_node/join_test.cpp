@@ -133,10 +133,11 @@ TEST_F(JoinTest, RunRegistersAReadyNodeAndRenewsItsLease_NameTakenAfterwards) {
   std::string dir = dir_ / "node";
   ASSERT_TRUE(join(options(t, "worker-b", dir)).ok());
   std::string roots = dir_ / "roots";
-  Process kubelet(
-      {kubelet_bin_, "run", "--data-dir", dir, "--state-root", roots + "/state", "--run-root",
-       roots + "/run", "--log-root", roots + "/log", "--lease-period-ms", "200"},
-      dir_ / "kubelet.log");
+  int kubelet_port = free_port();
+  Process kubelet({kubelet_bin_, "run", "--data-dir", dir, "--state-root", roots + "/state",
+                   "--run-root", roots + "/run", "--log-root", roots + "/log", "--lease-period-ms",
+                   "200", "--port", std::to_string(kubelet_port)},
+                  dir_ / "kubelet.log");
   Json node;
   for (int i = 0; i < 200; i++) {
     auto n = admin_->get_json("/api/v1/nodes/worker-b");
@@ -179,6 +180,28 @@ TEST_F(JoinTest, RunRegistersAReadyNodeAndRenewsItsLease_NameTakenAfterwards) {
       later = api::str_at(*l, {"spec", "renewTime"});
   }
   EXPECT_NE(later, first) << "the lease is renewed";
+
+  // The kubelet API: a client certificate from the cluster CA is required.
+  kubelet::node::ClientConfig kcc;
+  kcc.server = "https://127.0.0.1:" + std::to_string(kubelet_port);
+  kcc.insecure = true;  // its serving certificate is self-signed
+  kcc.cert_pem = read_file(data_ + "/pki/admin.crt");
+  kcc.key_pem = read_file(data_ + "/pki/admin.key");
+  auto kapi = kubelet::node::ApiClient::create(kcc);
+  ASSERT_TRUE(kapi.ok());
+  auto health = (*kapi)->request("GET", "/healthz");
+  ASSERT_TRUE(health.ok()) << health.error().what();
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body, "ok");
+  auto pods = (*kapi)->get_json("/pods");
+  ASSERT_TRUE(pods.ok()) << pods.error().what();
+  EXPECT_EQ((*pods)["kind"], "PodList");
+  EXPECT_TRUE((*pods)["items"].empty());
+  kcc.cert_pem.clear();
+  kcc.key_pem.clear();
+  auto anonymous = kubelet::node::ApiClient::create(kcc);
+  ASSERT_TRUE(anonymous.ok());
+  EXPECT_FALSE((*anonymous)->request("GET", "/healthz").ok()) << "no client certificate: refused";
 
   // Another machine joining as worker-b while it is Ready is refused, and writes nothing.
   std::string other = dir_ / "other";
