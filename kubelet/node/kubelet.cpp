@@ -284,7 +284,19 @@ Result<void> run_kubelet(KubeletOptions o) {
       Json s = node_status(facts, api::now_rfc3339());
       Json fp = status_fingerprint(s);
       auto now = std::chrono::steady_clock::now();
-      if (fp == last && now - last_sent < o.status_period) continue;
+      bool stale = fp != last || now - last_sent >= o.status_period;
+      if (!stale) {
+        // The master may have changed what we own (the node lifecycle controller marks a node
+        // whose Lease lapsed Ready=Unknown): compare with the stored Node, as the kubelet does.
+        auto current = main_api->get_json("/api/v1/nodes/" + o.node_name);
+        if (current.ok()) {
+          Json theirs = Json::object();
+          for (const auto& [key, value] : s.items())
+            if (const Json* v = api::at_path(*current, {"status", key.c_str()})) theirs[key] = *v;
+          stale = status_fingerprint(theirs) != fp;
+        }
+      }
+      if (!stale) continue;
       auto r = main_api->request("PATCH", "/api/v1/nodes/" + o.node_name + "/status",
                                  Json{{"status", s}}.dump(), "application/merge-patch+json");
       if (!r)

@@ -95,7 +95,7 @@ class MasterFixture : public ::testing::Test {
     master_ = std::make_unique<Process>(
         std::vector<std::string>{master_bin_, "--data-dir", data_, "--listen",
                                  "127.0.0.1:" + std::to_string(port_),
-                                 "--node-monitor-grace-period", "10m"},
+                                 "--node-monitor-grace-period", grace_},
         dir_ / "master.log");
     for (int i = 0; i < 200 && !path_exists(data_ + "/server-url"); i++)
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -126,6 +126,7 @@ class MasterFixture : public ::testing::Test {
     return t;
   }
 
+  std::string grace_ = "10m";  // the master's --node-monitor-grace-period
   TempDir dir_{"kubelet-node-it"};
   std::string master_bin_, kubelet_bin_, url_, data_;
   int port_ = 0;

@@ -215,5 +215,39 @@ TEST_F(JoinTest, RunRegistersAReadyNodeAndRenewsItsLease_NameTakenAfterwards) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << read_file(dir_ / "kubelet.log");
 }
 
+class NodeLifecycleTest : public JoinTest {
+ protected:
+  NodeLifecycleTest() { grace_ = "2s"; }
+};
+
+// A kubelet that stops renewing (SIGSTOP) goes NotReady on the master; once it runs again it
+// puts Ready=True back, although its own view of the status never changed.
+TEST_F(NodeLifecycleTest, ReadyAgainAfterTheMasterMarkedItUnknown) {
+  std::string dir = dir_ / "node";
+  ASSERT_TRUE(join(options(create_token(), "worker-c", dir)).ok());
+  std::string roots = dir_ / "roots";
+  Process kubelet({kubelet_bin_, "run", "--data-dir", dir, "--state-root", roots + "/state",
+                   "--run-root", roots + "/run", "--log-root", roots + "/log", "--port", "0",
+                   "--lease-period-ms", "300", "--status-period-ms", "300"},
+                  dir_ / "kubelet.log");
+  auto ready = [&]() -> std::string {
+    auto n = admin_->get_json("/api/v1/nodes/worker-c");
+    if (!n.ok()) return "";
+    for (const auto& c : (*n)["status"]["conditions"])
+      if (c["type"] == "Ready") return c["status"];
+    return "";
+  };
+  auto wait_ready = [&](const std::string& want, int ms) {
+    for (int i = 0; i < ms / 50 && ready() != want; i++)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return ready();
+  };
+  ASSERT_EQ(wait_ready("True", 5000), "True") << read_file(dir_ / "kubelet.log");
+  ::kill(kubelet.pid(), SIGSTOP);
+  EXPECT_EQ(wait_ready("Unknown", 10000), "Unknown");
+  ::kill(kubelet.pid(), SIGCONT);
+  EXPECT_EQ(wait_ready("True", 5000), "True");
+}
+
 }  // namespace
 }  // namespace skiff::test
