@@ -3,9 +3,10 @@
 // when the store lacks the image; Never needs it in the store (ErrImageNeverPull); Always pulls
 // when the pod starts — with two deviations, both podman's ("--pull=newer"): the pull is done once
 // per pod (per shim), not again on every restart, and when the registry cannot be reached but the
-// store has the image, the stored image is used (a warning in the shim's log), so a host without
-// a registry still runs `image: busybox`. A failed pull shows ErrImagePull, then ImagePullBackOff
-// while it waits — the CrashLoopBackOff policy (10 s doubling to 300 s), per image.
+// store has the image (or the registry does not answer within 1.5 s), the stored image is used
+// (a warning in the shim's log), so a host without a registry still runs `image: busybox`. A failed
+// pull shows ErrImagePull, then ImagePullBackOff while it waits — the CrashLoopBackOff policy (10 s
+// doubling to 300 s), per image.
 //
 // The pull runs in a child process (a fork of the shim that runs `skiff-pull`), never in the
 // shim: the shim's loop is single-threaded and serves the pod's other containers, its API and its
