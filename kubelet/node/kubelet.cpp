@@ -326,9 +326,8 @@ Result<void> run_kubelet(KubeletOptions o) {
     so.node_name = o.node_name;
     so.node_ip = o.node_ip;
     so.pods = [&] { return pods->pod_list(); };
-    so.logs = [&](const std::string& ns, const std::string& pod, const std::string& c) {
-      return pods->logs(ns, pod, c);
-    };
+    so.logs = [&](const std::string& ns, const std::string& pod, const std::string& c,
+                  bool previous) { return pods->logs(ns, pod, c, previous); };
     auto started = KubeletServer::start(so);
     if (!started) {
       stopper.stop();

@@ -21,6 +21,27 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
+std::string tail_lines(const std::string& t, int64_t n) {
+  if (n <= 0) return "";
+  size_t end = t.size();
+  if (end > 0 && t[end - 1] == '\n') end--;
+  size_t pos = end;
+  int64_t count = 0;
+  while (pos > 0) {
+    size_t nl = t.rfind('\n', pos - 1);
+    if (nl == std::string::npos) {
+      pos = 0;
+      break;
+    }
+    if (++count == n) {
+      pos = nl + 1;
+      break;
+    }
+    pos = nl;
+  }
+  return t.substr(pos);
+}
+
 struct KubeletServer::Impl {
   KubeletServerOptions o;
   asio::io_context ioc;
@@ -51,10 +72,20 @@ struct KubeletServer::Impl {
         reply(http::status::bad_request, "text/plain",
               "expected /containerLogs/NAMESPACE/POD/CONTAINER\n");
       } else {
-        auto text = o.logs(parts[0], parts[1], parts[2]);
-        if (text)
+        std::string query =
+            target.find('?') == std::string::npos ? "" : target.substr(target.find('?') + 1);
+        auto param = [&](std::string_view key) -> std::string {
+          for (const auto& kv : split(query, '&', true))
+            if (kv.starts_with(std::string(key) + "=")) return kv.substr(key.size() + 1);
+          return "";
+        };
+        auto text = o.logs(parts[0], parts[1], parts[2], param("previous") == "true");
+        if (text) {
+          // tailLines: the last N lines (kubectl logs --tail).
+          if (auto n = parse_int<int64_t>(param("tailLines")); n && *n >= 0)
+            *text = tail_lines(*text, *n);
           reply(http::status::ok, "text/plain", std::move(*text));
-        else
+        } else
           reply(http::status::not_found, "text/plain", text.error().what() + "\n");
       }
     } else {

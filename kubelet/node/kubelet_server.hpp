@@ -22,11 +22,14 @@ struct KubeletServerOptions {
   std::string node_name;       // the serving certificate's CN
   std::string node_ip;         // and its IP SAN
   std::function<Json()> pods;  // the PodList
-  // Logs of one container: the text, or an error (404).
+  // Logs of one container (`previous`: its last terminated run): the text, or an error (404).
   std::function<Result<std::string>(const std::string& ns, const std::string& pod,
-                                    const std::string& container)>
+                                    const std::string& container, bool previous)>
       logs;
 };
+
+// The last `n` lines of `text` (kubectl logs --tail=N).
+std::string tail_lines(const std::string& text, int64_t n);
 
 class KubeletServer {
  public:

@@ -128,9 +128,11 @@ Json PodSync::pod_list() {
 }
 
 Result<std::string> PodSync::logs(const std::string& ns, const std::string& pod,
-                                  const std::string& container) {
+                                  const std::string& container, bool previous) {
   std::string out;
-  TRY(skiff_pod(ns, {"logs", pod, "-c", container}, std::chrono::seconds(20), &out));
+  std::vector<std::string> args = {"logs", pod, "-c", container};
+  if (previous) args.push_back("-p");
+  TRY(skiff_pod(ns, args, std::chrono::seconds(20), &out));
   return out;
 }
 

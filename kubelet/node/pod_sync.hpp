@@ -47,7 +47,7 @@ class PodSync {
   Json pod_list();
   // A container's current log, as `skiff pod logs` prints it.
   Result<std::string> logs(const std::string& ns, const std::string& pod,
-                           const std::string& container);
+                           const std::string& container, bool previous = false);
   // One pass (tests).
   void sync_once();
 

@@ -200,6 +200,8 @@ PY
 }
 [[ "$(kubelet_api 1 /containerLogs/default/web1/c)" == started ]] &&
   pass "kubelet API: web1's log through /containerLogs" || fail "kubelet API containerLogs"
+[[ "$(k logs web1)" == started ]] && pass "kubectl logs web1 (the master asks node1's kubelet API)" ||
+  fail "kubectl logs web1: $(k logs web1 2>&1)"
 kubelet_api 2 /pods | jq -e '.items[0].metadata.name == "web2"' >/dev/null &&
   pass "kubelet API: node2's /pods lists web2" || fail "kubelet API /pods"
 shim=$(pgrep -f "skiff-shim --pod-dir $work/n1/state/" | head -1)
