@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 scripts/fixtures/make-busybox-bundle.sh "$work/bb" --rootfs-only --oci-layout "$work/bb-oci" >/dev/null
-SKIFF_IMAGE_ROOT="$work/images" build/runtime/skiff image import "$work/bb-oci" busybox
+SKIFF_IMAGE_ROOT="$work/images" build/runtime/skiff image import "$work/bb-oci" busybox:1.35
 echo "+ skiff pod run --wait examples/demo.yaml"
 "${pod[@]}" run --wait examples/demo.yaml
 echo "+ skiff pod logs demo -c prepare; skiff pod logs demo -c app"

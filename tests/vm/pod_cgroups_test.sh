@@ -54,7 +54,7 @@ check() {
 bash "$src/scripts/fixtures/make-busybox-bundle.sh" "$work/bb" --rootfs-only \
   --oci-layout "$work/layout" >/dev/null || { echo "FAIL: make-busybox-bundle"; exit 1; }
 "$bin/runtime/skiff" image --image-root "$work/images" --snapshot-root "$work/snapshots" \
-  import "$work/layout" busybox >/dev/null || { echo "FAIL: skiff image import"; exit 1; }
+  import "$work/layout" busybox:1.35 >/dev/null || { echo "FAIL: skiff image import"; exit 1; }
 before=$(find /sys/fs/cgroup -mindepth 1 -type d | sort)
 
 # What each container sees of its own cgroup: the cgroup namespace makes it "/".
@@ -69,13 +69,13 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: limited
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, '$show']
     resources:
       requests: {cpu: 250m, memory: 32Mi}
       limits: {cpu: 500m, memory: 64Mi}
   - name: free
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, '$show']
 EOF
 "${pod[@]}" run -d "$work/qos.yaml" >/dev/null || failed+=("skiff pod run qos")
@@ -119,7 +119,7 @@ spec:
   restartPolicy: Never
   containers:
   - name: c
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max']
     $res
 EOF

@@ -65,16 +65,16 @@ metadata: {name: guar}
 spec:
   initContainers:
   - name: init
-    image: busybox
+    image: busybox:1.35
     command: ['true']
     resources: {limits: {cpu: 250m, memory: 16Mi}}
   containers:
   - name: a
-    image: busybox
+    image: busybox:1.35
     command: [sleep, '6017']
     resources: {limits: {cpu: 500m, memory: 64Mi}}
   - name: b
-    image: busybox
+    image: busybox:1.35
     command: [sleep, '600']
     resources: {limits: {cpu: 250m, memory: 32Mi}, requests: {cpu: 250m, memory: 32Mi}}
 )Y");
@@ -127,7 +127,7 @@ TEST_F(PodCgroupTest, QosClassesPickTheParentAndPidsLimitApplies) {
                         Case{"best", "", "BestEffort", "/besteffort"}}) {
     SCOPED_TRACE(c.name);
     auto f = write_pod(c.name, cat("apiVersion: v1\nkind: Pod\nmetadata: {name: ", c.name,
-                                   "}\nspec:\n  containers:\n  - name: m\n    image: busybox\n"
+                                   "}\nspec:\n  containers:\n  - name: m\n    image: busybox:1.35\n"
                                    "    command: [sleep, '600']\n",
                                    c.resources));
     ASSERT_EQ(pod({"--pod-pids-limit", "64", "run", "--detach", f}).exit_code, 0);

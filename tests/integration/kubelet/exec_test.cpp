@@ -18,7 +18,7 @@ kind: Pod
 metadata: {name: ex}
 spec:
   containers:
-  - {name: main, image: busybox, command: [sleep, '600']}
+  - {name: main, image: busybox:1.35, command: [sleep, '600']}
 )Y");
   ASSERT_EQ(pod({"run", file}).exit_code, 0);
 

@@ -35,7 +35,7 @@ class PodFixture : public ::testing::Test {
       return;
     }
     image::ImportOptions o;
-    o.name = "busybox";
+    o.name = "busybox:1.35";
     auto imported = image::import_archive(*store, layout, o);
     if (!imported) setup_error_ = imported.error().what();
   }

@@ -45,7 +45,7 @@ class PodTest : public ::testing::Test {
       return;
     }
     image::ImportOptions o;
-    o.name = "busybox";
+    o.name = "busybox:1.35";
     auto imported = image::import_archive(*store, layout, o);
     if (!imported) setup_error_ = imported.error().what();
   }
@@ -174,14 +174,14 @@ spec:
   restartPolicy: Never
   initContainers:
   - name: first
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'echo first; sleep 0.2; echo first-done']
   - name: second
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'echo second']
   containers:
   - name: main
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c]
     args: ['echo "host $(hostname)"; ip -4 addr show eth0 | grep -q "inet 10.231.0." && echo has-ip; echo oops >&2; exit 0']
 )Y");
@@ -228,9 +228,9 @@ metadata: {name: badinit}
 spec:
   restartPolicy: Never
   initContainers:
-  - {name: init, image: busybox, command: [sh, -c, 'echo no; exit 5']}
+  - {name: init, image: busybox:1.35, command: [sh, -c, 'echo no; exit 5']}
   containers:
-  - {name: main, image: busybox, command: [sh, -c, 'echo never']}
+  - {name: main, image: busybox:1.35, command: [sh, -c, 'echo never']}
 )");
   auto r = pod({"run", "--wait", file});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
@@ -251,7 +251,7 @@ kind: Pod
 metadata: {name: crashy}
 spec:
   containers:
-  - {name: c, image: busybox, command: [sh, -c, 'echo run; exit 3']}
+  - {name: c, image: busybox:1.35, command: [sh, -c, 'echo run; exit 3']}
 )");
   auto r = pod({"run", file});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -292,7 +292,7 @@ metadata: {name: job}
 spec:
   restartPolicy: OnFailure
   containers:
-  - {name: work, image: busybox, command: [sh, -c, 'echo done']}
+  - {name: work, image: busybox:1.35, command: [sh, -c, 'echo done']}
 )");
   auto r = pod({"run", "--wait", file});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -312,10 +312,10 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: server
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'mkdir -p /www && echo hello-over-lo > /www/index.html && exec httpd -f -p 8080 -h /www']
   - name: client
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'for i in $(seq 1 100); do wget -qO- http://127.0.0.1:8080/ && exit 0; sleep 0.05; done; exit 1']
 )Y");
   auto r = pod({"run", file});
@@ -341,7 +341,7 @@ kind: Pod
 metadata: {name: stubborn}
 spec:
   containers:
-  - {name: s, image: busybox, command: [sleep, '1000']}
+  - {name: s, image: busybox:1.35, command: [sleep, '1000']}
 )");
   auto r = pod({"run", file});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -376,9 +376,9 @@ kind: Pod
 metadata: {name: bad}
 spec:
   containers:
-  - {name: a, image: busybox}
+  - {name: a, image: busybox:1.35}
   - name: b
-    image: busybox
+    image: busybox:1.35
     ports: [{containerPort: 0}]
 )");
   auto r = pod({"run", file});
@@ -418,7 +418,7 @@ metadata: {name: nocmd}
 spec:
   restartPolicy: Never
   containers:
-  - {name: c, image: busybox, command: [/no/such/binary]}
+  - {name: c, image: busybox:1.35, command: [/no/such/binary]}
 )");
   auto r = pod({"run", "--wait", file});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
@@ -437,7 +437,7 @@ kind: Pod
 metadata: {name: orphan}
 spec:
   containers:
-  - {name: s, image: busybox, command: [sleep, '1000']}
+  - {name: s, image: busybox:1.35, command: [sleep, '1000']}
 )");
   ASSERT_EQ(pod({"run", file}).exit_code, 0);
   auto pid = sh("pgrep -f '[s]kiff-shim --pod-dir " + dir_.path() + "'").out;
@@ -463,15 +463,15 @@ spec:
   terminationGracePeriodSeconds: 5
   initContainers:
   - name: side
-    image: busybox
+    image: busybox:1.35
     restartPolicy: Always
     command: [sh, -c, 'trap "echo side-stopping; exit 0" TERM; mkdir -p /www; echo side-says-hi > /www/index.html; httpd -p 8081 -h /www; while true; do sleep 0.1; done']
   - name: check
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'for i in $(seq 1 100); do wget -qO- http://127.0.0.1:8081/ && exit 0; sleep 0.05; done; exit 1']
   containers:
   - name: main
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'wget -qO- http://127.0.0.1:8081/ && echo main-done']
 )Y");
   auto r = pod({"run", "--wait", "--timeout", "30", file});
@@ -499,7 +499,7 @@ spec:
   restartPolicy: Never
   containers:
   - name: hog
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'echo start; tail /dev/zero']
     resources:
       limits: {memory: 16Mi}
@@ -523,7 +523,7 @@ spec:
   restartPolicy: Never
   containers:
   - name: c
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'for i in $(seq 1 400); do echo "line $i ................................................................"; done']
 )Y");
   auto argv = std::vector<std::string>{
@@ -552,7 +552,7 @@ metadata: {name: ticker}
 spec:
   restartPolicy: Never
   containers:
-  - {name: t, image: busybox, command: [sh, -c, 'for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done']}
+  - {name: t, image: busybox:1.35, command: [sh, -c, 'for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done']}
 )Y");
   ASSERT_EQ(pod({"run", file}).exit_code, 0);
   auto t0 = std::chrono::steady_clock::now();
@@ -573,7 +573,7 @@ spec:
   hostNetwork: true
   restartPolicy: Never
   containers:
-  - {name: c, image: busybox, command: [sh, -c, 'readlink /proc/self/ns/net; hostname']}
+  - {name: c, image: busybox:1.35, command: [sh, -c, 'readlink /proc/self/ns/net; hostname']}
 )Y");
   auto r = pod({"run", "--wait", file});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -592,8 +592,8 @@ spec:
   shareProcessNamespace: true
   restartPolicy: Never
   containers:
-  - {name: a, image: busybox, command: [sleep, '3']}
-  - {name: b, image: busybox, command: [sh, -c, 'sleep 0.5; ps -o pid,args']}
+  - {name: a, image: busybox:1.35, command: [sleep, '3']}
+  - {name: b, image: busybox:1.35, command: [sh, -c, 'sleep 0.5; ps -o pid,args']}
 )Y");
   auto r = pod({"run", "--wait", file});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -607,7 +607,7 @@ metadata: {name: ownpid}
 spec:
   restartPolicy: Never
   containers:
-  - {name: b, image: busybox, command: [sh, -c, 'ps -o pid,args']}
+  - {name: b, image: busybox:1.35, command: [sh, -c, 'ps -o pid,args']}
 )Y");
   ASSERT_EQ(pod({"run", "--wait", alone}).exit_code, 0);
   EXPECT_EQ(pod({"logs", "ownpid"}).out.find("/pause"), std::string::npos);
@@ -639,12 +639,12 @@ spec:
   - {name: host, hostPath: {path: HOSTDIR, type: DirectoryOrCreate}}
   initContainers:
   - name: init
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'echo from-init > /work/shared']
     volumeMounts: [{name: work, mountPath: /work}]
   containers:
   - name: main
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'cat /w/shared /etc/cfg/message /etc/sec/token; echo; readlink /etc/cfg/..data | cut -c1-2; grep -c " /scratch tmpfs " /proc/mounts; touch /etc/cfg/x 2>/dev/null || echo cfg-read-only; echo hello-host > /host/out']
     volumeMounts:
     - {name: work, mountPath: /w, readOnly: true}
@@ -672,7 +672,7 @@ metadata: {name: novol}
 spec:
   containers:
   - name: c
-    image: busybox
+    image: busybox:1.35
     volumeMounts: [{name: data, mountPath: /data}]
 )Y")});
   EXPECT_EQ(r.exit_code, 1);

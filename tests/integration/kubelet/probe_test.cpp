@@ -42,7 +42,7 @@ class ProbeTest : public ::testing::Test {
       return;
     }
     image::ImportOptions o;
-    o.name = "busybox";
+    o.name = "busybox:1.35";
     auto imported = image::import_archive(*store, layout, o);
     if (!imported) setup_error_ = imported.error().what();
   }
@@ -184,7 +184,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: web
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'mkdir -p /www && exec httpd -f -p 8080 -h /www']
     ports: [{name: http, containerPort: 8080}]
     readinessProbe:
@@ -241,7 +241,7 @@ spec:
   terminationGracePeriodSeconds: 30
   containers:
   - name: app
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'trap "" TERM; touch /tmp/alive; sleep 1; rm /tmp/alive; while true; do sleep 0.1; done']
     livenessProbe:
       exec: {command: [cat, /tmp/alive]}
@@ -283,7 +283,7 @@ spec:
   terminationGracePeriodSeconds: 1
   initContainers:
   - name: side
-    image: busybox
+    image: busybox:1.35
     restartPolicy: Always
     command: [sh, -c, 'sleep 2; mkdir -p /www; echo side-up > /www/index.html; exec httpd -f -p 9090 -h /www']
     startupProbe:
@@ -292,7 +292,7 @@ spec:
       failureThreshold: 10
   containers:
   - name: main
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'wget -qO- http://127.0.0.1:9090/ && echo main-reached-side; exec sleep 1000']
 )Y");
   run_pod(file);
@@ -337,7 +337,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: app
-    image: busybox
+    image: busybox:1.35
     command: [sleep, '1000']
     readinessProbe:
       exec: {command: [sh, -c, 'sleep 9871 & sleep 9872']}
@@ -369,7 +369,7 @@ spec:
   volumes: [{name: shared, emptyDir: {}}]
   containers:
   - name: app
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'trap "echo term-after-\$(cat /shared/prestop); exit 0" TERM; while [ ! -f /shared/post ]; do sleep 0.05; done; echo saw-$(cat /shared/post); while true; do sleep 0.1; done']
     volumeMounts: [{name: shared, mountPath: /shared}]
     lifecycle:
@@ -406,7 +406,7 @@ spec:
   terminationGracePeriodSeconds: 3
   containers:
   - name: app
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'trap "echo got-term" TERM; echo up; while true; do sleep 0.1; done']
     lifecycle:
       preStop: {sleep: {seconds: 2}}
@@ -439,7 +439,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: app
-    image: busybox
+    image: busybox:1.35
     command: [sleep, '1000']
     lifecycle:
       postStart: {exec: {command: [sh, -c, 'echo no-way >&2; exit 3']}}
@@ -468,7 +468,7 @@ spec:
   terminationGracePeriodSeconds: 5
   initContainers:
   - name: side
-    image: busybox
+    image: busybox:1.35
     restartPolicy: Always
     command: [sh, -c, 'mkdir -p /www; httpd -f -vv -p 9090 -h /www & trap "echo side-term; kill %1; exit 0" TERM; while true; do sleep 0.1; done']
     readinessProbe:
@@ -476,7 +476,7 @@ spec:
       periodSeconds: 1
   containers:
   - name: main
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'trap "echo main-term; exit 0" TERM; while true; do sleep 0.1; done']
     lifecycle:
       preStop:

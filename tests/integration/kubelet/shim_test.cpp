@@ -34,10 +34,10 @@ metadata: {name: adopt}
 spec:
   containers:
   - name: talker
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'i=0; while true; do echo "line $i"; i=$((i+1)); sleep 0.1; done']
   - name: ender
-    image: busybox
+    image: busybox:1.35
     command: [sh, -c, 'while [ ! -e /tmp/stop ]; do sleep 0.1; done; exit 3']
 )Y");
   ASSERT_EQ(pod({"run", "--detach", file}).exit_code, 0);
