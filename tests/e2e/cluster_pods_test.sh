@@ -119,7 +119,7 @@ for i in 1 2; do
   mkdir -p "$work/n$i/net.d"
   _nc_conf "$i" | jq '{cniVersion, name, plugins: [del(.cniVersion, .name)]}' \
     >"$work/n$i/net.d/10-skiff.conflist"
-  "$skiff" image import --image-root "$work/n$i/images" "$work/bb-oci" busybox >/dev/null ||
+  "$skiff" image import --image-root "$work/n$i/images" "$work/bb-oci" busybox:1.35 >/dev/null ||
     fail "import busybox into node $i"
   start_kubelet "$i" join
 done
@@ -160,7 +160,7 @@ spec:
   terminationGracePeriodSeconds: 10
   containers:
   - name: c
-    image: busybox
+    image: busybox:1.35
     imagePullPolicy: Never
     command: [sh, -c, "trap 'exit 0' TERM; echo started; sleep 600 & wait"]
     volumeMounts: [{name: cfg, mountPath: /etc/web}]
