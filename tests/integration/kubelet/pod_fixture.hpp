@@ -48,17 +48,21 @@ class PodFixture : public ::testing::Test {
   void SetUp() override {
     SKIFF_REQUIRE_ROOT();
     if (!setup_error_.empty()) GTEST_SKIP() << "no busybox image: " << setup_error_;
+    if (sh("command -v busybox >/dev/null").exit_code != 0) GTEST_SKIP() << "busybox missing";
     Json ipam = {{"type", "skiff-ipam"},
                  {"ranges", Json::array({Json::array({{{"subnet", kSubnet}}})})},
+                 {"routes", Json::array({{{"dst", "0.0.0.0/0"}}})},
                  {"dataDir", dir_ / "ipam"}};
     Json conf = {{"cniVersion", "1.0.0"},
                  {"name", "podfix"},
                  {"plugins", Json::array({{{"type", "skiff-bridge"},
                                            {"bridge", kBridge},
                                            {"isGateway", true},
+                                           {"isDefaultGateway", true},
                                            {"ipam", ipam}}})}};
     write_file(dir_ / "net.d/10-podfix.conflist", conf.dump(2));
     before_ = HostSnapshot::take();
+    veths_before_ = veth_count();
   }
   void TearDown() override {
     if (!is_root() || !setup_error_.empty()) return;
@@ -69,7 +73,10 @@ class PodFixture : public ::testing::Test {
   }
 
   virtual std::vector<std::string> extra_globals() const { return {}; }
-  CommandResult pod(const std::vector<std::string>& args, const std::string& in = "") const {
+  // The first restart's back-off; the default is long enough for a test to see the wait.
+  virtual std::string backoff_ms() const { return "300"; }
+  // skiff-pod with this test's roots, before the verb.
+  std::vector<std::string> globals() const {
     std::vector<std::string> argv = {binary("kubelet/skiff-pod"),
                                      "--state-root",
                                      dir_ / "state",
@@ -88,8 +95,12 @@ class PodFixture : public ::testing::Test {
                                      "--cni-bin-dir",
                                      binary("cni"),
                                      "--backoff-initial-ms",
-                                     "300"};
+                                     backoff_ms()};
     for (const auto& a : extra_globals()) argv.push_back(a);
+    return argv;
+  }
+  CommandResult pod(const std::vector<std::string>& args, const std::string& in = "") const {
+    auto argv = globals();
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, in);
   }
@@ -110,6 +121,16 @@ class PodFixture : public ::testing::Test {
           if (c["name"] == name) return c;
     return json();
   }
+  static json container(const json& status, const std::string& key, const std::string& name) {
+    if (!status.is_object() || !status.contains(key)) return json();
+    for (const auto& c : status[key])
+      if (c["name"] == name) return c;
+    return json();
+  }
+  // Host-side veths on the test's bridge (others' tests may make veths meanwhile).
+  static int veth_count() {
+    return std::stoi(sh(cat("ip -o link show master ", kBridge, " 2>/dev/null | wc -l")).out);
+  }
   std::string shim_pids() const {
     return std::string(trim(sh("pgrep -f '[s]kiff-shim --pod-dir " + dir_.path() + "'").out));
   }
@@ -122,9 +143,14 @@ class PodFixture : public ::testing::Test {
     }
     return n;
   }
+  // Nothing of any pod is left: runtime state, shims, sandboxes, leases, veths, mounts, cgroups.
   void expect_nothing_left() const {
     EXPECT_EQ(entries(dir_ / "run/runtime"), 0u) << sh("ls " + dir_ / "run/runtime").out;
     EXPECT_EQ(entries(dir_ / "run/pods"), 0u);
+    auto leases =
+        sh(cat("ls ", dir_ / "ipam/podfix", " 2>/dev/null | grep -v -e lock -e last_reserved"));
+    EXPECT_EQ(trim(leases.out), "") << "IP leases left";
+    EXPECT_EQ(veth_count(), veths_before_) << sh(cat("ip -o link show master ", kBridge)).out;
     EXPECT_EQ(shim_pids(), "");
     std::string ours;
     for (const auto& line : split(diff(before_, HostSnapshot::take()), '\n', true))
@@ -135,6 +161,7 @@ class PodFixture : public ::testing::Test {
 
   TempDir dir_{"skiff-podfix"};
   HostSnapshot before_;
+  int veths_before_ = 0;
   static inline TempDir* shared_ = nullptr;
   static inline std::string setup_error_;
 };

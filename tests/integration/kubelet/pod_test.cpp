@@ -14,157 +14,22 @@
 #include <thread>
 
 #include "common/fs.hpp"
-#include "oci/image/import.hpp"
-#include "tests/support/runtime_fixture.hpp"
-#include "tests/support/test_util.hpp"
+#include "tests/integration/kubelet/pod_fixture.hpp"
 
 namespace skiff::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kBridge = "skpodt0";
-constexpr const char* kSubnet = "10.231.0.0/24";
+constexpr char kBridge[] = "skpodt0";
+constexpr char kSubnet[] = "10.231.0.0/24";
 
-// The busybox fixture image, imported once into a store shared by the suite.
-class PodTest : public ::testing::Test {
+// The busybox fixture image, imported once into a store shared by the suite; the back-off is
+// short so the restart tests stay quick.
+class PodTest : public PodFixture<kBridge, kSubnet> {
  protected:
-  static void SetUpTestSuite() {
-    if (!is_root()) return;
-    shared_ = new TempDir("skiff-podsuite");
-    std::string layout = *shared_ / "bb-oci";
-    auto made = sh(cat(source_path("scripts/fixtures/make-busybox-bundle.sh"), ' ', *shared_ / "bb",
-                       " --rootfs-only --oci-layout ", layout));
-    if (made.exit_code != 0) {
-      setup_error_ = "make-busybox-bundle.sh: " + made.err;
-      return;
-    }
-    auto store = image::Store::open(*shared_ / "images");
-    if (!store) {
-      setup_error_ = store.error().what();
-      return;
-    }
-    image::ImportOptions o;
-    o.name = "busybox:1.35";
-    auto imported = image::import_archive(*store, layout, o);
-    if (!imported) setup_error_ = imported.error().what();
-  }
-  static void TearDownTestSuite() {
-    delete shared_;
-    shared_ = nullptr;
-    (void)sh(cat("ip link del ", kBridge, " 2>/dev/null"));
-  }
-
-  void SetUp() override {
-    SKIFF_REQUIRE_ROOT();
-    if (!setup_error_.empty()) GTEST_SKIP() << "no busybox image: " << setup_error_;
-    if (sh("command -v busybox >/dev/null").exit_code != 0) GTEST_SKIP() << "busybox missing";
-    Json ipam = {{"type", "skiff-ipam"},
-                 {"ranges", Json::array({Json::array({{{"subnet", kSubnet}}})})},
-                 {"routes", Json::array({{{"dst", "0.0.0.0/0"}}})},
-                 {"dataDir", dir_ / "ipam"}};
-    Json conf = {{"cniVersion", "1.0.0"},
-                 {"name", "podtest"},
-                 {"plugins", Json::array({{{"type", "skiff-bridge"},
-                                           {"bridge", kBridge},
-                                           {"isGateway", true},
-                                           {"isDefaultGateway", true},
-                                           {"ipam", ipam}}})}};
-    write_file(dir_ / "net.d/10-podtest.conflist", conf.dump(2));
-    before_ = HostSnapshot::take();
-    veths_before_ = veth_count();
-  }
-
-  void TearDown() override {
-    if (!is_root() || !setup_error_.empty()) return;
-    // Whatever a failed test left running goes now, so the next test starts clean.
-    for (const auto& line : split(pod({"ls"}).out, '\n', true)) {
-      auto name = split(line, ' ', true)[0];
-      if (name != "NAME") (void)pod({"rm", "-f", name});
-    }
-  }
-
-  std::vector<std::string> globals() const {
-    return {binary("kubelet/skiff-pod"),
-            "--state-root",
-            dir_ / "state",
-            "--run-root",
-            dir_ / "run",
-            "--log-root",
-            dir_ / "logs",
-            "--image-root",
-            *shared_ / "images",
-            "--snapshot-root",
-            *shared_ / "snapshots",
-            "--cni-conf-dir",
-            dir_ / "net.d",
-            "--cni-cache-dir",
-            dir_ / "cni-cache",
-            "--cni-bin-dir",
-            binary("cni"),
-            "--backoff-initial-ms",
-            "200"};
-  }
-  CommandResult pod(const std::vector<std::string>& args, const std::string& in = "") const {
-    auto argv = globals();
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, in);
-  }
-  std::string write_pod(const std::string& name, const std::string& yaml) const {
-    std::string path = dir_ / (name + ".yaml");
-    write_file(path, yaml);
-    return path;
-  }
-  json status(const std::string& name) const {
-    auto r = pod({"status", name, "-o", "json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    auto j = json::parse(r.out, nullptr, false);
-    return j.is_discarded() ? json() : j["status"];
-  }
-  static json container(const json& status, const std::string& key, const std::string& name) {
-    for (const auto& c : status[key])
-      if (c["name"] == name) return c;
-    return json();
-  }
-  // Host-side veths on the test's bridge (others' tests may make veths meanwhile).
-  static int veth_count() {
-    return std::stoi(sh(cat("ip -o link show master ", kBridge, " 2>/dev/null | wc -l")).out);
-  }
-  static size_t entries(const std::string& dir) {
-    size_t n = 0;
-    if (DIR* d = opendir(dir.c_str())) {
-      while (struct dirent* e = readdir(d))
-        if (e->d_name[0] != '.') ++n;
-      closedir(d);
-    }
-    return n;
-  }
-  // Nothing of any pod is left: runtime state, shims, sandboxes, leases, veths, mounts, cgroups.
-  void expect_nothing_left() const {
-    EXPECT_EQ(entries(dir_ / "run/runtime"), 0u) << sh("ls " + dir_ / "run/runtime").out;
-    EXPECT_EQ(entries(dir_ / "run/pods"), 0u);
-    auto leases =
-        sh(cat("ls ", dir_ / "ipam/podtest", " 2>/dev/null | grep -v -e lock -e last_reserved"));
-    EXPECT_EQ(trim(leases.out), "") << "IP leases left";
-    EXPECT_EQ(veth_count(), veths_before_) << sh(cat("ip -o link show master ", kBridge)).out;
-    EXPECT_EQ(sh("pgrep -f '[s]kiff-shim --pod-dir " + dir_.path() + "'").out, "");
-    // Only what is ours (this test's roots, pod-<uid> cgroups): others may run tests meanwhile.
-    std::string ours;
-    for (const auto& line : split(diff(before_, HostSnapshot::take()), '\n', true))
-      if (line.find(dir_.path()) != std::string::npos || line.find("/pod-") != std::string::npos)
-        ours += line + "\n";
-    EXPECT_EQ(ours, "");
-  }
-
-  TempDir dir_{"skiff-pod"};
-  HostSnapshot before_;
-  int veths_before_ = 0;
-  static TempDir* shared_;
-  static std::string setup_error_;
+  std::string backoff_ms() const override { return "200"; }
 };
-
-TempDir* PodTest::shared_ = nullptr;
-std::string PodTest::setup_error_;
 
 TEST_F(PodTest, InitThenMainWithCriLogsAndNothingLeft) {
   auto file = write_pod("ordered", R"Y(apiVersion: v1

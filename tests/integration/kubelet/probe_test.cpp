@@ -12,117 +12,22 @@
 #include <thread>
 
 #include "common/fs.hpp"
-#include "oci/image/import.hpp"
-#include "tests/support/runtime_fixture.hpp"
-#include "tests/support/test_util.hpp"
+#include "tests/integration/kubelet/pod_fixture.hpp"
 
 namespace skiff::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kBridge = "skprobe0";
-constexpr const char* kSubnet = "10.233.0.0/24";
+constexpr char kBridge[] = "skprobe0";
+constexpr char kSubnet[] = "10.236.0.0/24";
 
-class ProbeTest : public ::testing::Test {
+class ProbeTest : public PodFixture<kBridge, kSubnet> {
  protected:
-  static void SetUpTestSuite() {
-    if (!is_root()) return;
-    shared_ = new TempDir("skiff-probesuite");
-    std::string layout = *shared_ / "bb-oci";
-    auto made = sh(cat(source_path("scripts/fixtures/make-busybox-bundle.sh"), ' ', *shared_ / "bb",
-                       " --rootfs-only --oci-layout ", layout));
-    if (made.exit_code != 0) {
-      setup_error_ = "make-busybox-bundle.sh: " + made.err;
-      return;
-    }
-    auto store = image::Store::open(*shared_ / "images");
-    if (!store) {
-      setup_error_ = store.error().what();
-      return;
-    }
-    image::ImportOptions o;
-    o.name = "busybox:1.35";
-    auto imported = image::import_archive(*store, layout, o);
-    if (!imported) setup_error_ = imported.error().what();
-  }
-  static void TearDownTestSuite() {
-    delete shared_;
-    shared_ = nullptr;
-    (void)sh(cat("ip link del ", kBridge, " 2>/dev/null"));
-  }
-
-  void SetUp() override {
-    SKIFF_REQUIRE_ROOT();
-    if (!setup_error_.empty()) GTEST_SKIP() << "no busybox image: " << setup_error_;
-    if (sh("command -v busybox >/dev/null").exit_code != 0) GTEST_SKIP() << "busybox missing";
-    Json ipam = {{"type", "skiff-ipam"},
-                 {"ranges", Json::array({Json::array({{{"subnet", kSubnet}}})})},
-                 {"routes", Json::array({{{"dst", "0.0.0.0/0"}}})},
-                 {"dataDir", dir_ / "ipam"}};
-    Json conf = {{"cniVersion", "1.0.0"},
-                 {"name", "probetest"},
-                 {"plugins", Json::array({{{"type", "skiff-bridge"},
-                                           {"bridge", kBridge},
-                                           {"isGateway", true},
-                                           {"ipam", ipam}}})}};
-    write_file(dir_ / "net.d/10-probetest.conflist", conf.dump(2));
-    before_ = HostSnapshot::take();
-  }
-
-  void TearDown() override {
-    if (!is_root() || !setup_error_.empty()) return;
-    for (const auto& line : split(pod({"ls"}).out, '\n', true)) {
-      auto name = split(line, ' ', true)[0];
-      if (name != "NAME") (void)pod({"rm", "-f", name});
-    }
-  }
-
-  std::vector<std::string> globals() const {
-    return {binary("kubelet/skiff-pod"),
-            "--state-root",
-            dir_ / "state",
-            "--run-root",
-            dir_ / "run",
-            "--log-root",
-            dir_ / "logs",
-            "--image-root",
-            *shared_ / "images",
-            "--snapshot-root",
-            *shared_ / "snapshots",
-            "--cni-conf-dir",
-            dir_ / "net.d",
-            "--cni-cache-dir",
-            dir_ / "cni-cache",
-            "--cni-bin-dir",
-            binary("cni"),
-            "--backoff-initial-ms",
-            "200"};
-  }
-  CommandResult pod(const std::vector<std::string>& args) const {
-    auto argv = globals();
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv);
-  }
-  std::string write_pod(const std::string& name, const std::string& yaml) const {
-    std::string path = dir_ / (name + ".yaml");
-    write_file(path, yaml);
-    return path;
-  }
+  std::string backoff_ms() const override { return "200"; }
   void run_pod(const std::string& path) const {
     auto r = pod({"run", path});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  }
-  json status(const std::string& name) const {
-    auto r = pod({"status", name, "-o", "json"});
-    auto j = json::parse(r.out, nullptr, false);
-    return j.is_discarded() ? json() : j["status"];
-  }
-  static json container(const json& status, const std::string& key, const std::string& name) {
-    if (!status.is_object() || !status.contains(key)) return json();
-    for (const auto& c : status[key])
-      if (c["name"] == name) return c;
-    return json();
   }
   static std::string condition(const json& status, const std::string& type) {
     if (!status.is_object() || !status.contains("conditions")) return "";
@@ -150,30 +55,9 @@ class ProbeTest : public ::testing::Test {
   void remove_and_expect_nothing_left(const std::string& name) const {
     auto rm = pod({"rm", "-f", name});
     EXPECT_EQ(rm.exit_code, 0) << rm.err;
-    DIR* d = opendir((dir_ / "run/runtime").c_str());
-    size_t n = 0;
-    if (d) {
-      while (struct dirent* e = readdir(d))
-        if (e->d_name[0] != '.') ++n;
-      closedir(d);
-    }
-    EXPECT_EQ(n, 0u) << sh("ls " + dir_ / "run/runtime").out;
-    EXPECT_EQ(sh("pgrep -f '[s]kiff-shim --pod-dir " + dir_.path() + "'").out, "");
-    std::string ours;
-    for (const auto& line : split(diff(before_, HostSnapshot::take()), '\n', true))
-      if (line.find(dir_.path()) != std::string::npos || line.find("/pod-") != std::string::npos)
-        ours += line + "\n";
-    EXPECT_EQ(ours, "");
+    expect_nothing_left();
   }
-
-  TempDir dir_{"skiff-probe"};
-  HostSnapshot before_;
-  static TempDir* shared_;
-  static std::string setup_error_;
 };
-
-TempDir* ProbeTest::shared_ = nullptr;
-std::string ProbeTest::setup_error_;
 
 TEST_F(ProbeTest, HttpGetReadinessFlipsReadyAndTcpLivenessKeepsItRunning) {
   // The page the readiness probe asks for appears and disappears through `skiff pod exec`.
