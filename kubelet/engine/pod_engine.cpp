@@ -16,6 +16,7 @@
 #include "kubelet/engine/fd_store.hpp"
 #include "kubelet/engine/image_pull.hpp"
 #include "kubelet/engine/launch.hpp"
+#include "kubelet/engine/pod_cgroup.hpp"
 #include "kubelet/engine/volumes.hpp"
 #include "oci/image/bundle_spec.hpp"
 #include "runtime/container.hpp"
@@ -39,24 +40,6 @@ std::string seconds_text(Duration d) {
   auto s = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   if (s % 1000 == 0) return cat(s / 1000, 's');
   return cat(s, "ms");
-}
-
-// Guaranteed: every container's CPU and memory limits are set and requests equal them (or are
-// unset); BestEffort: nobody asks for anything; Burstable: the rest.
-std::string qos_class(const Pod& pod) {
-  bool any = false, guaranteed = true;
-  for (const auto* list : {&pod.spec.init_containers, &pod.spec.containers})
-    for (const auto& c : *list) {
-      const Resources& r = c.resources;
-      any = any || r.cpu_request || r.cpu_limit || r.memory_request || r.memory_limit;
-      auto same = [](const std::optional<int64_t>& req, const std::optional<int64_t>& lim) {
-        return lim && (!req || *req == *lim);
-      };
-      guaranteed =
-          guaranteed && same(r.cpu_request, r.cpu_limit) && same(r.memory_request, r.memory_limit);
-    }
-  if (!any) return "BestEffort";
-  return guaranteed ? "Guaranteed" : "Burstable";
 }
 
 }  // namespace
@@ -836,7 +819,7 @@ Json PodEngine::status() const {
                                   cond("Initialized", initialized), cond("ContainersReady", ready),
                                   cond("Ready", ready), cond("PodScheduled", true)})},
       {"hostIP", "127.0.0.1"},
-      {"qosClass", qos_class(manifest_.pod)},
+      {"qosClass", pod_qos_class(manifest_.pod)},
       {"startTime", start_time_}};
   if (!sandbox_.pod_ip.empty()) {
     s["podIP"] = sandbox_.pod_ip;
