@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "common/resident.hpp"
 
 namespace skiff::kubelet::fd_store {
 namespace {
@@ -139,6 +140,7 @@ Result<pid_t> start(const std::string& socket_path) {
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGPIPE, SIG_IGN);
     prctl(PR_SET_NAME, "skiff-fdstore");
+    drop_resident_code();  // the shim's set-up code, inherited: the store runs a small loop
     serve(listener.get(), socket_path);
   }
   listener.reset();
