@@ -88,6 +88,8 @@ struct KubeletServer::Impl {
         } else
           reply(http::status::not_found, "text/plain", text.error().what() + "\n");
       }
+    } else if (auto st = o.node_stats ? o.node_stats(path) : std::nullopt) {
+      reply(http::status::ok, st->first, std::move(st->second));
     } else {
       reply(http::status::not_found, "text/plain", "404 page not found\n");
     }

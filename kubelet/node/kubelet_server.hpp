@@ -2,11 +2,13 @@
 // The kubelet API (HTTPS, default :10250): a self-signed serving certificate made at start (the
 // kubelet's default without serverTLSBootstrap); clients must present a certificate from the
 // cluster CA. GET /healthz, /pods (the pods bound to this node, a PodList) and
-// /containerLogs/NS/POD/CONTAINER (through `skiff-pod logs`).
+// /containerLogs/NS/POD/CONTAINER (through `skiff-pod logs`), /stats/summary, /metrics and
+// /metrics/resource.
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -26,6 +28,9 @@ struct KubeletServerOptions {
   std::function<Result<std::string>(const std::string& ns, const std::string& pod,
                                     const std::string& container, bool previous)>
       logs;
+  // /stats/* and /metrics* (stats.hpp): {content type, body}, or nullopt for a 404.
+  std::function<std::optional<std::pair<std::string, std::string>>(const std::string& path)>
+      node_stats;
 };
 
 // The last `n` lines of `text` (kubectl logs --tail=N).
