@@ -61,20 +61,6 @@ bool match_expression(const Json& labels, const Json& e) {
   return false;
 }
 
-bool node_affinity_ok(const Json& pod, const Json& labels) {
-  const Json* terms =
-      api::at_path(pod, {"spec", "affinity", "nodeAffinity",
-                         "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"});
-  if (!terms || !terms->is_array() || terms->empty()) return true;
-  for (const auto& term : *terms) {  // terms are ORed, expressions ANDed
-    bool all = true;
-    for (const auto& e : term.value("matchExpressions", Json::array()))
-      if (!match_expression(labels, e)) all = false;
-    if (all) return true;
-  }
-  return false;
-}
-
 std::vector<std::string> host_ports(const Json& pod) {
   std::vector<std::string> out;
   if (const Json* cs = api::at_path(pod, {"spec", "containers"}); cs && cs->is_array())
@@ -149,38 +135,65 @@ Resources pod_requests(const Json& pod) {
   return r;
 }
 
-std::string filter_node(const Json& pod, const Resources& req, const NodeInfo& n) {
+PodInfo pod_info(const Json& pod) {
+  PodInfo p;
+  p.requests = pod_requests(pod);
+  const Json* tol = api::at_path(pod, {"spec", "tolerations"});
+  p.tolerations = tol && tol->is_array() ? tol : nullptr;
+  const Json* sel = api::at_path(pod, {"spec", "nodeSelector"});
+  p.node_selector = sel && sel->is_object() && !sel->empty() ? sel : nullptr;
+  const Json* terms =
+      api::at_path(pod, {"spec", "affinity", "nodeAffinity",
+                         "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"});
+  p.affinity_terms = terms && terms->is_array() && !terms->empty() ? terms : nullptr;
+  p.tolerates_not_ready =
+      p.tolerations &&
+      tolerates(*p.tolerations, {{"key", "node.kubernetes.io/not-ready"}, {"effect", "NoSchedule"}});
+  p.host_ports = host_ports(pod);
+  p.owner = owner_uid(pod);
+  return p;
+}
+
+std::string filter_node(const PodInfo& pod, const NodeInfo& n) {
   if (n.unschedulable) return "node(s) were unschedulable";
-  const Json* tolerations = api::at_path(pod, {"spec", "tolerations"});
-  Json tol = tolerations ? *tolerations : Json::array();
-  if (!n.ready) {
-    Json t = {{"key", "node.kubernetes.io/not-ready"}, {"effect", "NoSchedule"}};
-    if (!tolerates(tol, t))
-      return "node(s) had taint {node.kubernetes.io/not-ready: }, that the pod didn't tolerate";
-  }
+  if (!n.ready && !pod.tolerates_not_ready)
+    return "node(s) had taint {node.kubernetes.io/not-ready: }, that the pod didn't tolerate";
   for (const auto& t : n.taints) {
     std::string effect = t.value("effect", "");
     if (effect != "NoSchedule" && effect != "NoExecute") continue;
-    if (!tolerates(tol, t))
+    if (!pod.tolerations || !tolerates(*pod.tolerations, t))
       return cat("node(s) had taint {", t.value("key", ""), ": ", t.value("value", ""),
                  "}, that the pod didn't tolerate");
   }
-  const Json* sel = api::at_path(pod, {"spec", "nodeSelector"});
-  if (sel && sel->is_object())
-    for (const auto& [k, v] : sel->items())
-      if (!n.labels.contains(k) || n.labels[k] != v) return "node(s) didn't match node selector";
-  if (!node_affinity_ok(pod, n.labels)) return "node(s) didn't match node selector";
+  if (pod.node_selector)
+    for (const auto& [k, v] : pod.node_selector->items()) {
+      auto l = n.labels.find(k);
+      if (l == n.labels.end() || *l != v) return "node(s) didn't match node selector";
+    }
+  if (pod.affinity_terms) {
+    bool any = false;
+    for (const auto& term : *pod.affinity_terms) {  // terms are ORed, expressions ANDed
+      bool all = true;
+      if (auto e = term.find("matchExpressions"); e != term.end() && e->is_array())
+        for (const auto& x : *e)
+          if (!match_expression(n.labels, x)) all = false;
+      if (all) any = true;
+    }
+    if (!any) return "node(s) didn't match node selector";
+  }
+  const Resources& req = pod.requests;
   if (n.used.pods + 1 > n.allocatable.pods) return "Too many pods";
   if (req.cpu_milli > 0 && n.used.cpu_milli + req.cpu_milli > n.allocatable.cpu_milli)
     return "Insufficient cpu";
   if (req.memory_milli > 0 && n.used.memory_milli + req.memory_milli > n.allocatable.memory_milli)
     return "Insufficient memory";
-  for (const auto& p : host_ports(pod))
+  for (const auto& p : pod.host_ports)
     if (n.host_ports.count(p)) return "node(s) didn't have free ports for the requested pod ports";
   return "";
 }
 
-int64_t score_node(const Json& pod, const Resources& req, const NodeInfo& n) {
+int64_t score_node(const PodInfo& pod, const NodeInfo& n) {
+  const Resources& req = pod.requests;
   auto free_fraction = [](int64_t used, int64_t want, int64_t cap) -> int64_t {
     if (cap <= 0) return 0;
     return std::max<int64_t>(0, (cap - used - want) * 100 / cap);
@@ -192,10 +205,64 @@ int64_t score_node(const Json& pod, const Resources& req, const NodeInfo& n) {
   if (n.allocatable.cpu_milli <= 0 && n.allocatable.memory_milli <= 0)
     least = free_fraction(n.used.pods, 1, n.allocatable.pods);
   int64_t spread = 100;
-  if (std::string owner = owner_uid(pod); !owner.empty())
-    if (auto it = n.owner_pods.find(owner); it != n.owner_pods.end())
+  if (!pod.owner.empty())
+    if (auto it = n.owner_pods.find(pod.owner); it != n.owner_pods.end())
       spread = std::max<int64_t>(0, 100 - it->second * 10);
   return (least + spread) / 2;
+}
+
+std::string filter_node(const Json& pod, const Resources& req, const NodeInfo& n) {
+  PodInfo p = pod_info(pod);
+  p.requests = req;
+  return filter_node(p, n);
+}
+
+int64_t score_node(const Json& pod, const Resources& req, const NodeInfo& n) {
+  PodInfo p = pod_info(pod);
+  p.requests = req;
+  return score_node(p, n);
+}
+
+size_t nodes_to_find(size_t nodes, int percentage) {
+  constexpr size_t kMinFeasible = 100;
+  constexpr int kMinPercentage = 5;
+  if (nodes < kMinFeasible || percentage >= 100) return nodes;
+  int pct = percentage;
+  if (pct <= 0) pct = std::max<int>(kMinPercentage, 50 - static_cast<int>(nodes / 125));
+  return std::max(kMinFeasible, nodes * static_cast<size_t>(pct) / 100);
+}
+
+Pick pick_node(const PodInfo& pod, const std::vector<NodeInfo*>& nodes, size_t start,
+               size_t want, uint64_t seed) {
+  Pick out;
+  size_t feasible = 0, ties = 0;
+  int64_t best_score = -1;
+  auto next_random = [&seed] {  // splitmix64
+    uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  const size_t n = nodes.size();
+  for (size_t i = 0; i < n && feasible < want; i++) {
+    NodeInfo& node = *nodes[(start + i) % n];
+    out.examined++;
+    std::string why = filter_node(pod, node);
+    if (!why.empty()) {
+      out.reasons[why]++;
+      continue;
+    }
+    feasible++;
+    int64_t s = score_node(pod, node);
+    if (s > best_score) {
+      best_score = s;
+      out.node = &node;
+      ties = 1;
+    } else if (s == best_score && next_random() % ++ties == 0) {
+      out.node = &node;  // as kube's selectHost: one of the best, each as likely
+    }
+  }
+  return out;
 }
 
 std::string unschedulable_message(size_t nodes, const std::map<std::string, int>& reasons) {
@@ -217,23 +284,33 @@ void Scheduler::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Scheduler::account(const Json& pod, int sign) {
-  auto it = nodes_.find(api::str_at(pod, {"spec", "nodeName"}));
+Scheduler::Placement Scheduler::placement_of(const Json& pod, const std::string& node) {
+  Placement p;
+  p.node = node;
+  p.requests = pod_requests(pod);
+  p.host_ports = host_ports(pod);
+  p.owner = owner_uid(pod);
+  return p;
+}
+
+void Scheduler::account(const Placement& pl, int sign) {
+  auto it = nodes_.find(pl.node);
   if (it == nodes_.end()) return;
   NodeInfo& n = it->second;
-  Resources r = pod_requests(pod);
+  const Resources& r = pl.requests;
   n.used.cpu_milli += sign * r.cpu_milli;
   n.used.memory_milli += sign * r.memory_milli;
   n.used.pods += sign;
-  for (const auto& p : host_ports(pod)) {
+  for (const auto& p : pl.host_ports) {
     if (sign > 0)
       n.host_ports.insert(p);
     else if (auto h = n.host_ports.find(p); h != n.host_ports.end())
       n.host_ports.erase(h);
   }
-  if (std::string owner = owner_uid(pod); !owner.empty()) {
-    n.owner_pods[owner] += sign;
-    if (n.owner_pods[owner] <= 0) n.owner_pods.erase(owner);
+  if (!pl.owner.empty()) {
+    int& count = n.owner_pods[pl.owner];
+    count += sign;
+    if (count <= 0) n.owner_pods.erase(pl.owner);
   }
 }
 
@@ -245,6 +322,7 @@ void Scheduler::observe(const WatchEvent& e) {
     std::string name = api::str_at(o, {"metadata", "name"});
     if (e.type == EventType::kDeleted) {
       nodes_.erase(name);
+      order_dirty_ = true;
       return;
     }
     NodeInfo prev;
@@ -252,9 +330,10 @@ void Scheduler::observe(const WatchEvent& e) {
     bool was_added = prev.name.empty();
     nodes_[name] = parse_node(o, std::move(prev));
     if (was_added) {
+      order_dirty_ = true;
       // Pods bound before this node was seen count against it now.
-      for (const auto& [key, pod] : bound_)
-        if (api::str_at(*pod, {"spec", "nodeName"}) == name) account(*pod, +1);
+      for (const auto& [key, pl] : bound_)
+        if (pl.node == name) account(pl, +1);
     }
     // Something changed on the nodes: pods that fit nowhere get another try.
     pending_.insert(unschedulable_.begin(), unschedulable_.end());
@@ -262,7 +341,7 @@ void Scheduler::observe(const WatchEvent& e) {
     return;
   }
   if (auto it = bound_.find(e.key); it != bound_.end()) {
-    account(*it->second, -1);
+    account(it->second, -1);
     bound_.erase(it);
   }
   if (e.type == EventType::kDeleted) {
@@ -271,8 +350,8 @@ void Scheduler::observe(const WatchEvent& e) {
     return;
   }
   if (counts_on_node(o)) {
-    bound_[e.key] = e.object.json;
-    account(o, +1);
+    auto& pl = bound_[e.key] = placement_of(o, api::str_at(o, {"spec", "nodeName"}));
+    account(pl, +1);
     pending_.erase(e.key);
     unschedulable_.erase(e.key);
   } else if (needs_scheduling(o)) {
@@ -293,6 +372,7 @@ void Scheduler::run() {
       auto w = registry_.store().watch("/", 0);
       if (!w.ok()) return;
       nodes_.clear();
+      order_dirty_ = true;
       bound_.clear();
       pending_.clear();
       unschedulable_.clear();
@@ -321,37 +401,29 @@ std::optional<Scheduler::Decision> Scheduler::schedule(const std::string& key) {
   Object cur = registry_.store().get(key);
   if (!cur || !needs_scheduling(*cur.json)) return std::nullopt;
   const Json& pod = *cur.json;
-  Resources req = pod_requests(pod);
-  std::map<std::string, int> reasons;
-  NodeInfo* best = nullptr;
-  int64_t best_score = -1;
-  for (auto& [name, n] : nodes_) {
-    std::string why = filter_node(pod, req, n);
-    if (!why.empty()) {
-      reasons[why]++;
-      continue;
-    }
-    int64_t s = score_node(pod, req, n);
-    if (s > best_score) {
-      best_score = s;
-      best = &n;
-    }
+  if (order_dirty_) {
+    order_.clear();
+    for (auto& [name, n] : nodes_) order_.push_back(&n);
+    order_dirty_ = false;
+    next_start_ = order_.empty() ? 0 : next_start_ % order_.size();
   }
+  PodInfo info = pod_info(pod);
+  Pick pick =
+      pick_node(info, order_, next_start_, nodes_to_find(order_.size()), ++decisions_);
+  if (!order_.empty()) next_start_ = (next_start_ + pick.examined) % order_.size();
   std::string ns = api::str_at(pod, {"metadata", "namespace"});
   std::string name = api::str_at(pod, {"metadata", "name"});
-  if (!best) {
+  if (!pick.node) {
     unschedulable_.insert(key);
     mark_unschedulable(pod, nodes_.empty() ? "no nodes available to schedule pods"
-                                           : unschedulable_message(nodes_.size(), reasons));
+                                           : unschedulable_message(nodes_.size(), pick.reasons));
     return std::nullopt;
   }
   // Count it at once so the next pod of this batch sees the node's new usage; the MODIFIED
   // event of the binding replaces this entry.
-  Json bound = pod;
-  bound["spec"]["nodeName"] = best->name;
-  bound_[key] = std::make_shared<const Json>(std::move(bound));
-  account(*bound_[key], +1);
-  return Decision{key, ns, name, best->name};
+  Placement pl{pick.node->name, info.requests, std::move(info.host_ports), std::move(info.owner)};
+  account(bound_[key] = std::move(pl), +1);
+  return Decision{key, ns, name, pick.node->name};
 }
 
 void Scheduler::bind_all(std::vector<Decision>& decisions) {
@@ -376,7 +448,7 @@ void Scheduler::bind_all(std::vector<Decision>& decisions) {
     if (!failed[i]) continue;
     auto it = bound_.find(decisions[i].key);
     if (it == bound_.end()) continue;
-    account(*it->second, -1);
+    account(it->second, -1);
     bound_.erase(it);
   }
 }

@@ -5,6 +5,9 @@
 // PodScheduled=False and a FailedScheduling event with kube's message
 // ("0/3 nodes are available: 3 Insufficient memory."). Node and pod state come from one watch;
 // per-node usage is kept incrementally, so a decision never scans the store.
+// As kube-scheduler's percentageOfNodesToScore: a decision filters nodes from a rotating start
+// only until enough feasible ones are found (adaptive: 50% - nodes/125, at least 5% and at
+// least 100 nodes) and scores those; a pod that fits on few nodes still sees every node.
 
 #include <atomic>
 #include <map>
@@ -40,6 +43,34 @@ struct NodeInfo {
 
 // Requests of a pod: the sum over its containers (init containers: the max, as kube does).
 Resources pod_requests(const Json& pod);
+
+// What the filters and scores need from a pod, read once per decision. Points into `pod`, which
+// must outlive it.
+struct PodInfo {
+  Resources requests;
+  const Json* tolerations = nullptr;    // array or nullptr
+  const Json* node_selector = nullptr;  // object or nullptr
+  const Json* affinity_terms = nullptr;  // required nodeSelectorTerms, non-empty array or nullptr
+  bool tolerates_not_ready = false;
+  std::vector<std::string> host_ports;  // "TCP/80"
+  std::string owner;                    // controller owner uid
+};
+PodInfo pod_info(const Json& pod);
+std::string filter_node(const PodInfo& pod, const NodeInfo& node);
+int64_t score_node(const PodInfo& pod, const NodeInfo& node);
+
+// kube-scheduler's numFeasibleNodesToFind: how many feasible nodes a decision looks for among
+// `nodes` (`percentage` 0 = adaptive).
+size_t nodes_to_find(size_t nodes, int percentage = 0);
+struct Pick {
+  NodeInfo* node = nullptr;             // the best scored feasible node, nullptr when none
+  std::map<std::string, int> reasons;   // filter reason -> nodes it rejected
+  size_t examined = 0;                  // nodes filtered (the next start moves on by this many)
+};
+// Filters `nodes` from index `start` (wrapping) until `want` feasible nodes are found or every
+// node was tried, and picks the best scored of those (ties: one at random, from `seed`).
+Pick pick_node(const PodInfo& pod, const std::vector<NodeInfo*>& nodes, size_t start, size_t want,
+               uint64_t seed = 0);
 // Empty when `pod` may run on `node`; else the reason kube prints ("Insufficient memory").
 std::string filter_node(const Json& pod, const Resources& requests, const NodeInfo& node);
 // 0..100: higher is better (least allocated, then spreading one owner's pods).
@@ -57,7 +88,15 @@ class Scheduler {
  private:
   void run();
   void observe(const WatchEvent& e);
-  void account(const Json& pod, int sign);
+  // A pod's usage counted on its node.
+  struct Placement {
+    std::string node;
+    Resources requests;
+    std::vector<std::string> host_ports;
+    std::string owner;
+  };
+  static Placement placement_of(const Json& pod, const std::string& node);
+  void account(const Placement& p, int sign);
   // Picks a node for the pod at `key` and counts it there at once (so the next pod of the batch
   // sees the usage); nullopt when it needs no scheduling or fits nowhere.
   struct Decision {
@@ -74,7 +113,11 @@ class Scheduler {
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::map<std::string, NodeInfo> nodes_;
-  std::map<std::string, std::shared_ptr<const Json>> bound_;  // pod key -> pod counted on a node
+  std::vector<NodeInfo*> order_;  // nodes_ in name order, for the rotating start
+  bool order_dirty_ = true;
+  size_t next_start_ = 0;
+  uint64_t decisions_ = 0;
+  std::map<std::string, Placement> bound_;  // pod key -> its usage counted on a node
   std::set<std::string> pending_;                             // unbound pod keys
   std::set<std::string> unschedulable_;                       // tried, nothing fit
 };

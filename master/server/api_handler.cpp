@@ -526,7 +526,7 @@ HttpResponse ApiHandler::watch(HttpRequest& req, const Route& route) {
       for (const auto& e : events) {
         last_rev = std::max(last_rev, e.rev);
         if (!only_name.empty() && e.key != prefix) continue;
-        const Json& o = *e.object.json;
+        // Objects are parsed only to match selectors or make a Table (the bytes are sent).
         auto selected = [&](const Json& j) {
           const Json* labels = api::at_path(j, {"metadata", "labels"});
           return ls->matches(labels ? *labels : Json()) && fs->matches(j);
@@ -534,8 +534,9 @@ HttpResponse ApiHandler::watch(HttpRequest& req, const Route& route) {
         // As kube-apiserver's cacher: a modification that moves an object into the selection is
         // ADDED for this watch, one that moves it out is DELETED (with the new state).
         const char* type = event_type_name(e.type);
-        bool now = selected(o);
-        if (e.type == EventType::kModified && e.prev) {
+        bool filtering = !ls->empty() || !fs->empty();
+        bool now = !filtering || selected(*e.object.json);
+        if (filtering && e.type == EventType::kModified && e.prev) {
           bool before = selected(*e.prev.json);
           if (!now && !before) continue;
           if (now && !before) type = "ADDED";
@@ -545,7 +546,7 @@ HttpResponse ApiHandler::watch(HttpRequest& req, const Route& route) {
         }
         batch += cat(R"({"type":")", type, R"(","object":)");
         if (table) {
-          std::vector<const Json*> one = {&o};
+          std::vector<const Json*> one = {e.object.json.get()};
           batch +=
               table_for(*kp, one, {{"resourceVersion", std::to_string(e.rev)}}, include).dump();
         } else {

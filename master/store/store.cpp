@@ -72,8 +72,43 @@ struct Store::Pending {
   std::promise<Result<Object>> done;
 };
 
-// `stamp`: the value was stored without metadata.resourceVersion (shared backends), which is
-// the record's revision.
+const Json* JsonRef::get() const {
+  if (auto p = parsed_.load()) return p.get();  // once set, parsed_ keeps it alive
+  if (!bytes_) return nullptr;
+  auto fresh = std::make_shared<const Json>(Json::parse(*bytes_, nullptr, false));
+  std::shared_ptr<const Json> expected;
+  if (parsed_.compare_exchange_strong(expected, fresh)) return fresh.get();
+  return expected.get();
+}
+
+std::shared_ptr<const Json> JsonRef::shared() const {
+  get();
+  return parsed_.load();
+}
+
+// Pods by spec.nodeName: a kubelet's list of its own pods reads only those.
+static const std::string kPodsPrefix = "/pods/";
+static std::string pod_node(const std::string& key, const Json& j) {
+  if (key.compare(0, kPodsPrefix.size(), kPodsPrefix) != 0 || !j.is_object()) return {};
+  auto spec = j.find("spec");
+  if (spec == j.end() || !spec->is_object()) return {};
+  auto n = spec->find("nodeName");
+  return n != spec->end() && n->is_string() ? n->get<std::string>() : std::string();
+}
+
+// A stored version from its parsed form (kept in the returned copy; the store keeps it lean).
+static Object object_of(const std::string& key, Json j, int64_t create_rev, int64_t mod_rev) {
+  Object o;
+  o.bytes = std::make_shared<const std::string>(j.dump());
+  o.node = pod_node(key, j);
+  o.json = JsonRef(std::make_shared<const Json>(std::move(j)), o.bytes);
+  o.create_rev = create_rev;
+  o.mod_rev = mod_rev;
+  return o;
+}
+
+// A lean stored version from a backend row. `stamp`: the value was stored without
+// metadata.resourceVersion (shared backends), which is the record's revision.
 static Result<Object> make_object(const LogRecord& r, bool stamp = false) {
   auto json = TRY(parse_json(r.value, quote(r.key)));
   Object o;
@@ -83,7 +118,8 @@ static Result<Object> make_object(const LogRecord& r, bool stamp = false) {
   } else {
     o.bytes = std::make_shared<const std::string>(r.value);
   }
-  o.json = std::make_shared<const Json>(std::move(json));
+  o.node = pod_node(r.key, json);
+  o.json = JsonRef(o.bytes);
   o.create_rev = r.create_rev;
   o.mod_rev = r.rev;
   return o;
@@ -99,6 +135,7 @@ Result<std::unique_ptr<Store>> Store::open(std::unique_ptr<Backend> backend, Opt
                   : r.created ? EventType::kAdded
                               : EventType::kModified;
     s->events_.push_back({t, r.key, TRY(make_object(r, s->shared_)), r.rev, {}});
+    s->events_bytes_ += s->events_.back().object.bytes->size();
   }
   s->rev_ = loaded.revision;
   s->compacted_ = loaded.compacted;
@@ -139,6 +176,7 @@ void Store::feeder() {
           node_index_.clear();
           for (auto& [k, o] : fresh) put_locked(k, std::move(o));
           events_.clear();
+          events_bytes_ = 0;
           rev_ = std::max(rev_, loaded->revision);
           compacted_ = rev_;
           for (auto& w : watchers_)
@@ -196,35 +234,25 @@ void Store::apply_records(std::vector<LogRecord>&& records) {
   applied_cv_.notify_all();
 }
 
-// Pods by spec.nodeName: a kubelet's list of its own pods reads only those.
-static const std::string kPodsPrefix = "/pods/";
-static std::string node_of(const std::string& key, const Object& o) {
-  if (key.compare(0, kPodsPrefix.size(), kPodsPrefix) != 0 || !o) return {};
-  auto spec = o.json->find("spec");
-  if (spec == o.json->end() || !spec->is_object()) return {};
-  auto n = spec->find("nodeName");
-  return n != spec->end() && n->is_string() ? n->get<std::string>() : std::string();
-}
-
 Object Store::put_locked(const std::string& key, Object o) {
   Object& slot = objects_[key];
-  std::string before = node_of(key, slot), after = node_of(key, o);
-  if (before != after || !slot) {
+  if (slot.node != o.node || !slot) {
     if (slot) {
-      auto it = node_index_.find(before);
+      auto it = node_index_.find(slot.node);
       if (it != node_index_.end() && it->second.erase(key) && it->second.empty())
         node_index_.erase(it);
     }
-    if (key.compare(0, kPodsPrefix.size(), kPodsPrefix) == 0) node_index_[after].insert(key);
+    if (key.compare(0, kPodsPrefix.size(), kPodsPrefix) == 0) node_index_[o.node].insert(key);
   }
   Object prev = std::move(slot);
   slot = std::move(o);
+  slot.json = slot.json.lean();
   return prev;
 }
 
 void Store::erase_locked(std::map<std::string, Object>::iterator it) {
   if (it->first.compare(0, kPodsPrefix.size(), kPodsPrefix) == 0) {
-    auto n = node_index_.find(node_of(it->first, it->second));
+    auto n = node_index_.find(it->second.node);
     if (n != node_index_.end() && n->second.erase(it->first) && n->second.empty())
       node_index_.erase(n);
   }
@@ -243,7 +271,7 @@ Store::ListResult Store::list_pods_on_node(const std::string& prefix, const std:
   for (auto it = keys.lower_bound(start.empty() || start < prefix ? prefix : start);
        it != keys.end() && it->compare(0, prefix.size(), prefix) == 0; ++it) {
     const Object& o = objects_.at(*it);
-    if (filter && !filter(*o.json)) continue;
+    if (filter && !filter(*Object(o).json)) continue;  // parsed in a copy: the store stays lean
     if (limit && out.items.size() == limit) {
       out.next_key = *it;
       break;
@@ -304,7 +332,7 @@ Store::ListResult Store::list(const std::string& prefix, const std::string& star
   out.revision = rev_;
   auto it = objects_.lower_bound(start.empty() || start < prefix ? prefix : start);
   for (; it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    if (filter && !filter(*it->second.json)) continue;
+    if (filter && !filter(*Object(it->second).json)) continue;  // parsed in a copy
     if (limit && out.items.size() == limit) {
       out.next_key = it->first;
       break;
@@ -400,23 +428,20 @@ void Store::commit_batch(std::vector<std::shared_ptr<Pending>>& batch) {
     LogRecord rec;
     rec.rev = r;
     rec.key = p.key;
-    Object o;
     Json j = next->has_value() ? std::move(**next) : *current.json;
     j["metadata"]["resourceVersion"] = std::to_string(r);
-    auto bytes = std::make_shared<const std::string>(j.dump());
-    o.json = std::make_shared<const Json>(std::move(j));
-    o.bytes = bytes;
-    o.mod_rev = r;
-    o.create_rev = current ? current.create_rev : r;
+    Object o = object_of(p.key, std::move(j), current ? current.create_rev : r, r);
+    if (!next->has_value()) o.node = current.node;  // the last state, as the index has it
     rec.created = !current;
     rec.deleted = !next->has_value();
     rec.create_rev = o.create_rev;
     rec.prev_rev = current ? current.mod_rev : 0;
-    rec.value = *bytes;
+    rec.value = *o.bytes;
     records.push_back(std::move(rec));
     EventType t = !next->has_value() ? EventType::kDeleted
                                      : (current ? EventType::kModified : EventType::kAdded);
-    outcomes[i].event = WatchEvent{t, p.key, o, r, t == EventType::kModified ? current : Object{}};
+    outcomes[i].event =
+        WatchEvent{t, p.key, o.lean(), r, t == EventType::kModified ? current.lean() : Object{}};
     outcomes[i].deleted = !next->has_value();
     outcomes[i].result = o;
     overlay[p.key] = outcomes[i].deleted ? Object{} : o;
@@ -533,12 +558,8 @@ Result<std::pair<Object, bool>> Store::commit_one_shared(Pending& p, const Objec
                      res.rev);
       continue;
     }
-    Object o;
     j["metadata"]["resourceVersion"] = std::to_string(res.rev);
-    o.bytes = std::make_shared<const std::string>(j.dump());
-    o.json = std::make_shared<const Json>(std::move(j));
-    o.mod_rev = res.rev;
-    o.create_rev = current ? current.create_rev : res.rev;
+    Object o = object_of(p.key, std::move(j), current ? current.create_rev : res.rev, res.rev);
     return std::make_pair(std::move(o), !w.value.has_value());
   }
 }
@@ -559,9 +580,12 @@ void Store::publish_locked(WatchEvent e) {
       auto sp = w.lock();
       return !sp || sp->closed();
     });
+  events_bytes_ += e.object.bytes ? e.object.bytes->size() : 0;
   events_.push_back(std::move(e));
-  while (events_.size() > options_.event_window) {
+  while (events_.size() > options_.event_window ||
+         (events_.size() > 1 && events_bytes_ > options_.event_window_bytes)) {
     dropped_ = events_.front().rev;
+    if (events_.front().object.bytes) events_bytes_ -= events_.front().object.bytes->size();
     events_.pop_front();
   }
 }
@@ -603,7 +627,10 @@ Result<void> Store::compact(int64_t rev) {
   TRY(backend_->compact(rev));
   std::unique_lock lock(mu_);
   compacted_ = std::max(compacted_, rev);
-  while (!events_.empty() && events_.front().rev <= rev) events_.pop_front();
+  while (!events_.empty() && events_.front().rev <= rev) {
+    if (events_.front().object.bytes) events_bytes_ -= events_.front().object.bytes->size();
+    events_.pop_front();
+  }
   return ok();
 }
 

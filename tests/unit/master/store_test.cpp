@@ -236,6 +236,69 @@ TEST_P(StoreTest, PodsOnNodeIndexFollowsBindingsAndDeletions) {
   EXPECT_TRUE(names("/pods/", "n9").empty());
 }
 
+// The store keeps each version as its bytes only: what a write returns is parsed, what the store
+// holds (get, list, watch events) is parsed on first use in the reader's copy, never in place.
+TEST_P(StoreTest, KeepsBytesAndParsesOnDemandInTheReadersCopy) {
+  auto s = open();
+  Json p = {{"metadata", {{"name", "p"}}}, {"spec", {{"nodeName", "n1"}}}};
+  auto w = s->watch("/pods/", base_);
+  ASSERT_TRUE(w.ok());
+  auto a = s->create("/pods/ns/p", p);
+  ASSERT_TRUE(a.ok()) << a.error().what();
+  EXPECT_TRUE(a->json.parsed());
+  EXPECT_EQ(a->node, "n1");
+  EXPECT_EQ(*a->bytes, a->json->dump());
+  Object got = s->get("/pods/ns/p");
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(got.json.parsed());
+  EXPECT_EQ((*got.json)["spec"]["nodeName"], "n1");  // parsed now, in this copy
+  EXPECT_TRUE(got.json.parsed());
+  EXPECT_FALSE(s->get("/pods/ns/p").json.parsed());  // the store's own stays bytes
+  auto listed = s->list("/pods/", "", 0, [](const Json& j) { return j.contains("spec"); });
+  ASSERT_EQ(listed.items.size(), 1u);
+  EXPECT_FALSE(listed.items[0].json.parsed());
+  EXPECT_FALSE(s->get("/pods/ns/p").json.parsed());  // the filter parsed a copy
+  EXPECT_EQ(s->list_pods_on_node("/pods/", "n1").items.size(), 1u);
+  std::vector<WatchEvent> events;
+  while (events.empty() && (*w)->next(events, std::chrono::milliseconds(1000))) {
+  }
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_FALSE(events[0].object.json.parsed());
+  EXPECT_EQ((*events[0].object.json)["metadata"]["resourceVersion"], rv(1));
+  // Copies made from a parsed one share its tree; concurrent first parses agree.
+  Object shared = s->get("/pods/ns/p");
+  std::vector<std::thread> readers;
+  std::atomic<int> good{0};
+  for (int i = 0; i < 4; i++)
+    readers.emplace_back([&] { good += (*shared.json)["metadata"]["name"] == "p"; });
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(good, 4);
+  Object copy = shared;
+  EXPECT_EQ(copy.json.get(), shared.json.get());
+}
+
+// The watch history is bounded by bytes as well as by count: big objects push old revisions out.
+TEST_P(StoreTest, EventWindowIsBoundedByBytes) {
+  Store::Options o;
+  o.event_window_bytes = 8 * 1024;
+  auto s = open(o);
+  const int64_t b = base_;
+  std::string big(2000, 'x');
+  for (int i = 0; i < 10; i++)
+    ASSERT_TRUE(s->create("/cm/ns/c" + std::to_string(i), {{"metadata", {{"name", "c"}}}, {"d", big}}).ok());
+  EXPECT_EQ(s->revision(), b + 10);
+  EXPECT_GE(s->oldest_watchable(), b + 6);  // at most 4 objects of ~2 KB in 8 KB
+  auto old = s->watch("/cm/", b + 1);
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.error().code(), kGone);
+  auto recent = s->watch("/cm/", b + 8);
+  ASSERT_TRUE(recent.ok());
+  std::vector<WatchEvent> got;
+  (*recent)->next(got, std::chrono::milliseconds(100));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].rev, b + 9);
+}
+
 // Two stores on one etcd prefix are two masters: each sees the other's writes (state and
 // watches, in revision order) and optimistic concurrency spans both.
 TEST_P(StoreTest, TwoStoresOnOneEtcdShareStateWatchesAndConflicts) {
