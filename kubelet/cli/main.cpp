@@ -96,6 +96,10 @@ void finish_globals(Globals& g) {
   if (g.node.pull_binary.empty())
     g.node.pull_binary =
         find_helper_binary("skiff-pull", cat(SKIFF_BINARY_DIR, "/runtime/skiff-pull"));
+  // Here, not in the shim: the shim runs from a sealed copy of itself, so its /proc/self/exe no
+  // longer names the directory it was installed in.
+  if (g.node.cni_bin_dirs.empty())
+    g.node.cni_bin_dirs = default_cni_plugin_dirs(self_exe_path(), SKIFF_BINARY_DIR);
 }
 
 Result<PodRecord> find_pod(const Globals& g, const std::string& name) {

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "common/fs.hpp"
 
 namespace skiff::kubelet {
@@ -84,6 +87,32 @@ std::string find_helper_binary(const std::string& name, const std::string& build
   }
   if (!build_path.empty() && access(build_path.c_str(), X_OK) == 0) return build_path;
   return "";
+}
+
+std::string self_exe_path() {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  return n > 0 ? std::string(self, static_cast<size_t>(n)) : "";
+}
+
+std::vector<std::string> default_cni_plugin_dirs(const std::string& self_exe,
+                                                 const std::string& build_dir) {
+  std::vector<std::string> dirs;
+  auto add = [&](const std::string& d) {
+    if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
+  };
+  auto slash = self_exe.rfind('/');
+  if (slash != std::string::npos) {
+    std::string self_dir = self_exe.substr(0, slash);
+    if (access(cat(self_dir, "/skiff-bridge").c_str(), X_OK) == 0) add(self_dir);
+    std::string lib_cni = (std::filesystem::path(self_dir) / "../lib/cni").lexically_normal();
+    add(lib_cni);
+  }
+  if (!build_dir.empty()) add(cat(build_dir, "/cni"));
+  add("/usr/local/lib/cni");
+  add("/usr/lib/cni");
+  add("/opt/cni/bin");
+  return dirs;
 }
 
 }  // namespace skiff::kubelet

@@ -26,8 +26,7 @@ struct NodeConfig {
   // The pod network: the first configuration in this directory; when it has none, a default
   // skiff-bridge network (kDefaultSubnet on bridge "skiff0") is written there.
   std::string cni_conf_dir = "/etc/skiff/cni/net.d";
-  std::vector<std::string>
-      cni_bin_dirs;  // empty: next to this binary, the build tree, /opt/cni/bin
+  std::vector<std::string> cni_bin_dirs;  // empty: default_cni_plugin_dirs()
   std::string cni_cache_dir = "/var/lib/skiff/cni/results";
   std::string cni_data_dir = "/var/lib/skiff/cni/networks";  // IPAM leases of the default network
   std::string pause_binary;  // empty: skiff-pause next to this binary, then the build tree
@@ -71,5 +70,17 @@ Json default_conflist(const NodeConfig& c);
 // A sibling binary of the running one (same directory as /proc/self/exe), else the build tree's
 // `build_path`, else "" .
 std::string find_helper_binary(const std::string& name, const std::string& build_path);
+
+// The CNI plugin directories when none are configured, in search order, for a process running
+// `self_exe`: its directory when skiff-bridge is there, <its directory>/../lib/cni (an installed
+// tree: /usr/bin with /usr/lib/cni, any prefix, or an extracted package), `build_dir`/cni when
+// not empty, /usr/local/lib/cni, /usr/lib/cni (Debian's containernetworking-plugins),
+// /opt/cni/bin. No duplicates.
+std::vector<std::string> default_cni_plugin_dirs(const std::string& self_exe,
+                                                 const std::string& build_dir);
+
+// The running binary's path (/proc/self/exe), "" when unreadable. Resolve paths from it before a
+// sealed re-exec (runtime/linux/self_exe.hpp): after it, the link no longer names the real file.
+std::string self_exe_path();
 
 }  // namespace skiff::kubelet

@@ -27,13 +27,8 @@ namespace {
 
 std::vector<std::string> plugin_dirs(const NodeConfig& c) {
   if (!c.cni_bin_dirs.empty()) return c.cni_bin_dirs;
-  std::vector<std::string> dirs;
-  std::string self = find_helper_binary("skiff-bridge", "");
-  if (!self.empty()) dirs.push_back(self.substr(0, self.rfind('/')));
-  if (std::string(SKIFF_BINARY_DIR).size()) dirs.push_back(cat(SKIFF_BINARY_DIR, "/cni"));
-  dirs.push_back("/usr/local/lib/cni");
-  dirs.push_back("/opt/cni/bin");
-  return dirs;
+  // skiff-pod resolves them before the shim starts (the shim runs from a sealed copy of itself).
+  return default_cni_plugin_dirs(self_exe_path(), SKIFF_BINARY_DIR);
 }
 
 cni::Invoker invoker(const NodeConfig& c) {
