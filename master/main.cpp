@@ -47,6 +47,11 @@ int main(int argc, char** argv) {
   app.add_option("--node-monitor-grace-period", node_grace,
                  "a node whose Lease is older than this becomes unreachable")
       ->capture_default_str();
+  std::string signing_duration = "8760h";
+  app.add_option("--cluster-signing-duration", signing_duration,
+                 "validity of the client certificates signed for CSRs (nodes rotate theirs at "
+                 "70-90% of it)")
+      ->capture_default_str();
   app.add_flag("--debug", debug, "debug logging");
 
   master::KubeconfigOptions kc;
@@ -93,6 +98,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   opts.node_grace = *grace;
+  auto signing = master::parse_duration(signing_duration);
+  if (!signing || signing->count() < 10000) {
+    fprintf(stderr,
+            "skiff-master: --cluster-signing-duration %s: expected a duration of at least 10s\n",
+            signing_duration.c_str());
+    return 2;
+  }
+  opts.signing_duration = std::chrono::duration_cast<std::chrono::seconds>(*signing);
   auto lease = master::parse_duration(lease_duration);
   if (!lease || lease->count() < 1000) {
     fprintf(stderr,

@@ -128,7 +128,7 @@ Result<void> run_master(const MasterOptions& o) {
     nopts.period = std::min<std::chrono::milliseconds>(nopts.period, o.node_grace / 4);
     c.nodes = TRY(NodeLifecycle::create(*registry, nopts));
     c.nodes->start();
-    c.signer = std::make_unique<CsrSigner>(*registry, pki);
+    c.signer = std::make_unique<CsrSigner>(*registry, pki, o.signing_duration);
     TRY(c.signer->start());
     return ok();
   };

@@ -26,6 +26,8 @@ struct MasterOptions {
   std::chrono::milliseconds compaction_interval{std::chrono::minutes(5)};
   // A node whose Lease is older than this is unreachable (kube: --node-monitor-grace-period).
   std::chrono::milliseconds node_grace{std::chrono::seconds(40)};
+  // Client certificates signed for CSRs are valid this long (kube: --cluster-signing-duration).
+  std::chrono::seconds signing_duration{std::chrono::hours(24 * 365)};
   std::string version = "v1.20.0-skiff";
   std::string commit = "unknown";
 };

@@ -46,6 +46,9 @@ std::string query_escape(std::string_view s) {
 struct ApiClient::Impl {
   asio::io_context ioc;
   ssl::context ctx{ssl::context::tls_client};
+  std::mutex ctx_mu;  // ctx changes (certificate rotation) vs new connections
+  std::atomic<int> cert_generation{0};
+  int stream_generation = 0;  // the certificate the open connection presented
   std::string host, port;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> stream;
   beast::flat_buffer buffer;
@@ -134,12 +137,17 @@ ApiClient::~ApiClient() = default;
 namespace {
 
 Result<void> connect(ApiClient::Impl& im, const ClientConfig& cf) {
+  if (im.stream && im.stream_generation != im.cert_generation) im.close();  // rotated
   if (im.stream) return ok();
   tcp::resolver resolver(im.ioc);
   boost::system::error_code ec;
   auto endpoints = resolver.resolve(im.host, im.port, ec);
   if (ec) return error("resolve ", quote(im.host), ": ", ec.message());
-  im.stream = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(im.ioc, im.ctx);
+  {
+    std::lock_guard lock(im.ctx_mu);
+    im.stream = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(im.ioc, im.ctx);
+    im.stream_generation = im.cert_generation;
+  }
   // Asio opens sockets without SOCK_CLOEXEC, and every skiff-pod (and the shim it starts) would
   // inherit the connection: open it ourselves, then connect.
   ec = asio::error::host_not_found;
@@ -229,6 +237,18 @@ Result<ApiResponse> ApiClient::request(const std::string& method, const std::str
     if (!p.get().keep_alive()) im.close();
     return out;
   }
+}
+
+Result<void> ApiClient::set_client_certificate(const std::string& cert_pem,
+                                               const std::string& key_pem) {
+  Impl& im = *impl_;
+  std::lock_guard lock(im.ctx_mu);
+  boost::system::error_code ec;
+  im.ctx.use_certificate_chain(asio::buffer(cert_pem), ec);
+  if (!ec) im.ctx.use_private_key(asio::buffer(key_pem), ssl::context::pem, ec);
+  if (ec) return error("the renewed client certificate or key: ", ec.message());
+  im.cert_generation++;
+  return ok();
 }
 
 Result<Json> ApiClient::get_json(const std::string& path) {

@@ -46,6 +46,9 @@ class ApiClient {
   Result<ApiResponse> request(const std::string& method, const std::string& path,
                               const std::string& body = "",
                               const std::string& content_type = "application/json");
+  // Certificate rotation: the next connection presents this certificate (a kept-alive one is
+  // closed before the next request; a watch keeps its connection until it ends).
+  Result<void> set_client_certificate(const std::string& cert_pem, const std::string& key_pem);
   // GET, expecting 200 and a JSON body; anything else is an error naming the path.
   Result<Json> get_json(const std::string& path);
   // Reads a streaming response (a watch) and hands each line to `on_line` until the server ends

@@ -168,6 +168,14 @@ Result<int64_t> certificate_not_after(const std::string& cert_pem) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
+Result<int64_t> certificate_not_before(const std::string& cert_pem) {
+  X509Ptr cert = TRY(read_cert(cert_pem));
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(X509_get0_notBefore(cert.get()), &tm) != 1)
+    return ssl_error("read NotBefore");
+  return static_cast<int64_t>(timegm(&tm));
+}
+
 Result<Kubeconfig> parse_kubeconfig(const std::string& text, const std::string& path) {
   std::string what = path.empty() ? "the kubeconfig" : quote(path);
   auto doc = api::yaml_to_json(text);

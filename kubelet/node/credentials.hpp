@@ -30,6 +30,8 @@ Result<std::pair<std::string, std::string>> self_signed_serving_cert(const std::
 
 // NotAfter of a PEM certificate, seconds since the epoch.
 Result<int64_t> certificate_not_after(const std::string& cert_pem);
+// NotBefore of a PEM certificate, seconds since the epoch.
+Result<int64_t> certificate_not_before(const std::string& cert_pem);
 
 struct Kubeconfig {
   std::string server;

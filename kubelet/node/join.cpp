@@ -37,7 +37,8 @@ bool token_part_ok(std::string_view s, size_t n) {
   return true;
 }
 
-// Waits until the CSR named `name` is signed; Denied or Failed ends the wait with the reason.
+}  // namespace
+
 Result<std::string> wait_for_certificate(ApiClient& client, const std::string& name,
                                          std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -63,8 +64,6 @@ Result<std::string> wait_for_certificate(ApiClient& client, const std::string& n
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
-
-}  // namespace
 
 Result<std::string> join(const JoinOptions& o) {
   // --- arguments ---

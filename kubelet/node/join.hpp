@@ -29,6 +29,12 @@ std::string kubeconfig_path(const std::string& data_dir);
 // The host name as a node name (lower case); "" when it is not a DNS subdomain.
 std::string default_node_name();
 
+class ApiClient;
+// Waits until the CSR named `name` is signed and returns the certificate (PEM); Denied or Failed
+// ends the wait with the reason (join, and the certificate's rotation).
+Result<std::string> wait_for_certificate(ApiClient& client, const std::string& name,
+                                         std::chrono::milliseconds timeout);
+
 // Joins; returns the node name the certificate was issued for.
 Result<std::string> join(const JoinOptions& o);
 

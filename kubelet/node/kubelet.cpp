@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <set>
 #include <thread>
 
 #include "api/meta.hpp"
@@ -11,12 +12,15 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "kubelet/node/api_client.hpp"
+#include "kubelet/node/cert_rotation.hpp"
 #include "kubelet/node/credentials.hpp"
+#include "kubelet/node/image_gc.hpp"
 #include "kubelet/node/join.hpp"
 #include "kubelet/node/kubelet_server.hpp"
 #include "kubelet/node/node_info.hpp"
 #include "kubelet/node/overlay.hpp"
 #include "kubelet/node/pod_sync.hpp"
+#include "kubelet/node/stats.hpp"
 
 #ifndef SKIFF_BINARY_DIR
 #define SKIFF_BINARY_DIR ""
@@ -152,6 +156,61 @@ void watch_pods(ApiClient& api, PodSync& pods, const std::string& node, Stopper&
   }
 }
 
+std::optional<std::pair<std::string, std::string>> serve_stats(StatsProvider& stats,
+                                                               const std::string& path) {
+  if (path == "/stats/summary" || path == "/stats/summary/")
+    return std::pair{std::string("application/json"), stats.summary().dump()};
+  const std::string prom = "text/plain; version=0.0.4; charset=utf-8";
+  if (path == "/metrics/resource") return std::pair{prom, stats.resource_metrics()};
+  if (path == "/metrics") return std::pair{prom, stats.kubelet_metrics()};
+  return std::nullopt;
+}
+
+// The pressure taints on the Node follow the conditions (the master has no taint-by-condition
+// controller): only ours change, in one merge patch.
+Result<void> update_pressure_taints(ApiClient& api, const std::string& node,
+                                    const NodePressure& p) {
+  Json current = TRY(api.get_json("/api/v1/nodes/" + node));
+  const Json* taints = api::at_path(current, {"spec", "taints"});
+  Json now = taints ? *taints : Json::array();
+  Json want = pressure_taints(now, p);
+  auto keys = [](const Json& list) {
+    std::set<std::string> k;
+    for (const auto& t : list) k.insert(t.value("key", "") + ":" + t.value("effect", ""));
+    return k;
+  };
+  if (keys(now) == keys(want)) return ok();
+  auto r =
+      TRY(api.request("PATCH", "/api/v1/nodes/" + node, Json{{"spec", {{"taints", want}}}}.dump(),
+                      "application/merge-patch+json"));
+  if (r.status != 200) return error("node taints: HTTP ", r.status, ": ", r.message());
+  return ok();
+}
+
+// Housekeeping: a statistics sample, image garbage collection, the eviction thresholds, the
+// pressure taints.
+void run_health(ApiClient& api, const KubeletOptions& o, StatsProvider& stats,
+                EvictionManager& eviction, PodSync& pods, Stopper& stopper) {
+  ImageGc gc({o.node, o.image_gc_high, o.image_gc_low});
+  std::optional<NodePressure> tainted;
+  do {
+    stats.sample();
+    if (auto r = gc.run_once(); !r) log::warn(r.error().what());
+    std::vector<Json> bound;
+    for (auto& p : pods.pod_list()["items"]) bound.push_back(std::move(p));
+    eviction.synchronize(bound, [&](const std::string& uid, const std::string& message) {
+      return pods.evict(uid, message);
+    });
+    NodePressure p = eviction.pressure();
+    if (!tainted || !(*tainted == p)) {
+      if (auto r = update_pressure_taints(api, o.node_name, p); !r)
+        log::warn(r.error().what());
+      else
+        tainted = p;
+    }
+  } while (stopper.sleep(o.housekeeping));
+}
+
 }  // namespace
 
 Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o) {
@@ -210,10 +269,29 @@ Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o) {
       o.status_period = TRY(dur(v, key));
     } else if (key == "nodeLeaseRenewInterval") {  // skiff: the renew interval itself
       o.lease_period = TRY(dur(v, key));
+    } else if (key == "rotateCertificates") {
+      if (!v.is_boolean())
+        return error(quote(path), ": rotateCertificates: expected true or false");
+      o.rotate_certificates = v.get<bool>();
+    } else if (key == "evictionHard") {
+      auto t = parse_eviction_hard(v);
+      if (!t) return t.error().wrap(quote(path));
+      o.eviction_hard = std::move(*t);
+    } else if (key == "evictionPressureTransitionPeriod") {
+      o.eviction_transition = TRY(dur(v, key));
+    } else if (key == "housekeepingInterval") {  // skiff: the kubelet's --housekeeping-interval
+      o.housekeeping = TRY(dur(v, key));
+    } else if (key == "imageGCHighThresholdPercent" || key == "imageGCLowThresholdPercent") {
+      if (!v.is_number_integer() || v.get<int>() < 0 || v.get<int>() > 100)
+        return error(quote(path), ": ", key, ": must be an integer from 0 to 100");
+      (key == "imageGCHighThresholdPercent" ? o.image_gc_high : o.image_gc_low) = v.get<int>();
     } else {
       return error(quote(path), ": ", key, ": unknown or unsupported field");
     }
   }
+  if (o.image_gc_low > o.image_gc_high)
+    return error(quote(path), ": imageGCLowThresholdPercent (", o.image_gc_low,
+                 ") must not exceed imageGCHighThresholdPercent (", o.image_gc_high, ")");
   return ok();
 }
 
@@ -270,6 +348,10 @@ Result<void> run_kubelet(KubeletOptions o) {
   fprintf(stderr, "skiff-kubelet: node %s (%s) registered with %s\n", o.node_name.c_str(),
           o.node_ip.c_str(), kc.server.c_str());
 
+  StatsProvider stats({o.node, o.node_name});
+  EvictionManager eviction(stats, {o.eviction_hard, o.eviction_transition});
+  auto health_api = TRY(ApiClient::create(cc));
+  auto rotation_api = TRY(ApiClient::create(cc));
   Stopper stopper;
   std::thread lease([&] {
     do {
@@ -281,7 +363,7 @@ Result<void> run_kubelet(KubeletOptions o) {
     Json last;
     auto last_sent = std::chrono::steady_clock::time_point{};
     do {
-      Json s = node_status(facts, api::now_rfc3339());
+      Json s = node_status(facts, api::now_rfc3339(), eviction.pressure());
       Json fp = status_fingerprint(s);
       auto now = std::chrono::steady_clock::now();
       bool stale = fp != last || now - last_sent >= o.status_period;
@@ -328,6 +410,7 @@ Result<void> run_kubelet(KubeletOptions o) {
     so.pods = [&] { return pods->pod_list(); };
     so.logs = [&](const std::string& ns, const std::string& pod, const std::string& c,
                   bool previous) { return pods->logs(ns, pod, c, previous); };
+    so.node_stats = [&](const std::string& path) { return serve_stats(stats, path); };
     auto started = KubeletServer::start(so);
     if (!started) {
       stopper.stop();
@@ -339,6 +422,25 @@ Result<void> run_kubelet(KubeletOptions o) {
   }
   std::thread watcher([&] { watch_pods(*watch_api, *pods, o.node_name, stopper); });
   std::thread syncer([&] { pods->run(stopper.flag()); });
+  std::thread health([&] { run_health(*health_api, o, stats, eviction, *pods, stopper); });
+  std::thread rotation;
+  // The credentials join wrote are renewed before they expire (a --kubeconfig of the user's is
+  // left alone).
+  if (o.rotate_certificates && !kc.cert_pem.empty() &&
+      o.kubeconfig == kubeconfig_path(o.data_dir)) {
+    rotation = std::thread([&, kc] {
+      RotationOptions ro{o.node_name, o.kubeconfig, 30s};
+      run_certificate_rotation(
+          *rotation_api, ro, kc,
+          [&](const Kubeconfig& k) {
+            for (ApiClient* c : {main_api.get(), lease_api.get(), watch_api.get(),
+                                 overlay_api.get(), health_api.get()})
+              if (auto r = c->set_client_certificate(k.cert_pem, k.key_pem); !r)
+                log::warn("certificate rotation: ", r.error().what());
+          },
+          [&](std::chrono::milliseconds d) { return stopper.sleep(d); });
+    });
+  }
   std::thread overlay;
   if (o.overlay) {
     OverlayOptions oo;
@@ -365,6 +467,8 @@ Result<void> run_kubelet(KubeletOptions o) {
   status.join();
   watcher.join();
   syncer.join();
+  health.join();
+  if (rotation.joinable()) rotation.join();
   if (overlay.joinable()) overlay.join();
   pods.reset();
   return ok();

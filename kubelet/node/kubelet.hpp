@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "kubelet/engine/config.hpp"
+#include "kubelet/node/eviction.hpp"
 
 namespace skiff::kubelet::node {
 
@@ -32,11 +33,21 @@ struct KubeletOptions {
   std::chrono::milliseconds lease_period{std::chrono::seconds(10)};
   std::chrono::milliseconds status_check{std::chrono::seconds(10)};
   std::chrono::milliseconds status_period{std::chrono::minutes(5)};
+  // Node health (issue 9): statistics sampled and eviction thresholds checked every
+  // housekeeping period; the pressure conditions held for the transition period.
+  std::vector<Threshold> eviction_hard = default_eviction_hard();
+  std::chrono::milliseconds eviction_transition{std::chrono::minutes(5)};
+  std::chrono::milliseconds housekeeping{std::chrono::seconds(10)};
+  int image_gc_high = 85, image_gc_low = 80;  // percent of the image filesystem
+  // The client certificate join wrote is renewed at 70-90 % of its life (cert_rotation.hpp).
+  bool rotate_certificates = true;
 };
 
 // Applies a KubeletConfiguration file (maxPods, systemReserved cpu/memory,
-// nodeLeaseDurationSeconds' renew interval, nodeStatusReportFrequency, nodeStatusUpdateFrequency);
-// an unknown field or bad value is an error naming it.
+// nodeLeaseDurationSeconds' renew interval, nodeStatusReportFrequency, nodeStatusUpdateFrequency,
+// evictionHard, evictionPressureTransitionPeriod, imageGCHighThresholdPercent,
+// imageGCLowThresholdPercent, rotateCertificates; skiff's housekeepingInterval); an unknown field
+// or bad value is an error naming it.
 Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o);
 
 // Runs until a termination signal.

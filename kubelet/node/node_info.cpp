@@ -45,7 +45,7 @@ std::string machine_id() {
 
 }  // namespace
 
-Json node_status(const NodeFacts& f, const std::string& now) {
+Json node_status(const NodeFacts& f, const std::string& now, const NodePressure& p) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   int64_t mem = mem_total_bytes();
   int64_t storage = 0;
@@ -89,12 +89,18 @@ Json node_status(const NodeFacts& f, const std::string& now) {
         {"operatingSystem", "linux"},
         {"architecture", std::string(u.machine) == "x86_64" ? "amd64" : u.machine}}},
       {"conditions",
-       Json::array({cond("MemoryPressure", "False", "KubeletHasSufficientMemory",
-                         "kubelet has sufficient memory available"),
-                    cond("DiskPressure", "False", "KubeletHasNoDiskPressure",
-                         "kubelet has no disk pressure"),
-                    cond("PIDPressure", "False", "KubeletHasSufficientPID",
-                         "kubelet has sufficient PID available"),
+       Json::array({p.memory ? cond("MemoryPressure", "True", "KubeletHasInsufficientMemory",
+                                    "kubelet has insufficient memory available")
+                             : cond("MemoryPressure", "False", "KubeletHasSufficientMemory",
+                                    "kubelet has sufficient memory available"),
+                    p.disk ? cond("DiskPressure", "True", "KubeletHasDiskPressure",
+                                  "kubelet has disk pressure")
+                           : cond("DiskPressure", "False", "KubeletHasNoDiskPressure",
+                                  "kubelet has no disk pressure"),
+                    p.pid ? cond("PIDPressure", "True", "KubeletHasInsufficientPID",
+                                 "kubelet has insufficient PID available")
+                          : cond("PIDPressure", "False", "KubeletHasSufficientPID",
+                                 "kubelet has sufficient PID available"),
                     cond("Ready", "True", "KubeletReady", "kubelet is posting ready status")})}};
 }
 

@@ -19,8 +19,16 @@ struct NodeFacts {
   std::string version = "0.1.0";
 };
 
-// The status fields the kubelet owns, conditions with `now` as their heartbeat.
-Json node_status(const NodeFacts& f, const std::string& now);
+// What the eviction manager reports (eviction.hpp): the pressure conditions' status.
+struct NodePressure {
+  bool memory = false, disk = false, pid = false;
+  bool operator==(const NodePressure&) const = default;
+};
+
+// The status fields the kubelet owns, conditions with `now` as their heartbeat. Pressure sets
+// MemoryPressure / DiskPressure / PIDPressure; Ready stays True (the kubelet's Ready is about the
+// runtime and the network, not pressure).
+Json node_status(const NodeFacts& f, const std::string& now, const NodePressure& p = {});
 // Conditions and every timestamp removed: what "the status changed" compares.
 Json status_fingerprint(const Json& status);
 

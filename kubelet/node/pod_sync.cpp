@@ -91,6 +91,7 @@ void PodSync::apply(const std::string& type, const Json& pod) {
   if (type == "DELETED") {
     desired_.erase(uid);
     deleted_.erase(uid);
+    evicted_.erase(uid);
   } else if (type == "ADDED" || type == "MODIFIED") {
     if (!deleted_.count(uid)) desired_[uid] = pod;
   }
@@ -267,6 +268,35 @@ void PodSync::start_and_record(const Json& pod) {
   report_status(uid, pod, status);
 }
 
+Result<void> PodSync::evict(const std::string& uid, const std::string& message) {
+  Json pod;
+  {
+    std::lock_guard lock(mu_);
+    auto it = desired_.find(uid);
+    if (it == desired_.end()) return error("pod ", uid, ": not bound here");
+    if (busy_.count(uid)) return error("pod ", uid, ": busy");
+    pod = it->second;
+    busy_.insert(uid);
+    evicted_.insert(uid);
+  }
+  std::string ns = ns_of(pod), name = name_of(pod);
+  auto stopped = skiff_pod(ns, {"stop", "-t", "0", name}, std::chrono::seconds(60));
+  Json status = {{"phase", "Failed"}};
+  for (const auto& r : list_pod_records(o_.node.state_root))
+    if (r.uid == uid) status = local_status(r);  // the containers' terminated states
+  status["phase"] = "Failed";
+  status["reason"] = "Evicted";
+  status["message"] = message;
+  auto removed = skiff_pod(ns, {"rm", "-f", name});  // frees its volumes and logs
+  report_status(uid, pod, status);
+  std::lock_guard lock(mu_);
+  busy_.erase(uid);
+  dirty_ = true;
+  cv_.notify_all();
+  if (!stopped) return stopped;
+  return removed;
+}
+
 void PodSync::sync_once() {
   auto records = list_pod_records(o_.node.state_root);
   std::map<std::string, PodRecord> local;
@@ -284,6 +314,7 @@ void PodSync::sync_once() {
     auto now = std::chrono::steady_clock::now();
     for (const auto& [uid, pod] : desired_) {
       if (busy_.count(uid) || deleted_.count(uid)) continue;
+      if (evicted_.count(uid) && !deleting(pod)) continue;
       auto it = local.find(uid);
       if (deleting(pod)) {
         int64_t grace = pod["metadata"].value("deletionGracePeriodSeconds", int64_t{30});

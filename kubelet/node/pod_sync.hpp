@@ -50,6 +50,9 @@ class PodSync {
                            const std::string& container, bool previous = false);
   // One pass (tests).
   void sync_once();
+  // Hard eviction (eviction.hpp): stops the pod at once, frees its local state and reports it
+  // Failed with reason Evicted and `message`; it is not started here again.
+  Result<void> evict(const std::string& uid, const std::string& message);
 
  private:
   struct Attempt {
@@ -80,6 +83,7 @@ class PodSync {
   int starting_ = 0;               // start workers running
   std::set<std::string> busy_;     // uids a worker is stopping or deleting
   std::set<std::string> deleted_;  // uids finally deleted (awaiting the watch)
+  std::set<std::string> evicted_;  // uids evicted: never started again
   struct Worker {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;

@@ -51,32 +51,39 @@ void CsrSigner::maybe_sign(const Json& csr) {
   std::string name = api::str_at(csr, {"metadata", "name"});
   const api::KindInfo& kind =
       *api::find_resource("certificates.k8s.io", "certificatesigningrequests");
+  std::string username = api::str_at(csr, {"spec", "username"});
+  bool bootstrap = username.rfind("system:bootstrap:", 0) == 0;
+  bool node_user = username.rfind("system:node:", 0) == 0;
   if (!approved && !denied && signer == "kubernetes.io/kube-apiserver-client-kubelet" &&
-      api::str_at(csr, {"spec", "username"}).rfind("system:bootstrap:", 0) == 0) {
+      (bootstrap || node_user)) {
     // A node joining with a valid bootstrap token asks for CN=system:node:NAME, O=system:nodes:
-    // approve it (kube's csrapproving controller for nodeclient requests).
+    // approve it (kube's csrapproving controller for nodeclient requests); a node renewing its
+    // own certificate asks with that certificate for the same name (selfnodeclient).
     auto pem = api::base64_decode(api::str_at(csr, {"spec", "request"}));
     if (!pem) return;
     auto subject = csr_subject(*pem);
     const std::string prefix = "system:node:";
     if (subject.ok() && subject->first.rfind(prefix, 0) == 0 &&
         subject->first.size() > prefix.size() &&
-        subject->second == std::vector<std::string>{"system:nodes"}) {
-      Json conds = Json::array({{{"type", "Approved"},
-                                 {"status", "True"},
-                                 {"reason", "AutoApproved"},
-                                 {"message",
-                                  "Auto approving kubelet client certificate after bootstrap "
-                                  "token authentication."},
-                                 {"lastUpdateTime", api::now_rfc3339()}}});
+        subject->second == std::vector<std::string>{"system:nodes"} &&
+        (bootstrap || subject->first == username)) {
+      Json conds =
+          Json::array({{{"type", "Approved"},
+                        {"status", "True"},
+                        {"reason", "AutoApproved"},
+                        {"message", bootstrap ? "Auto approving kubelet client certificate after "
+                                                "bootstrap token authentication."
+                                              : "Auto approving self kubelet client certificate "
+                                                "after SubjectAccessReview."},
+                        {"lastUpdateTime", api::now_rfc3339()}}});
       (void)registry_.update(kind, "", name, "approval", Json{{"status", {{"conditions", conds}}}});
     }
     return;  // the approval's MODIFIED event brings it back here to be signed
   }
   if (!approved || denied) return;
   auto pem = api::base64_decode(api::str_at(csr, {"spec", "request"}));
-  Result<std::string> cert =
-      pem ? sign_csr(pki_, *pem, 365) : Result<std::string>(error("spec.request is not base64"));
+  Result<std::string> cert = pem ? sign_csr(pki_, *pem, validity_)
+                                 : Result<std::string>(error("spec.request is not base64"));
   Json conditions = csr["status"].value("conditions", Json::array());
   Json status;
   if (cert.ok()) {

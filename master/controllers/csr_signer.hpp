@@ -2,9 +2,12 @@
 // Signs approved CertificateSigningRequests for the kube-apiserver client signers
 // (kubernetes.io/kube-apiserver-client, kubernetes.io/kube-apiserver-client-kubelet) with the
 // master's CA and writes status.certificate, so `kubectl certificate approve` (and, next, the
-// join flow) yields a client certificate the master accepts.
+// join flow) yields a client certificate the master accepts. Node client requests are approved
+// automatically, as kube's csrapproving controller does: from a bootstrap token (the join), and
+// from a node for itself (its certificate's renewal: CN system:node:NAME by system:node:NAME).
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "master/pki/pki.hpp"
@@ -14,7 +17,10 @@ namespace skiff::master {
 
 class CsrSigner {
  public:
-  CsrSigner(Registry& registry, PkiFiles pki) : registry_(registry), pki_(std::move(pki)) {}
+  // Certificates are valid for `validity` (kube-controller-manager's --cluster-signing-duration).
+  CsrSigner(Registry& registry, PkiFiles pki,
+            std::chrono::seconds validity = std::chrono::hours(24 * 365))
+      : registry_(registry), pki_(std::move(pki)), validity_(validity) {}
   ~CsrSigner() { stop(); }
   Result<void> start();
   void stop();
@@ -24,6 +30,7 @@ class CsrSigner {
  private:
   Registry& registry_;
   PkiFiles pki_;
+  std::chrono::seconds validity_;
   std::shared_ptr<Watcher> watcher_;
   std::thread thread_;
   std::atomic<bool> running_{false};

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "common/fs.hpp"
@@ -94,7 +95,7 @@ Result<void> add_ext(X509* cert, X509* issuer, int nid, const std::string& value
 
 // Builds and signs a certificate; `issuer`/`issuer_key` null means self-signed.
 Result<Cert> make_cert(const Subject& subject, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
-                       int days, bool is_ca, const std::string& usage, const std::string& san) {
+                       long seconds, bool is_ca, const std::string& usage, const std::string& san) {
   Cert c(X509_new());
   X509_set_version(c.get(), 2);
   unsigned char serial[16];
@@ -103,8 +104,9 @@ Result<Cert> make_cert(const Subject& subject, EVP_PKEY* key, X509* issuer, EVP_
   BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c.get()));
   BN_free(bn);
-  X509_gmtime_adj(X509_getm_notBefore(c.get()), -300);
-  X509_gmtime_adj(X509_getm_notAfter(c.get()), static_cast<long>(days) * 86400);
+  // Backdated for clocks a little behind ours; a short-lived certificate by a tenth of its life.
+  X509_gmtime_adj(X509_getm_notBefore(c.get()), -std::min(300L, seconds / 10));
+  X509_gmtime_adj(X509_getm_notAfter(c.get()), seconds);
   X509_NAME* name = X509_get_subject_name(c.get());
   for (const auto& o : subject.organizations)
     X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
@@ -174,7 +176,8 @@ Result<PkiFiles> ensure_pki(const std::string& dir, const std::vector<std::strin
   TRY(mkdir_p(dir, 0700));
   if (!path_exists(f.ca_cert) || !path_exists(f.ca_key)) {
     auto key = TRY(new_key());
-    auto ca = TRY(make_cert({"skiff-ca", {}}, key.get(), nullptr, nullptr, 3650, true, "", ""));
+    auto ca =
+        TRY(make_cert({"skiff-ca", {}}, key.get(), nullptr, nullptr, 3650L * 86400, true, "", ""));
     TRY_CTX(write_pair(f.ca_cert, ca.get(), f.ca_key, key.get()), "write the CA");
   }
   auto ca = TRY(load_cert(f.ca_cert));
@@ -186,8 +189,8 @@ Result<PkiFiles> ensure_pki(const std::string& dir, const std::vector<std::strin
   }
   if (!serving_ok) {
     auto key = TRY(new_key());
-    auto cert = TRY(make_cert({"skiff-apiserver", {}}, key.get(), ca.get(), ca_key.get(), 365,
-                              false, "serverAuth", san_for(hosts)));
+    auto cert = TRY(make_cert({"skiff-apiserver", {}}, key.get(), ca.get(), ca_key.get(),
+                              365L * 86400, false, "serverAuth", san_for(hosts)));
     TRY_CTX(write_pair(f.serving_cert, cert.get(), f.serving_key, key.get()),
             "write the serving certificate");
   }
@@ -204,12 +207,13 @@ Result<CertAndKey> issue_client_cert(const PkiFiles& pki, const std::string& use
   auto ca = TRY(load_cert(pki.ca_cert));
   auto ca_key = TRY(load_key(pki.ca_key));
   auto key = TRY(new_key());
-  auto cert = TRY(
-      make_cert({user, groups}, key.get(), ca.get(), ca_key.get(), days, false, "clientAuth", ""));
+  auto cert = TRY(make_cert({user, groups}, key.get(), ca.get(), ca_key.get(), days * 86400L, false,
+                            "clientAuth", ""));
   return CertAndKey{TRY(cert_pem(cert.get())), TRY(key_pem(key.get()))};
 }
 
-Result<std::string> sign_csr(const PkiFiles& pki, const std::string& csr_pem, int days) {
+Result<std::string> sign_csr(const PkiFiles& pki, const std::string& csr_pem,
+                             std::chrono::seconds validity) {
   Bio b(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
   Req req(PEM_read_bio_X509_REQ(b.get(), nullptr, nullptr, nullptr));
   if (!req) return ssl_error("read certificate request");
@@ -220,7 +224,8 @@ Result<std::string> sign_csr(const PkiFiles& pki, const std::string& csr_pem, in
   if (s.common_name.empty()) return error("certificate request without a common name");
   auto ca = TRY(load_cert(pki.ca_cert));
   auto ca_key = TRY(load_key(pki.ca_key));
-  auto cert = TRY(make_cert(s, pub.get(), ca.get(), ca_key.get(), days, false, "clientAuth", ""));
+  auto cert = TRY(make_cert(s, pub.get(), ca.get(), ca_key.get(), long(validity.count()), false,
+                            "clientAuth", ""));
   return cert_pem(cert.get());
 }
 

@@ -4,6 +4,7 @@
 // admin client certificate (CN=admin, O=system:masters). Client certificates name the user (CN)
 // and groups (O), as kube-apiserver reads them.
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,13 @@ Result<PkiFiles> ensure_pki(const std::string& dir, const std::vector<std::strin
 Result<CertAndKey> issue_client_cert(const PkiFiles& pki, const std::string& user,
                                      const std::vector<std::string>& groups, int days);
 // Signs a PEM certificate request (from a CSR object) as a client certificate; the subject of
-// the request is kept.
-Result<std::string> sign_csr(const PkiFiles& pki, const std::string& csr_pem, int days);
+// the request is kept; valid for `validity` (kube-controller-manager's
+// --cluster-signing-duration).
+Result<std::string> sign_csr(const PkiFiles& pki, const std::string& csr_pem,
+                             std::chrono::seconds validity);
+inline Result<std::string> sign_csr(const PkiFiles& pki, const std::string& csr_pem, int days) {
+  return sign_csr(pki, csr_pem, std::chrono::seconds(days * 86400LL));
+}
 // The subject of a PEM certificate request: common name and organizations.
 // The common name and organizations of an X.509 name: who a client certificate or CSR speaks
 // for (user and groups, as Kubernetes' x509 authenticator reads them).

@@ -92,11 +92,11 @@ class MasterFixture : public ::testing::Test {
     port_ = free_port();
     url_ = "https://127.0.0.1:" + std::to_string(port_);
     data_ = dir_ / "master";
-    master_ = std::make_unique<Process>(
-        std::vector<std::string>{master_bin_, "--data-dir", data_, "--listen",
-                                 "127.0.0.1:" + std::to_string(port_),
-                                 "--node-monitor-grace-period", grace_},
-        dir_ / "master.log");
+    std::vector<std::string> argv{master_bin_, "--data-dir", data_, "--listen",
+                                  "127.0.0.1:" + std::to_string(port_),
+                                  "--node-monitor-grace-period", grace_};
+    argv.insert(argv.end(), master_args_.begin(), master_args_.end());
+    master_ = std::make_unique<Process>(argv, dir_ / "master.log");
     for (int i = 0; i < 200 && !path_exists(data_ + "/server-url"); i++)
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     ASSERT_TRUE(path_exists(data_ + "/server-url")) << read_file(dir_ / "master.log");
@@ -127,6 +127,7 @@ class MasterFixture : public ::testing::Test {
   }
 
   std::string grace_ = "10m";  // the master's --node-monitor-grace-period
+  std::vector<std::string> master_args_;  // more flags for the master
   TempDir dir_{"kubelet-node-it"};
   std::string master_bin_, kubelet_bin_, url_, data_;
   int port_ = 0;
