@@ -98,6 +98,15 @@ Result<void> apply_container_settings(Json& spec, const Manifest& m, const Conta
   std::vector<std::string> env = process.value("env", std::vector<std::string>{});
   std::vector<std::string> over;
   std::map<std::string, std::string> defined;
+  // envFrom first (in order, later sources win), then env overrides.
+  for (const auto& from : c.env_from) {
+    auto vars = resolve_env_from(m, from);
+    if (!vars) return config_error(vars.error().what());
+    for (const auto& [k, v] : *vars) {
+      defined[k] = v;
+      over.push_back(cat(k, '=', v));
+    }
+  }
   for (const auto& e : c.env) {
     std::optional<std::string> v;
     if (e.field_path == "status.podIP" || e.field_path == "status.podIPs") {

@@ -72,6 +72,7 @@ Result<void> ImagePuller::start_pull(const std::string& ref, ImageState& s, bool
   std::vector<std::string> argv = {binary, "--image-root", config_.image_root,
                                    "-q",   "--retries",    "1"};
   if (registry_is_insecure(ref, config_.insecure_registries)) argv.push_back("--insecure");
+  if (!auth_file_.empty()) argv.insert(argv.end(), {"--authfile", auth_file_});
   argv.push_back(ref);
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
@@ -168,7 +169,9 @@ PullGate ImagePuller::gate(const Container& c) {
       return {PullGate::State::kFailed, "ImagePullBackOff",
               cat("Back-off pulling image ", quote(c.image), ": ", s.last_error), *s.retry_at};
   }
-  if (auto started = start_pull(c.image, s, policy != "Always"); !started) {
+  auto started = auth_error_.empty() ? start_pull(c.image, s, policy != "Always")
+                                     : Result<void>(error(auth_error_));
+  if (!started) {
     s.last_error = started.error().what();
     s.retry_at = s.backoff->on_exit(now);
     s.shown_err = true;

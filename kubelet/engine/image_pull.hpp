@@ -48,6 +48,12 @@ class ImagePuller {
   bool on_child_exit(pid_t pid, int status);
   // Stops the pulls under way (the pod is stopping).
   void cancel();
+  // The pod's registry credentials (pull_secrets.hpp): every pull gets --authfile `file`; a
+  // non-empty `error` (the imagePullSecrets were malformed) fails every pull with it.
+  void set_auth(std::string file, std::string error) {
+    auth_file_ = std::move(file);
+    auth_error_ = std::move(error);
+  }
 
  private:
   struct ImageState {
@@ -64,6 +70,7 @@ class ImagePuller {
   const NodeConfig& config_;
   const Clock& clock_;
   std::map<std::string, ImageState> images_;
+  std::string auth_file_, auth_error_;
 };
 
 struct ContainerRun;

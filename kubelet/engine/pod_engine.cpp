@@ -17,6 +17,7 @@
 #include "kubelet/engine/image_pull.hpp"
 #include "kubelet/engine/launch.hpp"
 #include "kubelet/engine/pod_cgroup.hpp"
+#include "kubelet/engine/pull_secrets.hpp"
 #include "kubelet/engine/volumes.hpp"
 #include "oci/image/bundle_spec.hpp"
 #include "runtime/container.hpp"
@@ -73,6 +74,9 @@ PodEngine::PodEngine(NodeConfig config, Manifest manifest, const Clock& clock)
   pod_dir_ = config_.pod_dir(p.uid);
   log_dir_ = config_.log_dir(p.namespace_, p.name, p.uid);
   puller_ = std::make_unique<ImagePuller>(config_, clock_);
+  // A re-adopted pod keeps the credentials its first shim wrote.
+  if (std::string auth = pod_dir_ + "/pull-auth.json"; path_exists(auth))
+    puller_->set_auth(auth, "");
   for (const auto& c : p.spec.init_containers) {
     ContainerRun r;
     r.spec = &c;
@@ -99,6 +103,14 @@ Result<void> PodEngine::start() {
   sandbox_ = TRY(create_sandbox(config_, manifest_.pod, pod_dir_));
   Result<void> r = write_pod_etc(manifest_.pod, sandbox_, pod_dir_);
   if (r) r = prepare_volumes(manifest_, pod_dir_);
+  if (r && !manifest_.pod.spec.image_pull_secrets.empty()) {
+    // imagePullSecrets: the pulls' auth file, private to root.
+    std::string file = pod_dir_ + "/pull-auth.json";
+    if (auto auth = pull_auth_config(manifest_); !auth)
+      puller_->set_auth("", auth.error().what());
+    else if (!(*auth)["auths"].empty() && (r = write_file_atomic(file, auth->dump(), 0600)))
+      puller_->set_auth(file, "");
+  }
   if (!r) {
     (void)destroy_sandbox(config_, manifest_.pod, sandbox_);
     return std::move(r).error();

@@ -289,6 +289,23 @@ Result<Container> container(const Json& j, const std::string& path, std::vector<
       c.env.push_back(std::move(v));
     }
   }
+  if (const Json* from = TRY(f.array("envFrom"))) {
+    for (size_t i = 0; i < from->size(); ++i) {
+      auto e = TRY(fields((*from)[i], cat(f.at("envFrom"), '[', i, ']'), w));
+      EnvFromSource s;
+      s.prefix = TRY(e.str("prefix"));
+      for (const char* kind : {"configMapRef", "secretRef"}) {
+        const Json* r = TRY(e.object(kind));
+        if (!r) continue;
+        auto rf = TRY(fields(*r, e.at(kind), w));
+        (kind[0] == 'c' ? s.config_map : s.secret) = TRY(rf.str("name"));
+        s.optional = TRY(rf.boolean("optional")).value_or(false);
+        rf.finish();
+      }
+      e.finish();
+      c.env_from.push_back(std::move(s));
+    }
+  }
   if (const Json* ports = TRY(f.array("ports"))) {
     for (size_t i = 0; i < ports->size(); ++i) {
       auto pf = TRY(fields((*ports)[i], cat(f.at("ports"), '[', i, ']'), w));
@@ -349,7 +366,7 @@ Result<Container> container(const Json& j, const std::string& path, std::vector<
   c.readiness_probe = TRY(probe(f, "readinessProbe", w));
   c.startup_probe = TRY(probe(f, "startupProbe", w));
   c.lifecycle = TRY(lifecycle(f, w));
-  f.ignore({"volumeDevices", "envFrom", "resizePolicy"});
+  f.ignore({"volumeDevices", "resizePolicy"});
   // Accepted and meaningless here (no terminal support, default messages).
   for (const char* k :
        {"stdin", "stdinOnce", "tty", "terminationMessagePath", "terminationMessagePolicy"})
@@ -412,7 +429,7 @@ Result<KeyValueObject> key_value_object(const Json& j, const std::string& kind, 
   if (kind == "Secret") {
     for (auto& [k, v] : data) o.data[k] = TRY_CTX(base64_decode(v, cat("data.", k)), what);
     for (auto& [k, v] : TRY_CTX(f.string_map("stringData"), what)) o.data[k] = v;
-    (void)f.get("type");
+    o.type = TRY_CTX(f.str("type"), what);
   } else {
     o.data = std::move(data);
     (void)f.get("binaryData");
@@ -488,7 +505,27 @@ Result<Pod> pod_from_json(const Json& j, std::vector<std::string>* w) {
           v.kind = kind;
           v.source = TRY(cf.str(std::string_view(kind) == "secret" ? "secretName" : "name"));
           v.optional = TRY(cf.boolean("optional")).value_or(false);
-          cf.ignore({"items", "defaultMode"});
+          if (auto mode = TRY(cf.integer("defaultMode"))) {
+            if (*mode < 0 || *mode > 0777)
+              return error(cf.at("defaultMode"), ": must be 0-0777 (decimal 0-511), got ", *mode);
+            v.default_mode = static_cast<int>(*mode);
+          }
+          if (const Json* items = TRY(cf.array("items"))) {
+            for (size_t k = 0; k < items->size(); ++k) {
+              std::string ip = cat(cf.at("items"), '[', k, ']');
+              auto itf = TRY(fields((*items)[k], ip, w));
+              KeyToPath kp;
+              kp.key = TRY(itf.str("key"));
+              kp.path = TRY(itf.str("path"));
+              if (auto mode = TRY(itf.integer("mode"))) {
+                if (*mode < 0 || *mode > 0777)
+                  return error(itf.at("mode"), ": must be 0-0777 (decimal 0-511), got ", *mode);
+                kp.mode = static_cast<int>(*mode);
+              }
+              itf.finish();
+              v.items.push_back(std::move(kp));
+            }
+          }
           cf.finish();
         }
       }
@@ -504,7 +541,15 @@ Result<Pod> pod_from_json(const Json& j, std::vector<std::string>* w) {
   }
   s.ignore({"hostPID", "hostIPC", "affinity", "tolerations", "dnsConfig", "readinessGates",
             "runtimeClassName", "overhead", "topologySpreadConstraints", "ephemeralContainers",
-            "hostAliases", "subdomain", "activeDeadlineSeconds", "imagePullSecrets"});
+            "hostAliases", "subdomain", "activeDeadlineSeconds"});
+  if (const Json* ips = TRY(s.array("imagePullSecrets"))) {
+    for (size_t i = 0; i < ips->size(); ++i) {
+      auto rf = TRY(fields((*ips)[i], cat(s.at("imagePullSecrets"), '[', i, ']'), w));
+      std::string name = TRY(rf.str("name"));
+      rf.finish();
+      if (!name.empty()) p.spec.image_pull_secrets.push_back(name);
+    }
+  }
   for (const char* k :
        {"nodeName", "nodeSelector", "schedulerName", "priority", "priorityClassName",
         "serviceAccountName", "serviceAccount", "automountServiceAccountToken", "dnsPolicy",

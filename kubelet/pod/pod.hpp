@@ -22,6 +22,13 @@ struct KeyRef {
   bool optional = false;
 };
 
+// envFrom: every key of a ConfigMap or a Secret as a variable (PREFIX + key).
+struct EnvFromSource {
+  std::string prefix;
+  std::string config_map, secret;  // exactly one
+  bool optional = false;
+};
+
 struct EnvVar {
   std::string name;
   std::string value;
@@ -59,6 +66,12 @@ struct VolumeMount {
   bool read_only = false;
 };
 
+// configMap/secret items: the key `key` as the file `path` (relative), with `mode` or defaultMode.
+struct KeyToPath {
+  std::string key, path;
+  std::optional<int> mode;
+};
+
 // emptyDir (disk, or medium Memory: a tmpfs of sizeLimit), hostPath, configMap, secret.
 struct Volume {
   std::string name;
@@ -68,6 +81,8 @@ struct Volume {
   std::string path, type;  // hostPath
   std::string source;      // configMap name / secret secretName
   bool optional = false;
+  std::vector<KeyToPath> items;  // empty: every key as a file of its name
+  int default_mode = 0644;       // defaultMode
 };
 
 // What a probe or a lifecycle hook does: exactly one of exec, httpGet, tcpSocket, grpc (probes)
@@ -106,6 +121,7 @@ struct Container {
   std::vector<std::string> command;  // replaces the image's Entrypoint
   std::vector<std::string> args;     // replaces the image's Cmd
   std::string working_dir;
+  std::vector<EnvFromSource> env_from;  // before env: env overrides
   std::vector<EnvVar> env;
   std::vector<ContainerPort> ports;
   std::string image_pull_policy;  // Always | IfNotPresent | Never (defaulted)
@@ -127,6 +143,7 @@ struct PodSpec {
   std::string hostname;
   SecurityContext security_context;  // pod level: runAsUser/Group/NonRoot are inherited
   std::vector<Volume> volumes;
+  std::vector<std::string> image_pull_secrets;  // Secret names (dockerconfigjson / dockercfg)
 };
 
 struct Pod {
@@ -143,6 +160,7 @@ struct KeyValueObject {
   std::string kind;
   std::string name;
   std::string namespace_ = "default";
+  std::string type;  // a Secret's type (kubernetes.io/dockerconfigjson, Opaque, ...)
   std::map<std::string, std::string> data;
 };
 
@@ -163,6 +181,14 @@ std::vector<std::string> validate_manifest(const Manifest& m);
 // Value of an env var as the container will see it (valueFrom resolved against the manifest's
 // objects); an error names the missing ConfigMap/Secret or key.
 Result<std::optional<std::string>> resolve_env(const Manifest& m, const EnvVar& e);
+
+// The variables an envFrom source gives (prefix + key; keys that are no valid name are skipped, as
+// the kubelet does); an error names a missing non-optional ConfigMap/Secret.
+Result<std::vector<std::pair<std::string, std::string>>> resolve_env_from(const Manifest& m,
+                                                                          const EnvFromSource& e);
+
+// Why a configMap/secret items[].path is not acceptable ("" when it is): relative, no '..'.
+std::string key_path_problem(std::string_view path);
 
 // A random RFC 4122 version 4 UUID (what the API server gives metadata.uid).
 std::string new_uid();

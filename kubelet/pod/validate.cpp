@@ -160,6 +160,20 @@ void validate_container(const Manifest& m, const Container& c, const std::string
       out.push_back(cat(pp, ".hostPort: ", p.host_port, '/', p.protocol,
                         " is already used by another container of the pod"));
   }
+  for (size_t i = 0; i < c.env_from.size(); ++i) {
+    const EnvFromSource& e = c.env_from[i];
+    std::string ep = cat(path, ".envFrom[", i, ']');
+    bool cm = !e.config_map.empty(), sec = !e.secret.empty();
+    if (cm == sec)
+      out.push_back(
+          cat(ep, ": exactly one of configMapRef and secretRef (with a name) is required"));
+    else if (!e.optional && !find(cm ? m.config_maps : m.secrets, cm ? e.config_map : e.secret))
+      out.push_back(cat(ep, cm ? ".configMapRef: ConfigMap " : ".secretRef: Secret ",
+                        json_quote(cm ? e.config_map : e.secret), " not found in the file"));
+    if (!e.prefix.empty() && !env_name(e.prefix))
+      out.push_back(
+          cat(ep, ".prefix: ", json_quote(e.prefix), " is not a valid environment variable name"));
+  }
   for (size_t i = 0; i < c.env.size(); ++i) {
     const auto& e = c.env[i];
     std::string ep = cat(path, ".env[", i, ']');
@@ -261,10 +275,26 @@ std::vector<std::string> validate_manifest(const Manifest& m) {
       out.push_back(cat(vp, ".hostPath.type: unsupported value ", json_quote(v.type)));
     if (v.kind == "emptyDir" && !v.medium.empty() && v.medium != "Memory")
       out.push_back(cat(vp, ".emptyDir.medium: unsupported value ", json_quote(v.medium)));
-    if ((v.kind == "configMap" || v.kind == "secret") && !v.optional &&
-        !find(v.kind == "secret" ? m.secrets : m.config_maps, v.source))
-      out.push_back(cat(vp, '.', v.kind, ": ", v.kind == "secret" ? "Secret " : "ConfigMap ",
-                        json_quote(v.source), " not found in the file"));
+    if (v.kind == "configMap" || v.kind == "secret") {
+      const KeyValueObject* o = find(v.kind == "secret" ? m.secrets : m.config_maps, v.source);
+      const char* kind = v.kind == "secret" ? "Secret " : "ConfigMap ";
+      if (!v.optional && !o)
+        out.push_back(
+            cat(vp, '.', v.kind, ": ", kind, json_quote(v.source), " not found in the file"));
+      std::set<std::string> paths;
+      for (size_t k = 0; k < v.items.size(); ++k) {
+        const KeyToPath& it = v.items[k];
+        std::string ip = cat(vp, '.', v.kind, ".items[", k, ']');
+        if (it.key.empty()) out.push_back(cat(ip, ".key: required"));
+        if (auto why = key_path_problem(it.path); !why.empty())
+          out.push_back(cat(ip, ".path: ", json_quote(it.path), ' ', why));
+        else if (!paths.insert(it.path).second)
+          out.push_back(cat(ip, ".path: duplicate ", json_quote(it.path)));
+        if (o && !v.optional && !it.key.empty() && !o->data.count(it.key))
+          out.push_back(
+              cat(ip, ".key: ", kind, json_quote(v.source), " has no key ", json_quote(it.key)));
+      }
+    }
   }
   auto check_mounts = [&](const std::vector<Container>& list, const char* field) {
     for (size_t i = 0; i < list.size(); ++i)
@@ -310,6 +340,30 @@ std::vector<std::string> validate_manifest(const Manifest& m) {
       if (!known) out.push_back(cat(e.field, ": ", e.detail));
     }
   }
+  return out;
+}
+
+std::string key_path_problem(std::string_view path) {
+  if (path.empty()) return "must not be empty";
+  if (path.starts_with("/")) return "must be a relative path";
+  if (path.starts_with("..")) return "must not start with '..'";
+  for (const auto& part : split(path, '/'))
+    if (part == "..") return "must not contain '..'";
+  return "";
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> resolve_env_from(const Manifest& m,
+                                                                          const EnvFromSource& e) {
+  std::vector<std::pair<std::string, std::string>> out;
+  bool cm = !e.config_map.empty();
+  const std::string& name = cm ? e.config_map : e.secret;
+  const KeyValueObject* o = find(cm ? m.config_maps : m.secrets, name);
+  if (!o) {
+    if (e.optional) return out;
+    return error(cm ? "configmap " : "secret ", json_quote(name), " not found");
+  }
+  for (const auto& [k, v] : o->data)
+    if (env_name(e.prefix + k)) out.emplace_back(e.prefix + k, v);  // others: skipped, as kubelet
   return out;
 }
 
