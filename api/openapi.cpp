@@ -1,5 +1,7 @@
 #include "api/openapi.hpp"
 
+#include <deque>
+#include <string>
 #include <vector>
 
 namespace skiff::api {
@@ -18,12 +20,31 @@ struct Field {
 };
 
 struct Definition {
-  const char* name;  // short name; the document uses io.k8s.api.core.v1.<name>
+  const char* name;  // short name; the document uses io.k8s.api.<group or core>.v1.<name>
   const char* kind;  // non-empty for a top-level kind (x-kubernetes-group-version-kind)
   const char* description;
   std::vector<Field> fields;
   std::vector<const char*> required;
+  const char* group = "";  // "" (core) or "apps"
 };
+
+// The fields every top-level kind has.
+std::vector<Field> top(const char* kind, const char* api_version, std::vector<Field> rest) {
+  static std::deque<std::string> texts;  // descriptions live as long as the table
+  texts.push_back(std::string("The versioned schema of this representation of an object: ") +
+                  api_version + ".");
+  const char* av = texts.back().c_str();
+  texts.push_back(std::string("The REST resource this object represents: ") + kind + ".");
+  const char* k = texts.back().c_str();
+  std::vector<Field> out = {
+      {"apiVersion", "string", av},
+      {"kind", "string", k},
+      {"metadata", "object",
+       "Standard object metadata: name, namespace, labels, annotations, ownerReferences, "
+       "finalizers, uid, resourceVersion, creationTimestamp."}};
+  out.insert(out.end(), rest.begin(), rest.end());
+  return out;
+}
 
 // A kind listed here is validated by kubectl against its fields, so every field the API accepts
 // is listed (nested types not described further are "object").
@@ -156,18 +177,194 @@ const std::vector<Definition>& table() {
          "mountPath"},
         {"workingDir", "string", "The container's working directory; the image's when unset."}},
        {"name"}},
+      {"PodTemplateSpec",
+       "",
+       "PodTemplateSpec describes the data a pod should have when created from a template.",
+       {{"metadata", "object",
+         "Standard object metadata of the pods made from the template: labels, annotations."},
+        {"spec", "PodSpec", "Specification of the desired behavior of the pod."}},
+       {}},
+      {"Deployment",
+       "Deployment",
+       "Deployment enables declarative updates for Pods and ReplicaSets.",
+       top("Deployment", "apps/v1",
+           {{"spec", "DeploymentSpec", "Specification of the desired behavior of the Deployment."},
+            {"status", "object",
+             "Most recently observed status of the Deployment: replicas, readyReplicas, "
+             "availableReplicas, updatedReplicas, conditions. Read-only for clients."}}),
+       {},
+       "apps"},
+      {"DeploymentSpec",
+       "",
+       "DeploymentSpec is the specification of the desired behavior of the Deployment.",
+       {{"minReadySeconds", "integer",
+         "Minimum number of seconds for which a newly created pod should be ready without any of "
+         "its container crashing, for it to be considered available. Defaults to 0."},
+        {"paused", "boolean", "Indicates that the deployment is paused."},
+        {"progressDeadlineSeconds", "integer",
+         "The maximum time in seconds for a deployment to make progress before it is considered "
+         "to be failed. Defaults to 600s."},
+        {"replicas", "integer", "Number of desired pods. Defaults to 1."},
+        {"revisionHistoryLimit", "integer",
+         "The number of old ReplicaSets to retain to allow rollback. Defaults to 10."},
+        {"selector", "object",
+         "Label selector for pods (matchLabels, matchExpressions). Existing ReplicaSets whose "
+         "pods are selected by this will be the ones affected by this deployment. It must match "
+         "the pod template's labels."},
+        {"strategy", "object",
+         "The deployment strategy used to replace existing pods with new ones: type Recreate or "
+         "RollingUpdate (rollingUpdate.maxSurge, rollingUpdate.maxUnavailable)."},
+        {"template", "PodTemplateSpec", "Template describes the pods that will be created."}},
+       {"selector", "template"},
+       "apps"},
+      {"ReplicaSet",
+       "ReplicaSet",
+       "ReplicaSet ensures that a specified number of pod replicas are running at any given "
+       "time.",
+       top("ReplicaSet", "apps/v1",
+           {{"spec", "ReplicaSetSpec", "Spec defines the specification of the desired behavior of "
+                                       "the ReplicaSet."},
+            {"status", "object",
+             "The most recently observed status of the ReplicaSet: replicas, readyReplicas, "
+             "availableReplicas. Read-only for clients."}}),
+       {},
+       "apps"},
+      {"ReplicaSetSpec",
+       "",
+       "ReplicaSetSpec is the specification of a ReplicaSet.",
+       {{"minReadySeconds", "integer",
+         "Minimum number of seconds for which a newly created pod should be ready without any of "
+         "its container crashing, for it to be considered available. Defaults to 0."},
+        {"replicas", "integer", "The number of desired replicas. Defaults to 1."},
+        {"selector", "object",
+         "A label query over pods that should match the replica count. It must match the pod "
+         "template's labels."},
+        {"template", "PodTemplateSpec",
+         "The object that describes the pod that will be created if insufficient replicas are "
+         "detected."}},
+       {"selector"},
+       "apps"},
+      {"Service",
+       "Service",
+       "Service is a named abstraction of software service (for example, mysql) consisting of "
+       "local port (for example 3306) that the proxy listens on, and the selector that "
+       "determines which pods will answer requests sent through the proxy.",
+       top("Service", "v1",
+           {{"spec", "ServiceSpec", "Spec defines the behavior of a service."},
+            {"status", "object", "Most recently observed status of the service (load balancer)."}}),
+       {}},
+      {"ServiceSpec",
+       "",
+       "ServiceSpec describes the attributes that a user creates on a service.",
+       {{"allocateLoadBalancerNodePorts", "boolean",
+         "Whether NodePorts are allocated for a LoadBalancer service."},
+        {"clusterIP", "string",
+         "The IP address of the service, usually assigned randomly from the service CIDR; None "
+         "for a headless service."},
+        {"clusterIPs", "[]string", "The IP addresses of the service (clusterIP first)."},
+        {"externalIPs", "[]string", "IP addresses for which nodes also accept traffic."},
+        {"externalName", "string", "The external reference of an ExternalName service."},
+        {"externalTrafficPolicy", "string", "Local or Cluster: how external traffic is routed."},
+        {"healthCheckNodePort", "integer", "The health check node port of the service."},
+        {"ipFamilies", "[]string", "IP families (IPv4, IPv6) of the service."},
+        {"ipFamilyPolicy", "string", "SingleStack, PreferDualStack or RequireDualStack."},
+        {"loadBalancerIP", "string", "The load balancer's IP, when the provider supports it."},
+        {"loadBalancerSourceRanges", "[]string", "Client IP ranges the load balancer admits."},
+        {"ports", "[]ServicePort", "The list of ports that are exposed by this service.", "port"},
+        {"publishNotReadyAddresses", "boolean",
+         "Whether endpoints include addresses of pods that are not ready."},
+        {"selector", "map",
+         "Route service traffic to pods with label keys and values matching this selector."},
+        {"sessionAffinity", "string", "ClientIP or None (default)."},
+        {"sessionAffinityConfig", "object", "Configuration of session affinity."},
+        {"topologyKeys", "[]string", "Topology keys for routing, in order of preference."},
+        {"type", "string", "ClusterIP (default), NodePort, LoadBalancer or ExternalName."}},
+       {}},
+      {"ServicePort",
+       "",
+       "ServicePort contains information on service's port.",
+       {{"appProtocol", "string", "The application protocol of this port."},
+        {"name", "string", "The name of this port within the service (a DNS label)."},
+        {"nodePort", "integer", "The port on each node for NodePort and LoadBalancer services."},
+        {"port", "integer", "The port that will be exposed by this service."},
+        {"protocol", "string", "TCP (default), UDP or SCTP."},
+        {"targetPort", "object",
+         "Number or name of the port to access on the pods targeted by the service (an "
+         "IntOrString); the port's value when unset."}},
+       {"port"}},
+      {"ConfigMap",
+       "ConfigMap",
+       "ConfigMap holds configuration data for pods to consume.",
+       top("ConfigMap", "v1",
+           {{"binaryData", "map", "Binary data, base64-encoded, by key."},
+            {"data", "map", "Configuration data by key."},
+            {"immutable", "boolean", "When true, the data cannot be updated."}}),
+       {}},
+      {"Secret",
+       "Secret",
+       "Secret holds secret data of a certain type. The total bytes of the values in the Data "
+       "field must be less than MaxSecretSize bytes.",
+       top("Secret", "v1",
+           {{"data", "map", "Secret data by key, base64-encoded."},
+            {"immutable", "boolean", "When true, the data cannot be updated."},
+            {"stringData", "map",
+             "Write-only convenience: values given as strings, merged into data on write."},
+            {"type", "string", "Used to facilitate programmatic handling of secret data."}}),
+       {}},
+      {"Node",
+       "Node",
+       "Node is a worker node in Kubernetes. Each node has a unique name; its kubelet registers "
+       "it and reports its status.",
+       top("Node", "v1",
+           {{"spec", "NodeSpec", "Spec defines the behavior of a node."},
+            {"status", "object",
+             "Most recently observed status of the node, written by its kubelet: conditions, "
+             "addresses, capacity, allocatable, nodeInfo."}}),
+       {}},
+      {"NodeSpec",
+       "",
+       "NodeSpec describes the attributes that a node is created with.",
+       {{"configSource", "object", "The source to get node configuration from (deprecated)."},
+        {"externalID", "string", "Deprecated."},
+        {"podCIDR", "string", "The pod IP range assigned to the node."},
+        {"podCIDRs", "[]string", "The pod IP ranges assigned to the node (podCIDR first)."},
+        {"providerID", "string", "The node's ID in the cloud provider."},
+        {"taints", "[]object", "The node's taints: pods that do not tolerate them stay off."},
+        {"unschedulable", "boolean",
+         "Unschedulable controls node schedulability of new pods (kubectl cordon)."}},
+       {}},
+      {"Namespace",
+       "Namespace",
+       "Namespace provides a scope for Names.",
+       top("Namespace", "v1",
+           {{"spec", "NamespaceSpec", "Spec defines the behavior of the Namespace."},
+            {"status", "object", "Status describes the current status of a Namespace (phase)."}}),
+       {}},
+      {"NamespaceSpec",
+       "",
+       "NamespaceSpec describes the attributes on a Namespace.",
+       {{"finalizers", "[]string",
+         "Finalizers is an opaque list of values that must be empty to permanently remove the "
+         "object from storage."}},
+       {}},
   };
   return defs;
 }
 
-const char* kPrefix = "io.k8s.api.core.v1.";
+std::string full_name(const Definition& d) {
+  return std::string("io.k8s.api.") + (*d.group ? d.group : "core") + ".v1." + d.name;
+}
+
+std::string full_name(const std::string& short_name) {
+  for (const auto& d : table())
+    if (short_name == d.name) return full_name(d);
+  return "io.k8s.api.core.v1." + short_name;
+}
 
 Json field_schema(const Field& f) {
   std::string t = f.type;
   Json s = {{"description", f.description}};
-  auto ref = [](const std::string& name) {
-    return Json{{"$ref", "#/definitions/" + (kPrefix + name)}};
-  };
+  auto ref = [](const std::string& name) { return Json{{"$ref", "#/definitions/" + full_name(name)}}; };
   if (t == "string" || t == "boolean") {
     s["type"] = t;
   } else if (t == "integer") {
@@ -257,8 +454,8 @@ const Json& openapi_json() {
       if (!d.required.empty()) s["required"] = d.required;
       if (*d.kind)
         s["x-kubernetes-group-version-kind"] =
-            Json::array({{{"group", ""}, {"kind", d.kind}, {"version", "v1"}}});
-      defs[kPrefix + std::string(d.name)] = s;
+            Json::array({{{"group", d.group}, {"kind", d.kind}, {"version", "v1"}}});
+      defs[full_name(d)] = s;
     }
     return Json{{"swagger", "2.0"},
                 {"info", {{"title", "Kubernetes"}, {"version", "v1.20.0"}}},

@@ -99,15 +99,31 @@ Result<void> run_master(const MasterOptions& o) {
   ApiHandler handler(*registry, authn, VersionInfo{o.version, o.commit});
   handler.set_kubelet_client({o.data_dir + "/pki/admin.crt", o.data_dir + "/pki/admin.key"});
 
-  // The scheduler and the controllers. With etcd several masters share the store: they run in
-  // the one elected through the kube-system/skiff-master Lease; the others only serve the API.
+  HttpServerOptions sopts;
+  sopts.address = addr;
+  sopts.port = port;
+  sopts.cert_file = pki.serving_cert;
+  sopts.key_file = pki.serving_key;
+  sopts.client_ca_file = pki.ca_cert;
+  auto server = TRY(HttpServer::start(sopts, [&](HttpRequest& r) { return handler.handle(r); }));
+  std::string host = addr.find(':') != std::string::npos ? "[" + addr + "]" : addr;
+  std::string url = cat("https://", host == "0.0.0.0" ? "127.0.0.1" : host, ":", server->port());
+  (void)write_file_atomic(o.data_dir + "/server-url", url + "\n", 0644, false);
+  std::string ca_pem = TRY(read_file(pki.ca_cert));
+
+  // The scheduler and the controllers, the CSR and bootstrap signers among them. With etcd
+  // several masters share the store: they run in the one elected through the
+  // kube-system/skiff-master Lease (cluster-info names the leader's URL); the others only serve
+  // the API.
   struct Controllers {
     std::unique_ptr<GarbageCollector> gc;
     std::unique_ptr<Scheduler> scheduler;
     std::unique_ptr<WorkloadControllers> workloads;
     std::unique_ptr<NodeLifecycle> nodes;
     std::unique_ptr<CsrSigner> signer;
+    std::unique_ptr<BootstrapSigner> bootstrap;
     void stop() {
+      if (bootstrap) bootstrap->stop();
       if (signer) signer->stop();
       if (nodes) nodes->stop();
       if (workloads) workloads->stop();
@@ -130,6 +146,8 @@ Result<void> run_master(const MasterOptions& o) {
     c.nodes->start();
     c.signer = std::make_unique<CsrSigner>(*registry, pki, o.signing_duration);
     TRY(c.signer->start());
+    c.bootstrap = std::make_unique<BootstrapSigner>(*registry, ca_pem, url);
+    TRY(c.bootstrap->start());
     return ok();
   };
   std::mutex controllers_mu;
@@ -161,18 +179,6 @@ Result<void> run_master(const MasterOptions& o) {
     TRY(start_controllers(*controllers));
   }
 
-  HttpServerOptions sopts;
-  sopts.address = addr;
-  sopts.port = port;
-  sopts.cert_file = pki.serving_cert;
-  sopts.key_file = pki.serving_key;
-  sopts.client_ca_file = pki.ca_cert;
-  auto server = TRY(HttpServer::start(sopts, [&](HttpRequest& r) { return handler.handle(r); }));
-  std::string host = addr.find(':') != std::string::npos ? "[" + addr + "]" : addr;
-  std::string url = cat("https://", host == "0.0.0.0" ? "127.0.0.1" : host, ":", server->port());
-  (void)write_file_atomic(o.data_dir + "/server-url", url + "\n", 0644, false);
-  BootstrapSigner bootstrap_signer(*registry, TRY(read_file(pki.ca_cert)), url);
-  TRY(bootstrap_signer.start());
   handler.set_ready(true);
   fprintf(stderr, "skiff-master: serving on %s\n", url.c_str());
 
@@ -204,7 +210,6 @@ Result<void> run_master(const MasterOptions& o) {
   fprintf(stderr, "skiff-master: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   handler.set_ready(false);
   server->stop(5000);
-  bootstrap_signer.stop();
   if (elector) elector->stop();  // stops the controllers and releases the Lease
   {
     std::lock_guard lock(controllers_mu);

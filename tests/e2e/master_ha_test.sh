@@ -125,6 +125,12 @@ id=$(sed -n 's/.*became the leader as //p' "$work/$leader.log" | head -1)
 expect_out "the Lease names the leader" "^$id\$" \
   ka get lease -n kube-system skiff-master -o 'jsonpath={.spec.holderIdentity}'
 grep -q "became the leader" "$work/$other.log" && fail "both masters lead" || pass "the other master only serves the API"
+# The bootstrap signer is a controller too: cluster-info names the leader's URL, not the last
+# master to start.
+port_of() { if [[ $1 == a ]]; then echo "$pa"; else echo "$pb"; fi; }
+cluster_info_server() { ka get cm -n kube-public cluster-info -o 'jsonpath={.data.kubeconfig}' 2>/dev/null | sed -n 's/^ *server: *//p'; }
+for _ in $(seq 50); do [[ $(cluster_info_server) == "https://127.0.0.1:$(port_of "$leader")" ]] && break; sleep 0.1; done
+expect_out "cluster-info is signed by the leader (its URL)" "^https://127.0.0.1:$(port_of "$leader")\$" cluster_info_server
 
 lpid=pid_$leader
 kill -9 "${!lpid}"
@@ -138,6 +144,9 @@ else fail "master $other did not take over within 10 s"; fi
 ko() { if [[ $other == a ]]; then ka "$@"; else kb "$@"; fi; }
 expect_out "the Lease names the new leader" "^$(sed -n 's/.*became the leader as //p' "$work/$other.log" | head -1)\$" \
   ko get lease -n kube-system skiff-master -o 'jsonpath={.spec.holderIdentity}'
+cluster_info_server() { ko get cm -n kube-public cluster-info -o 'jsonpath={.data.kubeconfig}' 2>/dev/null | sed -n 's/^ *server: *//p'; }
+for _ in $(seq 50); do [[ $(cluster_info_server) == "https://127.0.0.1:$(port_of "$other")" ]] && break; sleep 0.1; done
+expect_out "the new leader's bootstrap signer took cluster-info over" "^https://127.0.0.1:$(port_of "$other")\$" cluster_info_server
 cat >"$work/deploy.yaml" <<'YAML'
 apiVersion: apps/v1
 kind: Deployment

@@ -151,6 +151,49 @@ printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: typo}\nspec:\n  containers: 
 expect_err "kubectl validates pods against the schema" \
   'unknown field "imagee" in io.k8s.api.core.v1.Container' k apply -f "$work/typo.yaml"
 
+# The other served kinds have definitions too: explain, validation, and apply merging lists by
+# their patch merge keys (a Service's ports by port: the defaulted protocol and targetPort do not
+# make a re-apply a change).
+expect_out "explain deployment.spec" $'template\t<Object> -required-' k explain deployment.spec
+expect_out "explain deployment.spec.template.spec.containers" 'RESOURCE: containers <\[\]Object>' \
+  k explain deployment.spec.template.spec.containers
+expect_out "explain service.spec.ports" $'targetPort\t<' k explain service.spec.ports
+for kind in replicaset configmap secret node namespace; do
+  expect_out "explain $kind" 'FIELDS:' k explain "$kind"
+done
+printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: typo}\nspec:\n  replica: 1\n  selector: {matchLabels: {a: b}}\n  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}]}}\n' >"$work/typo-deploy.yaml"
+expect_err "kubectl validates deployments against the schema" \
+  'unknown field "replica" in io.k8s.api.apps.v1.DeploymentSpec' k apply -f "$work/typo-deploy.yaml"
+cat >"$work/kinds.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: applied}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc, namespace: applied}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80}, {name: https, port: 443}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: applied}
+data: {a: "1"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: sec, namespace: applied}
+data: {password: aHVudGVyMg==}
+YAML
+expect_out "apply of a namespace, service, configmap and secret" 'secret/sec created' k apply -f "$work/kinds.yaml"
+expect_out "applied again: all unchanged" '^namespace/applied unchanged.service/svc unchanged.configmap/cfg unchanged.secret/sec unchanged.$' \
+  bash -c "\"$kubectl\" apply -f \"$work/kinds.yaml\" | tr '\n' '.'"
+sed -i 's/{name: https, port: 443}/{name: https, port: 8443}/' "$work/kinds.yaml"
+expect_out "a changed port configures the service" 'service/svc configured' k apply -f "$work/kinds.yaml"
+expect_out "the ports merged by port" '^80 8443$' k get svc -n applied svc -o 'jsonpath={.spec.ports[*].port}'
+k delete ns applied --wait=false >/dev/null
+
 cat >"$work/bad.yaml" <<'YAML'
 apiVersion: v1
 kind: Pod
