@@ -263,6 +263,9 @@ Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o) {
         else
           return error(quote(path), ": systemReserved.", res, ": only cpu and memory");
       }
+    } else if (key == "staticPodPath") {
+      if (!v.is_string()) return error(quote(path), ": staticPodPath: expected a string");
+      o.static_pod_path = v.get<std::string>();
     } else if (key == "nodeStatusUpdateFrequency") {
       o.status_check = TRY(dur(v, key));
     } else if (key == "nodeStatusReportFrequency") {
@@ -397,6 +400,9 @@ Result<void> run_kubelet(KubeletOptions o) {
   po.node_name = o.node_name;
   po.node_ip = o.node_ip;
   po.manifest_dir = o.data_dir + "/manifests";
+  po.allocatable = Allocatable::from_json(node_status(facts, api::now_rfc3339())["allocatable"]);
+  po.config_refresh = o.config_refresh;
+  po.static_pod_path = o.static_pod_path;
   std::atomic<bool> network_ready{false};
   if (o.overlay) po.network_ready = &network_ready;
   auto pods = std::make_unique<PodSync>(*main_api, po);

@@ -41,6 +41,9 @@ struct KubeletOptions {
   int image_gc_high = 85, image_gc_low = 80;  // percent of the image filesystem
   // The client certificate join wrote is renewed at 70-90 % of its life (cert_rotation.hpp).
   bool rotate_certificates = true;
+  // ConfigMap and Secret volumes of running pods fetched again this often.
+  std::chrono::milliseconds config_refresh{std::chrono::seconds(10)};
+  std::string static_pod_path;  // staticPodPath / --pod-manifest-path: static pods
 };
 
 // Applies a KubeletConfiguration file (maxPods, systemReserved cpu/memory,

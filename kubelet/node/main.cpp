@@ -41,6 +41,8 @@ void add_run_flags(CLI::App* app, KubeletOptions& o) {
       ->capture_default_str();
   app->add_option("--skiff-pod", o.skiff_pod, "the skiff-pod binary (default: next to this one)");
   app->add_option("--max-pods", o.max_pods, "pods this node takes")->capture_default_str();
+  app->add_option("--pod-manifest-path", o.static_pod_path,
+                  "static pods: the Pod manifests in this directory (staticPodPath)");
   app->add_option("--port", o.port, "the kubelet API (HTTPS; 0: off)")->capture_default_str();
   app->add_flag("--overlay", o.overlay,
                 "WireGuard overlay for the Node's spec.podCIDR (skiff-net), meshed with the "
@@ -59,7 +61,7 @@ int main_impl(int argc, char** argv) {
   JoinOptions jo;
   KubeletOptions ko;
   bool then_run = false, debug = false;
-  std::string lease_ms, status_ms;
+  std::string lease_ms, status_ms, config_refresh_ms;
   app.add_flag("--debug", debug, "debug logging");
 
   auto* join_cmd = app.add_subcommand("join", "join a cluster with a bootstrap token");
@@ -83,6 +85,9 @@ int main_impl(int argc, char** argv) {
   for (auto* c : {join_cmd, run_cmd}) {
     c->add_option("--lease-period-ms", lease_ms, "Lease renewal (tests)")->group("");
     c->add_option("--status-period-ms", status_ms, "node status check (tests)")->group("");
+    c->add_option("--config-refresh-ms", config_refresh_ms,
+                  "ConfigMap/Secret volumes refreshed (tests)")
+        ->group("");
   }
   CLI11_PARSE(app, argc, argv);
   log::Options lo;
@@ -110,6 +115,8 @@ int main_impl(int argc, char** argv) {
     ko.lease_period = std::chrono::milliseconds(*v);
   if (auto v = parse_int<int64_t>(status_ms); v && *v > 0)
     ko.status_check = std::chrono::milliseconds(*v);
+  if (auto v = parse_int<int64_t>(config_refresh_ms); v && *v > 0)
+    ko.config_refresh = std::chrono::milliseconds(*v);
   auto r = run_kubelet(ko);
   if (!r) return fail(r.error());
   return 0;

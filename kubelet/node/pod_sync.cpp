@@ -1,11 +1,17 @@
 #include "kubelet/node/pod_sync.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <climits>
 
 #include "api/meta.hpp"
+#include "common/base64.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/subprocess.hpp"
+#include "kubelet/engine/volumes.hpp"
+#include "kubelet/node/static_pods.hpp"
+#include "kubelet/pod/pod.hpp"
 #include "kubelet/shim/pod_record.hpp"
 #include "kubelet/shim/shim.hpp"
 
@@ -170,14 +176,20 @@ Result<std::string> PodSync::manifest_for(const Json& pod) {
   std::string ns = ns_of(pod);
   std::set<std::pair<std::string, bool>> cms, secrets;
   references(pod.value("spec", Json::object()), cms, secrets);
+  // imagePullSecrets: a missing one is pulled without (the kubelet's warning), so optional.
+  for (const auto& s : pod["spec"].value("imagePullSecrets", Json::array()))
+    if (std::string name = s.is_object() ? s.value("name", "") : "";
+        !name.empty() && !secrets.count({name, false}))
+      secrets.insert({name, true});
   std::string text = "---\n" + p.dump() + "\n";
   auto fetch = [&](const char* resource, const std::pair<std::string, bool>& ref) -> Result<void> {
     auto r =
         TRY(api_.request("GET", cat("/api/v1/namespaces/", ns, "/", resource, "/", ref.first)));
     if (r.status == 404 && ref.second) return ok();
+    const char* kind = resource == std::string("secrets") ? "secret " : "configmap ";
+    if (r.status == 404) return error(kind, json_quote(ref.first), " not found");
     if (r.status != 200)
-      return error(resource == std::string("secrets") ? "secret " : "configmap ", quote(ref.first),
-                   ": HTTP ", r.status, ": ", r.message());
+      return error(kind, quote(ref.first), ": HTTP ", r.status, ": ", r.message());
     Json obj = TRY(parse_json(r.body, ref.first));
     obj["metadata"].erase("managedFields");
     text += "---\n" + obj.dump() + "\n";
@@ -203,14 +215,23 @@ Result<void> PodSync::start_pod(const Json& pod) {
   return started;
 }
 
-void PodSync::patch_status(const Json& pod, const Json& status) {
+bool PodSync::patch_status(const Json& pod, const Json& status) {
+  std::string uid = uid_of(pod);
+  if (is_static_pod(pod)) {
+    // A static pod's status goes to its mirror pod (once there is one).
+    std::lock_guard lock(mu_);
+    auto m = mirror_uid_.find(uid);
+    if (m == mirror_uid_.end()) return false;
+    uid = m->second;
+  }
   std::string path = cat("/api/v1/namespaces/", ns_of(pod), "/pods/", name_of(pod), "/status");
-  Json body = {{"metadata", {{"uid", uid_of(pod)}}}, {"status", status}};
+  Json body = {{"metadata", {{"uid", uid}}}, {"status", status}};
   auto r = api_.request("PATCH", path, body.dump(), "application/merge-patch+json");
   if (!r)
     log::warn("patch ", path, ": ", r.error().what());
   else if (r->status != 200 && r->status != 404)
     log::warn("patch ", path, ": HTTP ", r->status, ": ", r->message());
+  return true;
 }
 
 void PodSync::report_status(const std::string& uid, const Json& pod, Json status) {
@@ -224,7 +245,7 @@ void PodSync::report_status(const std::string& uid, const Json& pod, Json status
     auto it = reported_.find(uid);
     if (it != reported_.end() && it->second == status) return;
   }
-  patch_status(pod, status);
+  if (!patch_status(pod, status)) return;
   std::lock_guard lock(mu_);
   reported_[uid] = status;
 }
@@ -254,20 +275,39 @@ void PodSync::start_and_record(const Json& pod) {
   }
   std::string msg = started.error().what();
   log::warn("start pod ", ns_of(pod), "/", name_of(pod), ": ", msg);
+  std::string lower = msg;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   bool config =
-      msg.find("configmap ") != std::string::npos || msg.find("secret ") != std::string::npos;
+      lower.find("configmap ") != std::string::npos || lower.find("secret ") != std::string::npos;
+  if (auto at = msg.find(": configmap "); config && at != std::string::npos)
+    msg = msg.substr(at + 2);
+  if (auto at = msg.find(": secret "); config && at != std::string::npos) msg = msg.substr(at + 2);
   {
     std::lock_guard lock(mu_);
     auto& a = attempts_[uid];
     int failures = ++a.failures;
-    a.next =
-        std::chrono::steady_clock::now() +
-        std::min<std::chrono::milliseconds>(
-            std::chrono::seconds(int64_t{1} << std::min(failures, 6)), std::chrono::seconds(60));
+    // A missing ConfigMap or Secret is looked for again soon (the kubelet retries every sync):
+    // the pod starts within seconds of its creation.
+    auto cap = config ? o_.config_retry : std::chrono::milliseconds(std::chrono::seconds(60));
+    a.next = std::chrono::steady_clock::now() +
+             std::min<std::chrono::milliseconds>(
+                 std::chrono::seconds(int64_t{1} << std::min(failures, 6)), cap);
   }
-  Json status = {{"phase", "Pending"},
-                 {"reason", config ? "CreateContainerConfigError" : "CreatePodSandboxError"},
-                 {"message", msg}};
+  std::string reason = config ? "CreateContainerConfigError" : "CreatePodSandboxError";
+  Json status = {{"phase", "Pending"}, {"reason", reason}, {"message", msg}};
+  if (config) {
+    // As the kubelet: every container waits with the reason and the message.
+    Json list = Json::array();
+    for (const auto& c : pod["spec"].value("containers", Json::array()))
+      list.push_back({{"name", c.value("name", "")},
+                      {"image", c.value("image", "")},
+                      {"imageID", ""},
+                      {"ready", false},
+                      {"started", false},
+                      {"restartCount", 0},
+                      {"state", {{"waiting", {{"reason", reason}, {"message", msg}}}}}});
+    status["containerStatuses"] = list;
+  }
   report_status(uid, pod, status);
 }
 
@@ -300,7 +340,103 @@ Result<void> PodSync::evict(const std::string& uid, const std::string& message) 
   return removed;
 }
 
+void PodSync::sync_static_pods() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_static_scan_) return;
+  next_static_scan_ = now + o_.static_check;
+  std::map<std::string, Json> found;
+  for (auto& f : read_static_pods(o_.static_pod_path, o_.node_name)) {
+    if (!f.pod) {
+      std::string why = f.pod.error().what();
+      if (static_errors_.insert(why).second) log::warn("static pod: ", why);
+      continue;
+    }
+    std::string uid = uid_of(*f.pod);
+    found[uid] = std::move(*f.pod);
+  }
+  std::vector<Json> statics, mirrors;
+  bool listed;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [uid, pod] : found)
+      if (!static_.count(uid))
+        log::info("static pod ", ns_of(pod), "/", name_of(pod), " from ", o_.static_pod_path);
+    if (static_ != found) dirty_ = true;
+    static_ = std::move(found);
+    for (const auto& [uid, pod] : static_) statics.push_back(pod);
+    for (const auto& [uid, pod] : desired_)
+      if (is_mirror_pod(pod) && !deleting(pod) && !deleted_.count(uid)) mirrors.push_back(pod);
+    listed = listed_;
+  }
+  if (!listed) return;  // the API's mirror pods are not known yet
+  auto remove_mirror = [&](const Json& m) {
+    Json opts = {{"apiVersion", "v1"},
+                 {"kind", "DeleteOptions"},
+                 {"gracePeriodSeconds", 0},
+                 {"preconditions", {{"uid", uid_of(m)}}}};
+    auto r = api_.request("DELETE", cat("/api/v1/namespaces/", ns_of(m), "/pods/", name_of(m)),
+                          opts.dump());
+    if (!r || (r->status != 200 && r->status != 404 && r->status != 409))
+      log::warn("delete mirror pod ", ns_of(m), "/", name_of(m), ": ",
+                r ? cat("HTTP ", r->status, ": ", r->message()) : r.error().what());
+    std::lock_guard lock(mu_);
+    deleted_.insert(uid_of(m));
+    desired_.erase(uid_of(m));
+  };
+  std::map<std::string, std::string> mirror_uids;
+  for (const auto& m : mirrors) {
+    std::string hash = api::str_at(m, {"metadata", "annotations", kConfigMirrorAnnotation});
+    bool current = std::any_of(statics.begin(), statics.end(), [&](const Json& sp) {
+      return uid_of(sp) == hash && name_of(sp) == name_of(m) && ns_of(sp) == ns_of(m);
+    });
+    if (current) {
+      mirror_uids[hash] = uid_of(m);
+    } else {
+      // Its manifest was removed or changed: the mirror goes (the new one is made next).
+      log::info("mirror pod ", ns_of(m), "/", name_of(m),
+                " has no static pod (any more): deleting it");
+      remove_mirror(m);
+    }
+  }
+  for (const auto& sp : statics) {
+    std::string uid = uid_of(sp);
+    if (mirror_uids.count(uid)) continue;
+    bool taken = std::any_of(mirrors.begin(), mirrors.end(), [&](const Json& m) {
+      return name_of(m) == name_of(sp) && ns_of(m) == ns_of(sp);
+    });
+    if (taken) continue;  // the old mirror is being deleted
+    if (auto p = mirror_posted_.find(uid);
+        p != mirror_posted_.end() && now - p->second < std::chrono::seconds(5))
+      continue;  // created: the watch brings it
+    if (node_uid_.empty())
+      if (auto n = api_.get_json("/api/v1/nodes/" + o_.node_name))
+        node_uid_ = api::str_at(*n, {"metadata", "uid"});
+    Json mirror = mirror_pod(sp, o_.node_name, node_uid_);
+    auto r = api_.request("POST", cat("/api/v1/namespaces/", ns_of(sp), "/pods"), mirror.dump());
+    if (!r || (r->status != 201 && r->status != 409)) {
+      log::warn("create mirror pod ", ns_of(sp), "/", name_of(sp), ": ",
+                r ? cat("HTTP ", r->status, ": ", r->message()) : r.error().what());
+      continue;
+    }
+    mirror_posted_[uid] = now;
+    if (r->status == 201)
+      if (auto made = parse_json(r->body, "mirror pod")) {
+        std::string muid = uid_of(*made);
+        mirror_uids[uid] = muid;
+        std::lock_guard lock(mu_);
+        desired_[muid] = *made;  // before the watch: the next pass must not post it again
+      }
+  }
+  std::lock_guard lock(mu_);
+  for (auto& [uid, muid] : mirror_uids)
+    if (mirror_uid_[uid] != muid) {
+      mirror_uid_[uid] = muid;
+      reported_.erase(uid);  // the new mirror gets the status
+    }
+}
+
 void PodSync::sync_once() {
+  if (!o_.static_pod_path.empty()) sync_static_pods();
   auto records = list_pod_records(o_.node.state_root);
   std::map<std::string, PodRecord> local;
   for (auto& r : records) local.emplace(r.uid, std::move(r));
@@ -317,6 +453,9 @@ void PodSync::sync_once() {
     auto now = std::chrono::steady_clock::now();
     for (const auto& [uid, pod] : desired_) {
       if (busy_.count(uid) || deleted_.count(uid)) continue;
+      // A mirror pod is the API's view of a static pod, which runs under its own uid; only its
+      // deletion is acted on (it is created again by sync_static_pods).
+      if (is_mirror_pod(pod) && !deleting(pod)) continue;
       if (evicted_.count(uid) && !deleting(pod)) continue;
       auto it = local.find(uid);
       if (deleting(pod)) {
@@ -366,16 +505,38 @@ void PodSync::sync_once() {
       }
       if (it == local.end()) {
         if (o_.network_ready && !*o_.network_ready) continue;
+        // A terminal pod is never started again (nor one admission refused).
+        std::string phase = api::str_at(pod, {"status", "phase"});
+        if (phase == "Failed" || phase == "Succeeded" || rejected_.count(uid)) continue;
         auto a = attempts_.find(uid);
         if (a == attempts_.end() || a->second.next <= now) to_start.push_back(pod);
       } else {
+        admitted_.insert(uid);
         to_report.emplace_back(pod, it->second);
       }
     }
-    // Orphans: local pods the API does not have (known only once a list has succeeded).
-    if (listed_)
+    // Static pods: the manifests' pods, whatever the API says.
+    for (const auto& [uid, pod] : static_) {
+      if (busy_.count(uid)) continue;
+      auto it = local.find(uid);
+      if (it != local.end()) {
+        to_report.emplace_back(pod, it->second);
+        continue;
+      }
+      bool host_network = pod["spec"].value("hostNetwork", false);
+      if (o_.network_ready && !*o_.network_ready && !host_network) continue;
+      auto a = attempts_.find(uid);
+      if (a == attempts_.end() || a->second.next <= now) to_start.push_back(pod);
+    }
+    // Orphans: local pods the API does not have (known only once a list has succeeded), and
+    // static pods whose manifest is gone.
+    if (listed_ || !o_.static_pod_path.empty())
       for (const auto& [uid, r] : local) {
-        if (desired_.count(uid) || busy_.count(uid)) continue;
+        if (desired_.count(uid) || static_.count(uid) || busy_.count(uid)) continue;
+        if (!listed_ &&
+            !is_static_pod(
+                read_json_file(r.node.pod_dir(uid) + "/pod.json").value_or(Json::object())))
+          continue;
         std::string ns = r.namespace_, name = r.name;
         begin_worker(uid, [this, ns, name] {
           log::info("pod ", ns, "/", name, " is not in the API any more: stopping it");
@@ -388,10 +549,34 @@ void PodSync::sync_once() {
 
   // Starts run in workers, a few at a time (each waits for its sandbox), so statuses and
   // deletions go on meanwhile.
+  std::vector<std::pair<Json, Admission>> refused;
   {
     std::lock_guard lock(mu_);
     for (const auto& pod : to_start) {
       if (starting_ >= kMaxParallelStarts) break;
+      std::string uid = uid_of(pod);
+      if (!admitted_.count(uid) && !is_static_pod(pod)) {
+        // The pods admitted before, still bound here (or static) and not finished.
+        std::erase_if(admitted_, [&](const std::string& u) {
+          return !desired_.count(u) && !static_.count(u);
+        });
+        std::vector<Json> active;
+        for (const auto& u : admitted_) {
+          auto r = reported_.find(u);
+          std::string phase = r == reported_.end() ? "" : r->second.value("phase", "");
+          if (phase == "Succeeded" || phase == "Failed") continue;
+          auto d = desired_.find(u);
+          active.push_back(d != desired_.end() ? d->second : static_[u]);
+        }
+        Admission a = admit_pod(
+            pod, active, o_.allocatable.value_or(Allocatable{INT64_MAX, INT64_MAX, INT64_MAX}));
+        if (!a.admit) {
+          rejected_.insert(uid);
+          refused.emplace_back(pod, std::move(a));
+          continue;
+        }
+        admitted_.insert(uid);
+      }
       starting_++;
       begin_worker(uid_of(pod), [this, pod] {
         start_and_record(pod);
@@ -399,6 +584,11 @@ void PodSync::sync_once() {
         starting_--;
       });
     }
+  }
+  for (const auto& [pod, a] : refused) {
+    log::warn("pod ", ns_of(pod), "/", name_of(pod), " not admitted: ", a.reason, ": ", a.message);
+    report_status(uid_of(pod), pod,
+                  {{"phase", "Failed"}, {"reason", a.reason}, {"message", a.message}});
   }
   bool settling = !to_start.empty();
   for (const auto& [pod, record] : to_report) {
@@ -411,6 +601,73 @@ void PodSync::sync_once() {
     report_status(uid_of(pod), pod, std::move(status));
   }
   settling_ = settling;
+  if (auto now = std::chrono::steady_clock::now(); now >= next_refresh_) {
+    next_refresh_ = now + o_.config_refresh;
+    std::vector<Json> running;
+    for (const auto& [pod, record] : to_report) running.push_back(pod);
+    refresh_volumes(running);
+  }
+}
+
+void PodSync::refresh_volumes(const std::vector<Json>& pods) {
+  // One GET per object and pass, however many pods use it.
+  std::map<std::string, Result<std::optional<KeyValueObject>>> cache;
+  auto fetch = [&](const std::string& kind, const std::string& ns,
+                   const std::string& name) -> const Result<std::optional<KeyValueObject>>& {
+    std::string resource = kind == "secret" ? "secrets" : "configmaps";
+    std::string key = cat(resource, '/', ns, '/', name);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    auto got = [&]() -> Result<std::optional<KeyValueObject>> {
+      auto r = TRY(api_.request("GET", cat("/api/v1/namespaces/", ns, "/", resource, "/", name)));
+      if (r.status == 404) return std::optional<KeyValueObject>();
+      if (r.status != 200)
+        return error(kind, ' ', quote(name), ": HTTP ", r.status, ": ", r.message());
+      Json j = TRY(parse_json(r.body, name));
+      KeyValueObject o;
+      o.kind = kind;
+      o.name = name;
+      o.namespace_ = ns;
+      for (const char* field : {"data", "stringData"}) {
+        if (!j.contains(field) || !j[field].is_object()) continue;
+        for (const auto& [k, v] : j[field].items()) {
+          if (!v.is_string()) continue;
+          if (kind == "secret" && std::string_view(field) == "data")
+            o.data[k] =
+                TRY_CTX(base64_decode(v.get<std::string>()), kind, ' ', quote(name), " data.", k);
+          else
+            o.data[k] = v.get<std::string>();
+        }
+      }
+      return std::optional<KeyValueObject>(std::move(o));
+    }();
+    return cache.emplace(key, std::move(got)).first->second;
+  };
+  for (const auto& pod : pods) {
+    bool any = false;
+    for (const auto& v : pod["spec"].value("volumes", Json::array()))
+      any = any || v.contains("configMap") || v.contains("secret");
+    if (!any) continue;
+    Json bare = pod;
+    bare.erase("status");
+    auto parsed = pod_from_json(bare);
+    if (!parsed) continue;
+    std::string ns = ns_of(pod);
+    for (const Volume& v : parsed->spec.volumes) {
+      if (v.kind != "configMap" && v.kind != "secret") continue;
+      const auto& obj = fetch(v.kind, ns, v.source);
+      if (!obj) {
+        log::warn("pod ", ns, "/", name_of(pod), ": ", obj.error().what());
+        continue;  // the volume keeps what it has
+      }
+      auto changed = refresh_key_volume(v, obj->has_value() ? &obj->value() : nullptr,
+                                        o_.node.pod_dir(uid_of(pod)));
+      if (!changed)
+        log::warn("pod ", ns, "/", name_of(pod), ": ", changed.error().what());
+      else if (*changed)
+        log::info("pod ", ns, "/", name_of(pod), ": volume ", quote(v.name), " updated from ",
+                  v.kind, ' ', quote(v.source));
+    }
+  }
 }
 
 }  // namespace skiff::kubelet::node

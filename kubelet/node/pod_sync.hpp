@@ -1,16 +1,21 @@
 #pragma once
 // The pods the master assigns to this node, made real: each pod bound here gets one skiff-shim
 // (started by exec'ing `skiff-pod run --detach` with the pod and the ConfigMaps and Secrets it
-// uses, the code path `skiff pod run` takes — the kubelet itself never forks without exec), its
+// uses, the code path `skiff pod run` takes — the kubelet itself never forks without exec) once
+// admission lets it (admission.hpp; else it is Failed with OutOfcpu, NodePorts, ...), its
 // status is PATCHed when the shim reports a change, a pod being deleted is stopped within its
 // grace period and then deleted for good (uid precondition), and local pods the API no longer
 // has (orphans) are stopped and removed. Local state is the pod records under the state root, so
-// a restarted kubelet picks up the shims that kept running.
+// a restarted kubelet picks up the shims that kept running. A pod whose ConfigMap or Secret is
+// missing waits (CreateContainerConfigError) and starts once it is there; the configMap and
+// secret volumes of running pods are kept current (fetched every config_refresh, swapped in
+// atomically through ..data).
 
 #include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -18,6 +23,7 @@
 
 #include "common/json_util.hpp"
 #include "kubelet/engine/config.hpp"
+#include "kubelet/node/admission.hpp"
 #include "kubelet/node/api_client.hpp"
 
 namespace skiff::kubelet::node {
@@ -30,6 +36,16 @@ struct PodSyncOptions {
   std::chrono::milliseconds period{1000};
   // When set, no pod starts before it turns true (the overlay's pod network is not there yet).
   const std::atomic<bool>* network_ready = nullptr;
+  // Admission (admission.hpp): the node's allocatable; unset, only host ports are checked.
+  std::optional<Allocatable> allocatable;
+  // How often the ConfigMaps and Secrets of running pods are fetched again and their volumes
+  // rewritten (the kubelet: its sync period plus its cache's TTL, about a minute).
+  std::chrono::milliseconds config_refresh{std::chrono::seconds(10)};
+  // A pod waiting for a missing ConfigMap or Secret is tried again at least this often.
+  std::chrono::milliseconds config_retry{std::chrono::seconds(3)};
+  // Static pods (static_pods.hpp): the manifests in this directory, looked at this often.
+  std::string static_pod_path;
+  std::chrono::milliseconds static_check{std::chrono::seconds(1)};
 };
 
 class PodSync {
@@ -63,8 +79,14 @@ class PodSync {
   void start_and_record(const Json& pod);  // in a worker
   Result<std::string> manifest_for(const Json& pod);
   void report_status(const std::string& uid, const Json& pod, Json status);
-  void patch_status(const Json& pod, const Json& status);
+  // False when it could not be sent yet (a static pod without its mirror pod).
+  bool patch_status(const Json& pod, const Json& status);
+  // Reads the static pod manifests, and makes the API's mirror pods match them.
+  void sync_static_pods();
   void begin_worker(const std::string& uid, std::function<void()> fn);
+  // The configMap and secret volumes of `pods` (running here) rewritten where their object
+  // changed.
+  void refresh_volumes(const std::vector<Json>& pods);
   Result<void> skiff_pod(const std::string& ns, const std::vector<std::string>& args,
                          std::chrono::milliseconds timeout = std::chrono::seconds(120),
                          std::string* output = nullptr);
@@ -80,10 +102,19 @@ class PodSync {
   std::map<std::string, Json> reported_;     // uid -> last status PATCHed
   std::map<std::string, Attempt> attempts_;  // uid -> start back-off
   static constexpr int kMaxParallelStarts = 4;
-  int starting_ = 0;               // start workers running
-  std::set<std::string> busy_;     // uids a worker is stopping or deleting
-  std::set<std::string> deleted_;  // uids finally deleted (awaiting the watch)
-  std::set<std::string> evicted_;  // uids evicted: never started again
+  int starting_ = 0;                // start workers running
+  std::set<std::string> busy_;      // uids a worker is stopping or deleting
+  std::set<std::string> deleted_;   // uids finally deleted (awaiting the watch)
+  std::set<std::string> evicted_;   // uids evicted: never started again
+  std::set<std::string> admitted_;  // uids admitted (started, or found running)
+  std::set<std::string> rejected_;  // uids admission refused (Failed, never started)
+  std::chrono::steady_clock::time_point next_refresh_{};
+  std::map<std::string, Json> static_;             // uid (the manifest's hash) -> static pod
+  std::map<std::string, std::string> mirror_uid_;  // static pod uid -> its mirror pod's uid
+  std::map<std::string, std::chrono::steady_clock::time_point> mirror_posted_;
+  std::set<std::string> static_errors_;  // bad manifests, logged once each
+  std::string node_uid_;
+  std::chrono::steady_clock::time_point next_static_scan_{};
   struct Worker {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;

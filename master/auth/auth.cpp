@@ -145,6 +145,8 @@ bool node_authorize(const std::string& node, const Attributes& a, const Store* s
   if (r == "pods") {
     if (v == "list" || v == "watch")
       return a.field_selector.find("spec.nodeName=" + node) != std::string::npos;
+    // Mirror pods of its static pods: the handler admits only those (NodeRestriction).
+    if (v == "create" && a.subresource.empty()) return true;
     if (a.name.empty()) return false;
     Object pod = store->get(object_key("pods", a.ns, a.name));
     if (!pod) return v == "get";  // a 404 reveals nothing

@@ -31,6 +31,43 @@ HttpResponse json_response(int code, const Json& body) {
 
 HttpResponse error_response(const ApiError& e) { return json_response(e.code, e.to_status()); }
 
+// kube's NodeRestriction for pods a node creates: only a mirror pod (kubernetes.io/config.mirror)
+// bound to the node itself, owned by nothing but its Node, using no Secret, ConfigMap,
+// PersistentVolumeClaim or ServiceAccount. "" when allowed, else why not.
+std::string node_pod_create_problem(const std::string& user, const Json& pod) {
+  std::string node = user.substr(std::string("system:node:").size());
+  const Json* ann = api::at_path(pod, {"metadata", "annotations"});
+  if (!ann || !ann->is_object() || !ann->contains("kubernetes.io/config.mirror"))
+    return "pod does not have \"kubernetes.io/config.mirror\" annotation, node can only create "
+           "mirror pods";
+  if (api::str_at(pod, {"spec", "nodeName"}) != node)
+    return cat("node ", json_quote(node), " can only create pods with spec.nodeName set to itself");
+  if (const Json* owners = api::at_path(pod, {"metadata", "ownerReferences"}))
+    for (const auto& o : *owners)
+      if (o.value("kind", "") != "Node" || o.value("name", "") != node)
+        return cat("node ", json_quote(node),
+                   " can only create pods with an owner reference to itself");
+  const Json* spec = api::at_path(pod, {"spec"});
+  if (spec && !spec->value("serviceAccountName", "").empty())
+    return "node can not create pods that reference a service account";
+  if (spec)
+    for (const auto& v : spec->value("volumes", Json::array()))
+      for (const char* k : {"secret", "configMap", "persistentVolumeClaim", "projected"})
+        if (v.contains(k)) return cat("node can not create pods that reference ", k, " volumes");
+  if (spec)
+    for (const char* list : {"containers", "initContainers", "ephemeralContainers"})
+      for (const auto& c : spec->value(list, Json::array())) {
+        if (!c.value("envFrom", Json::array()).empty())
+          return "node can not create pods that use envFrom";
+        for (const auto& e : c.value("env", Json::array())) {
+          const Json* vf = api::at_path(e, {"valueFrom"});
+          if (vf && (vf->contains("secretKeyRef") || vf->contains("configMapKeyRef")))
+            return "node can not create pods that reference secrets or configmaps in env";
+        }
+      }
+  return "";
+}
+
 HttpResponse text_response(int code, std::string body) {
   HttpResponse r;
   r.status = code;
@@ -350,6 +387,13 @@ HttpResponse ApiHandler::resource(HttpRequest& req, const Route& route, const Id
     }
     if (req.method == "DELETE") {
       auto lsel = api::LabelSelector::parse(req.param("labelSelector"));
+      // NodeRestriction: a node may create only mirror pods of its own static pods.
+      if (k.kind == "Pod" && !who.in_group("system:masters") && who.in_group("system:nodes"))
+        if (std::string why = node_pod_create_problem(who.user, *body); !why.empty()) {
+          auto e = api::forbidden_error(who.user, "create", "pods", route.ns);
+          e.message += ": " + why;
+          return error_response(e);
+        }
       if (!lsel.ok()) return error_response(api::bad_request(lsel.error().what()));
       auto fsel = api::FieldSelector::parse(req.param("fieldSelector"));
       if (!fsel.ok()) return error_response(api::bad_request(fsel.error().what()));
