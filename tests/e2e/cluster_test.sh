@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# A three-node skiff cluster made by scripts/cluster/up.sh (master and registry on an underlay;
+# each node a network + mount namespace whose skiff-kubelet joined with a bootstrap token and runs
+# the WireGuard overlay), then the issue's proofs: the nodes join and are Ready and meshed (each has
+# the other two as WireGuard peers); a 6-replica Deployment of the busybox image pulled from the
+# cluster's registry rolls out across all three nodes; pods reach each other across nodes over
+# WireGuard (ICMP and TCP); ConfigMap volume, kubectl logs, the kubelet API; a kubelet SIGKILLed
+# keeps its pods running and re-adopts them when started again (same containers, restartCount and
+# start times); kubectl delete pod is graceful and leaves nothing on the node; a pod deleted while
+# its kubelet is down is removed when it comes back; a master restart leaves the nodes Ready; a
+# node whose kubelet is stopped goes NotReady and its Deployment pods come back on the other nodes
+# (shortened grace period and toleration); `kubectl delete node` takes it out of the others'
+# WireGuard peers; down.sh leaves nothing behind (netns, links, mounts, processes, cgroups, state)
+# and is idempotent; up.sh failing midway tears down what it made.
+# Exit 77 (skip) without root, kubectl, wireguard-go, docker-registry, skopeo or the binaries.
+set -uo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+[[ "$(id -u)" -eq 0 ]] || skip "needs root (namespaces, pods)"
+for tool in wireguard-go wg ip jq python3 kubectl nsenter unshare docker-registry skopeo; do
+  command -v "$tool" >/dev/null || skip "\`$tool' not installed (scripts/install-deps.sh)"
+done
+[[ -c /dev/net/tun ]] || skip "no /dev/net/tun (wireguard-go needs TUN)"
+build="$(dirname "$(dirname "$(realpath "${SKIFF_BIN:-$repo/build/runtime/skiff}")")")"
+export SKIFF_BUILD="$build"
+skiffpod="$build/kubelet/skiff-pod"
+for b in master/skiff-master kubelet/skiff-kubelet kubelet/skiff-pod kubelet/skiff-shim \
+  cni/skiff-net cni/skiff-bridge runtime/skiff runtime/skiff-pull; do
+  [[ -x "$build/$b" ]] || skip "\`$build/$b' not built"
+done
+
+work="$(mktemp -d /tmp/skiff-e2e-cluster.XXXXXX)"
+name="ske$(($$ % 10000))" c="$work/c" net=237
+up=("$repo/scripts/cluster/up.sh") down=("$repo/scripts/cluster/down.sh" --name "$name" --dir "$c")
+cleanup() {
+  [[ -n "${stopped:-}" ]] && kill -CONT "$stopped" 2>/dev/null
+  "${down[@]}" >/dev/null 2>&1
+  "$repo/scripts/cluster/down.sh" --name "${name}x" --dir "$work/bad" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+failures=0
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+pass() { echo "ok: $*"; }
+k() { kubectl --kubeconfig "$c/admin.kubeconfig" --request-timeout=20s "$@"; }
+wait_for() {  # wait_for SECONDS CMD...: CMD every 0.2 s until it succeeds
+  local end=$((SECONDS + $1))
+  shift
+  while ((SECONDS < end)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  "$@" >/dev/null 2>&1
+}
+node() { echo "$name-n$1"; }
+innode() {  # innode I CMD...: in node I's network and mount namespaces
+  local i=$1
+  shift
+  nsenter --net="/run/netns/$(node "$i")" --mount="$c/ns/n$i" "$@"
+}
+pod_cmd() {  # skiff-pod on node I's roots
+  local i=$1 d="$c/n$1"
+  shift
+  innode "$i" "$skiffpod" --state-root "$d/state" --run-root "$d/run" --log-root "$d/log" \
+    --image-root "$d/images" --snapshot-root "$d/snapshots" "$@"
+}
+kubelet_pid() { cat "$c/n$1/kubelet.pid"; }
+peers() { innode "$1" wg show skiffwg0 peers 2>/dev/null | sort; }
+key_of() { k get node "$(node "$1")" -o jsonpath='{.metadata.annotations.skiff\.dev/wireguard-public-key}'; }
+web_pods() {  # name node podIP, one line per live (not terminating) web pod
+  k get pods -l app=web -o json |
+    jq -r '.items[] | select(.metadata.deletionTimestamp == null) |
+      "\(.metadata.name) \(.spec.nodeName) \(.status.podIP // "-") \(.status.phase)"'
+}
+kubelet_api() {  # kubelet_api I PATH: GET on node I's kubelet API with the admin's certificate
+  python3 - "10.$net.0.$1" "$2" "$c/master/pki" <<'PY'
+import http.client, ssl, sys
+ctx = ssl._create_unverified_context()  # the kubelet's serving certificate is self-signed
+ctx.load_cert_chain(sys.argv[3] + "/admin.crt", sys.argv[3] + "/admin.key")
+c = http.client.HTTPSConnection(sys.argv[1], 10250, context=ctx, timeout=10)
+c.request("GET", sys.argv[2])
+r = c.getresponse()
+print(r.read().decode())
+sys.exit(0 if r.status == 200 else 1)
+PY
+}
+
+# --- bad input and a failing up.sh: non-zero, named, nothing left ---
+out=$("${up[@]}" 0 --name "${name}x" --dir "$work/bad" 2>&1) && fail "up.sh 0 succeeded"
+[[ "$out" == *"N: want a node count"* && ! -e "$work/bad" ]] && pass "up.sh 0: refused ($out)" ||
+  fail "up.sh 0: $out"
+out=$("${up[@]}" 1 --name "${name}x" --dir "$work/bad" --net 239 --master-arg --no-such-flag 2>&1) &&
+  fail "up.sh with a master that cannot start succeeded"
+if [[ "$out" == *"failed: master up"* && ! -e "$work/bad" ]] && ! ip netns list | grep -q "^${name}x-" &&
+  ! ip link show "${name}x-h" >/dev/null 2>&1 && ! ls -d /sys/fs/cgroup/*/"skiffc-${name}x" 2>/dev/null; then
+  pass "up.sh failing midway (the master does not start) says so and tears down what it made"
+else
+  fail "failed up.sh: $out; left: $(ls "$work/bad" 2>&1) $(ip netns list | grep "^${name}x-")"
+fi
+
+# --- up.sh 3 ---
+start=$SECONDS
+if ! out=$("${up[@]}" 3 --name "$name" --dir "$c" --net "$net" \
+  --master-arg --node-monitor-grace-period=5s --kubelet-arg --lease-period-ms=1000 2>&1); then
+  echo "$out"
+  fail "up.sh 3"
+  exit 1
+fi
+echo "$out" | sed 's/^/    /'
+image=$(sed -n 's/^image: //p' <<<"$out")
+[[ "$(sed -n 's/^export KUBECONFIG=//p' <<<"$out")" == "$c/admin.kubeconfig" && -n "$image" ]] &&
+  pass "up.sh 3 in $((SECONDS - start)) s, prints KUBECONFIG and the image ($image)" ||
+  fail "up.sh output"
+ready=$(k get nodes -o json | jq '[.items[] | select(.status.conditions[] |
+  .type == "Ready" and .status == "True")] | length')
+[[ $ready == 3 ]] && pass "three nodes joined and are Ready" || fail "$ready nodes Ready"
+[[ "$(k get node "$(node 2)" -o jsonpath='{.status.addresses[0].address}')" == "10.$net.0.2" ]] &&
+  pass "node 2's InternalIP is its underlay address" || fail "node 2 InternalIP"
+[[ "$(stat -c %a "$c/n1/kubelet/credentials/kubelet-client.key")" == 600 ]] &&
+  pass "node 1's key is 0600" || fail "node 1 key mode"
+[[ "$(readlink /proc/"$(kubelet_pid 1)"/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" &&
+  "$(readlink /proc/"$(kubelet_pid 1)"/ns/mnt)" != "$(readlink /proc/"$(kubelet_pid 2)"/ns/mnt)" ]] &&
+  ! [[ -e /run/wireguard/skiffwg0.sock ]] &&
+  pass "each kubelet has its own mount namespace (wireguard-go's socket not on the host)" ||
+  fail "mount namespaces"
+meshed() {
+  local i j
+  for i in 1 2 3; do
+    [[ "$(peers "$i" | wc -l)" == 2 ]] || return 1
+    for j in 1 2 3; do
+      ((i == j)) || peers "$i" | grep -qxF "$(key_of "$j")" || return 1
+    done
+  done
+}
+wait_for 20 meshed && pass "each node has the other two as WireGuard peers (wg show in its netns)" ||
+  fail "mesh: $(for i in 1 2 3; do echo "n$i: $(peers "$i" | tr '\n' ' ')"; done)"
+
+# --- a 6-replica Deployment from the registry, spread over the three nodes ---
+k apply --validate=false -f - >/dev/null <<YAML || fail "apply"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config}
+data: {greeting: hello-from-the-api}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 6
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 3
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}
+      containers:
+      - name: c
+        image: $image
+        command: [sh, -c, "trap 'exit 0' TERM; hostname >/tmp/index.html; echo started; httpd -f -p 8080 -h /tmp & wait"]
+        volumeMounts: [{name: cfg, mountPath: /etc/web}]
+      volumes:
+      - name: cfg
+        configMap: {name: web-config}
+YAML
+start=$SECONDS
+if k rollout status deployment/web --timeout=120s >/dev/null; then
+  pass "kubectl rollout status: 6 replicas available in $((SECONDS - start)) s (image pulled from the registry)"
+else
+  fail "rollout"
+  k get pods -o wide
+  tail -n 20 "$c"/n*/kubelet.log
+fi
+mapfile -t pods < <(web_pods)
+spread=$(printf '%s\n' "${pods[@]}" | awk '$4 == "Running" {print $2}' | sort -u | wc -l)
+((${#pods[@]} == 6 && spread == 3)) && pass "the 6 pods run on all three nodes" ||
+  fail "spread: $(printf '%s; ' "${pods[@]}")"
+declare -A pod_on=() ip_of=()
+for line in "${pods[@]}"; do
+  read -r p nd ip _ <<<"$line"
+  pod_on[$nd]=$p ip_of[$p]=$ip
+done
+a=${pod_on[$(node 1)]:-} b=${pod_on[$(node 2)]:-} c3=${pod_on[$(node 3)]:-}
+[[ -n $a && -n $b && -n $c3 ]] || { fail "a pod on each node"; exit 1; }
+cidr1=$(k get node "$(node 1)" -o jsonpath='{.spec.podCIDR}')
+python3 -c 'import ipaddress,sys; sys.exit(ipaddress.ip_address(sys.argv[1]) not in ipaddress.ip_network(sys.argv[2]))' \
+  "${ip_of[$a]}" "$cidr1" && pass "$a's IP ${ip_of[$a]} is from node 1's pod CIDR $cidr1" ||
+  fail "pod IP ${ip_of[$a]} not in $cidr1"
+
+# --- across nodes over WireGuard: ICMP and TCP ---
+for p in "$b" "$c3"; do
+  if wait_for 15 pod_cmd 1 exec "$a" -- ping -c 1 -W 1 "${ip_of[$p]}"; then
+    pass "ping: $a (node 1) reaches $p (${ip_of[$p]})"
+  else
+    fail "ping $a -> $p"
+  fi
+  # (busybox-static's wget crashes resolving; nc speaks the HTTP)
+  got=$(pod_cmd 1 exec "$a" -- sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 ${ip_of[$p]} 8080" 2>&1 | tail -n 1)
+  [[ "$got" == "$p" ]] && pass "TCP: $a fetches http://${ip_of[$p]}:8080/ from $p" ||
+    fail "TCP $a -> $p: $got"
+done
+rx=$(innode 2 wg show skiffwg0 transfer | awk '{s += $2} END {print s + 0}')
+((rx > 0)) && pass "node 2's WireGuard received $rx bytes" || fail "no WireGuard traffic on node 2"
+
+# --- what the pods see and the kubelet serves ---
+[[ "$(pod_cmd 1 exec "$a" -- cat /etc/web/greeting)" == hello-from-the-api ]] &&
+  pass "$a sees the ConfigMap in its volume" || fail "configmap volume"
+[[ "$(k logs "$a")" == started ]] && pass "kubectl logs $a (through node 1's kubelet API)" ||
+  fail "kubectl logs: $(k logs "$a" 2>&1)"
+kubelet_api 2 /pods | jq -e --arg p "$b" '[.items[].metadata.name] | index($p)' >/dev/null &&
+  pass "kubelet API: node 2's /pods lists $b" || fail "kubelet API /pods"
+shim=$(pgrep -f "skiff-shim --pod-dir $c/n1/state/" | head -1)
+if [[ -n $shim ]] && ! innode 1 ss -tnpH | grep -q "pid=$shim,"; then
+  pass "the shim holds none of the kubelet's connections"
+else
+  fail "shim $shim: $(innode 1 ss -tnpH | grep "pid=$shim,")"
+fi
+
+# --- kubelet SIGKILL + restart: its pods keep running and are adopted ---
+node1_state() {
+  k get pods -l app=web --field-selector "spec.nodeName=$(node 1)" -o json | jq -c '[.items[] |
+    {n: .metadata.name, id: .status.containerStatuses[0].containerID,
+     r: .status.containerStatuses[0].restartCount,
+     s: .status.containerStatuses[0].state.running.startedAt}] | sort_by(.n)'
+}
+before=$(node1_state)
+shims=$(pgrep -f "skiff-shim --pod-dir $c/n1/state/" | sort | tr '\n' ' ')
+old=$(kubelet_pid 1)
+kill -9 "$old"
+sleep 1
+"$c/n1/start-kubelet"
+listed() { kubelet_api 1 /pods | jq -e --arg p "$a" '[.items[].metadata.name] | index($p)'; }
+wait_for 20 listed || fail "the restarted kubelet's API"
+sleep 3
+after=$(node1_state)
+if [[ "$(kubelet_pid 1)" != "$old" && "$after" == "$before" && "$before" == *'"r":0'* &&
+  "$before" != *null* && "$(pgrep -f "skiff-shim --pod-dir $c/n1/state/" | sort | tr '\n' ' ')" == "$shims" &&
+  "$(pod_cmd 1 ls -o json | jq length)" == "$(jq length <<<"$before")" ]]; then
+  pass "kubelet SIGKILL + restart: node 1's $(jq length <<<"$before") pods keep their shims, containers, restartCount 0 and start times"
+else
+  fail "after the kubelet restart: $before -> $after (shims $shims)"
+fi
+
+# --- kubectl delete pod: graceful, nothing left on the node ---
+start=$SECONDS
+k delete pod "$a" --wait=true >/dev/null || fail "kubectl delete pod $a"
+took=$((SECONDS - start))
+((took < 10)) && pass "kubectl delete pod $a in ${took} s" || fail "delete took ${took} s"
+gone_from() { ! pod_cmd "$1" ls -o json | jq -e --arg p "$2" 'map(.name) | index($p)'; }
+wait_for 10 gone_from 1 "$a" && [[ -z "$(ls -d "$c/n1/log/default_${a}_"* 2>/dev/null)" ]] &&
+  pass "nothing of $a left on node 1" || fail "node 1 still has $a: $(pod_cmd 1 ls)"
+
+# --- a pod deleted while its kubelet is down: removed when it comes back ---
+kill -9 "$(kubelet_pid 2)"
+k delete pod "$b" --grace-period=0 --force >/dev/null 2>&1
+gone_from 2 "$b" && fail "$b should still run on node 2"
+"$c/n2/start-kubelet"
+wait_for 20 gone_from 2 "$b" && pass "the orphan $b is stopped and removed by node 2's restarted kubelet" ||
+  fail "orphan on node 2: $(pod_cmd 2 ls)"
+k rollout status deployment/web --timeout=60s >/dev/null && pass "the Deployment is whole again" ||
+  fail "rollout after the deletions"
+
+# --- a master restart leaves the nodes Ready ---
+kill -9 "$(cat "$c/master.pid")"
+"$c/restart-master"
+wait_for 30 k get --raw /api || fail "master back"
+sleep 8  # longer than the grace period (5 s) and a lifecycle pass (5 s) after the restart
+ready=$(k get nodes -o json | jq '[.items[] | select(.status.conditions[] |
+  .type == "Ready" and .status == "True") | select((.spec.taints // []) | length == 0)] | length')
+[[ $ready == 3 ]] && pass "master restarted: the three nodes stay Ready, untainted" ||
+  fail "after the master restart $ready nodes Ready: $(k get nodes)"
+
+# --- a node stopped: NotReady, its pods come back on the other two ---
+stopped=$(kubelet_pid 3)
+kill -STOP "$stopped"
+start=$SECONDS
+not_ready() {
+  [[ "$(k get node "$(node 3)" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" != True ]]
+}
+wait_for 40 not_ready && pass "node 3's kubelet stopped: NotReady after $((SECONDS - start)) s" ||
+  fail "node 3 still Ready"
+moved() {
+  local l
+  l=$(web_pods | awk -v n="$(node 3)" '$4 == "Running" && $2 != n' | wc -l)
+  ((l == 6)) && ! web_pods | grep -q " $(node 3) "
+}
+wait_for 60 moved && pass "its pods run again on nodes 1 and 2 after $((SECONDS - start)) s" ||
+  fail "pods after node 3 stopped: $(web_pods | tr '\n' ';')"
+
+# --- kubectl delete node: gone from the others' WireGuard peers ---
+key3=$(key_of 3)
+kill -9 "$stopped"
+kill -CONT "$stopped" 2>/dev/null
+stopped=""
+k delete node "$(node 3)" >/dev/null || fail "kubectl delete node"
+unpeered() { ! peers 1 | grep -qxF "$key3" && ! peers 2 | grep -qxF "$key3" && [[ "$(peers 1 | wc -l)" == 1 ]]; }
+wait_for 20 unpeered && pass "node 3 deleted: gone from the WireGuard peers of nodes 1 and 2" ||
+  fail "peers still: $(peers 1 | tr '\n' ' ') / $(peers 2 | tr '\n' ' ')"
+
+if ((failures)); then
+  echo "--- master log"; tail -n 20 "$c/master.log"
+  for i in 1 2 3; do echo "--- kubelet $i log"; tail -n 30 "$c/n$i/kubelet.log"; done
+fi
+
+# --- down.sh: nothing left ---
+out=$("${down[@]}" 2>&1) || fail "down.sh: $out"
+left=""
+ip netns list | grep -q "^$name-" && left+=" netns: $(ip netns list | grep "^$name-" | tr '\n' ' ')"
+ip link show "$name-h" >/dev/null 2>&1 && left+=" link $name-h"
+findmnt -rn -o TARGET | grep -q "^$c" && left+=" mounts: $(findmnt -rn -o TARGET | grep "^$c" | tr '\n' ' ')"
+procs=$(ps -eo stat=,args= | awk -v d="$c" '$1 !~ /^Z/ && index($0, d)' | grep -v awk)
+[[ -n $procs ]] && left+=" processes: $procs"
+ls -d /sys/fs/cgroup/*/"skiffc-$name" >/dev/null 2>&1 && left+=" cgroups"
+[[ -e $c ]] && left+=" $c"
+[[ -z $left ]] && pass "down.sh left no netns, link, mount, process, cgroup or state" ||
+  fail "down.sh left:$left"
+out=$("${down[@]}" 2>&1) && pass "down.sh again: nothing to do ($out)" || fail "down.sh again: $out"
+
+if ((failures)); then
+  echo "$failures failure(s)"
+  exit 1
+fi
+echo "all cluster checks passed"
