@@ -29,6 +29,12 @@ packages=(
   etcd-server etcd-client
   # pod grpc probes: a real grpc.health.v1 server (grpc-core) in the kubelet's unit tests
   python3-grpcio
+  # Vagrant cluster (scripts/vagrant): vagrant + its libvirt provider, libvirtd/virtlogd (started
+  # by the scripts inside their own network namespace; the package's default network is not
+  # autostarted), qemu-img, dnsmasq for the VM networks
+  vagrant vagrant-libvirt libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-utils dnsmasq-base ebtables
+  # the offline Debian box (scripts/vagrant/build-box.sh): debootstrap, MBR + ext4 + extlinux
+  debootstrap extlinux syslinux-common fdisk e2fsprogs
 )
 # kubectl 1.20 for skiff-master's e2e tests; left out where another package already owns
 # /usr/bin/kubectl (dpkg would refuse to overwrite it): the test then uses that kubectl.
