@@ -14,6 +14,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for t in vagrant libvirtd virtlogd virsh qemu-system-x86_64 qemu-img nsenter unshare ip dnsmasq; do
   command -v "$t" >/dev/null || { echo "up.sh: \`$t' not installed (scripts/install-deps.sh)" >&2; exit 1; }
 done
+if [[ -n ${SKIFF_VAGRANT_BOX:-} && ! -s $SKIFF_VAGRANT_BOX ]]; then
+  echo "up.sh: SKIFF_VAGRANT_BOX: $SKIFF_VAGRANT_BOX does not exist or is empty (build-box.sh OUT.box makes one)" >&2
+  exit 1
+fi
 if [[ -e $vg_run ]]; then
   echo "up.sh: $vg_run exists (a cluster is up, or was not torn down): run down.sh first" >&2
   exit 1
