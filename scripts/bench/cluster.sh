@@ -13,7 +13,6 @@
 #   scripts/bench/cluster.sh          (root; the cluster uses 10.242.0.0/24 and 10.243.0.0/16)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-repo=$PWD
 name=skbench net=242
 work=$(mktemp -d /tmp/skiff-bench-cluster.XXXXXX)
 dir="$work/c"

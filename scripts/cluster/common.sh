@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the names are for the scripts that source this
 # Shared by scripts/cluster/*.sh (sourced): names and paths of cluster NAME.
 name="${name:-skiff}"
 dir="${dir:-}"

@@ -6,6 +6,7 @@
 # pod cgroups in every hierarchy, and DIR. Idempotent: a cluster half made or already gone is fine.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=common.sh
 source "$here/common.sh"
 while (($#)); do
   case "$1" in
@@ -30,6 +31,7 @@ if [[ -d "$cgv2/$cg" ]]; then
     if [[ -f "$cgv2/$cg/cgroup.kill" ]]; then
       echo 1 >"$cgv2/$cg/cgroup.kill"
     else
+      # shellcheck disable=SC2038  # pids, not file names, go through xargs
       find "$cgv2/$cg" -name cgroup.procs -exec cat {} + | xargs -r kill -9 2>/dev/null
     fi
     sleep 0.05

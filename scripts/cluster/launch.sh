@@ -3,6 +3,7 @@
 # Starts CMD in the background, in its own session, in v2 cgroup CGROUP (a path under the
 # unified hierarchy), in the given namespaces (nsenter execs: PIDFILE gets CMD's pid), stdio to LOG.
 set -uo pipefail
+# shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 (($# >= 3)) || die "usage: launch.sh CGROUP LOG PIDFILE [--net F] [--mount F] -- CMD..."
 cgroup=$1 log=$2 pidfile=$3

@@ -30,6 +30,7 @@ set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
+# shellcheck source=common.sh
 source "$here/common.sh"
 
 usage() {
@@ -71,6 +72,8 @@ done
 [[ -e "$dir" ]] && die "\`$dir' exists: cluster \`$name' is up (scripts/cluster/down.sh --name $name)"
 ip netns list | grep -q "^$ul\b" && die "netns \`$ul' exists (scripts/cluster/down.sh --name $name)"
 ip link show "$hostif" >/dev/null 2>&1 && die "link \`$hostif' exists (another cluster on --net?)"
+ip -4 -o addr show | grep -q " inet $ul_prefix\." &&
+  die "--net $net: this host already has an address in $ul_prefix.0/24 (another cluster? pick another --net)"
 
 step="start"
 failed() {
