@@ -545,7 +545,7 @@ HttpResponse ApiHandler::watch(HttpRequest& req, const Route& route) {
   bool bookmarks = req.param("allowWatchBookmarks") == "true";
   bool table = wants_table(req);
   std::string include = include_object(req);
-  auto w = registry_.store().watch(prefix, from);
+  auto w = registry_.store().watch(prefix, from, !lsel->empty() || !fsel->empty());
   HttpResponse r;
   r.content_type = "application/json";
   if (!w.ok()) {

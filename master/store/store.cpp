@@ -59,6 +59,7 @@ bool Watcher::push(WatchEvent e, size_t limit) {
       closed_ = true;
       queue_.clear();
     } else {
+      if (!with_prev_) e.prev = Object{};
       queue_.push_back(std::move(e));
     }
   }
@@ -603,8 +604,9 @@ int64_t Store::oldest_locked() const {
   return std::max(first - 1, compacted_);
 }
 
-Result<std::shared_ptr<Watcher>> Store::watch(const std::string& prefix, int64_t from_rev) {
-  auto w = std::make_shared<Watcher>(prefix);
+Result<std::shared_ptr<Watcher>> Store::watch(const std::string& prefix, int64_t from_rev,
+                                              bool with_prev) {
+  auto w = std::make_shared<Watcher>(prefix, with_prev);
   std::unique_lock lock(mu_);
   if (from_rev == 0) {
     for (auto it = objects_.lower_bound(prefix);
@@ -617,7 +619,10 @@ Result<std::shared_ptr<Watcher>> Store::watch(const std::string& prefix, int64_t
     auto it = std::lower_bound(events_.begin(), events_.end(), from_rev + 1,
                                [](const WatchEvent& e, int64_t r) { return e.rev < r; });
     for (; it != events_.end(); ++it)
-      if (it->key.compare(0, prefix.size(), prefix) == 0) w->queue_.push_back(*it);
+      if (it->key.compare(0, prefix.size(), prefix) == 0) {
+        w->queue_.push_back(*it);
+        if (!with_prev) w->queue_.back().prev = Object{};
+      }
   }
   watchers_.push_back(w);
   return w;

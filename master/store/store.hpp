@@ -110,7 +110,8 @@ inline constexpr int kGone = ERANGE;
 // falls too far behind (the client re-lists, as with kube-apiserver) or at shutdown.
 class Watcher {
  public:
-  explicit Watcher(std::string prefix) : prefix_(std::move(prefix)) {}
+  explicit Watcher(std::string prefix, bool with_prev = true)
+      : prefix_(std::move(prefix)), with_prev_(with_prev) {}
   // Waits up to `timeout` and moves pending events into `out`; false once closed and drained.
   bool next(std::vector<WatchEvent>& out, std::chrono::milliseconds timeout);
   void close();
@@ -121,6 +122,7 @@ class Watcher {
   friend class Store;
   bool push(WatchEvent e, size_t limit);
   std::string prefix_;
+  bool with_prev_;  // keep WatchEvent::prev (selector watches); else it is dropped when queued
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<WatchEvent> queue_;
@@ -178,7 +180,10 @@ class Store {
   // Registers a watcher for keys under `prefix` receiving every event after `from_rev`. With
   // from_rev 0 it first receives ADDED for every current object. kGone when `from_rev` is older
   // than the event window or the compacted revision.
-  Result<std::shared_ptr<Watcher>> watch(const std::string& prefix, int64_t from_rev);
+  // `with_prev`: events carry the previous version (a selector watch needs it; a queued one
+  // otherwise only keeps a superseded version alive while the watcher lags).
+  Result<std::shared_ptr<Watcher>> watch(const std::string& prefix, int64_t from_rev,
+                                         bool with_prev = false);
   // Forgets history at or below `rev` (backend rows and in-memory events).
   Result<void> compact(int64_t rev);
   // The oldest revision a watch can start from.

@@ -277,6 +277,37 @@ TEST_P(StoreTest, KeepsBytesAndParsesOnDemandInTheReadersCopy) {
   EXPECT_EQ(copy.json.get(), shared.json.get());
 }
 
+// Only a watch that asks for it (a selector watch) gets the previous version of a modification;
+// the others' queues do not keep superseded versions alive.
+TEST_P(StoreTest, PreviousVersionOnlyForWatchesThatAskForIt) {
+  auto s = open();
+  ASSERT_TRUE(s->create("/cm/ns/a", obj("a", 1)).ok());
+  auto plain = s->watch("/cm/", s->revision());
+  auto with_prev = s->watch("/cm/", s->revision(), true);
+  ASSERT_TRUE(plain.ok() && with_prev.ok());
+  ASSERT_TRUE(s->update("/cm/ns/a", obj("a", 2), 0).ok());
+  std::vector<WatchEvent> p, w;
+  while (p.empty() && (*plain)->next(p, std::chrono::milliseconds(1000))) {
+  }
+  while (w.empty() && (*with_prev)->next(w, std::chrono::milliseconds(1000))) {
+  }
+  ASSERT_EQ(p.size(), 1u);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(p[0].type, EventType::kModified);
+  EXPECT_FALSE(p[0].prev);
+  ASSERT_TRUE(w[0].prev);
+  EXPECT_EQ((*w[0].prev.json)["v"], 1);
+  EXPECT_EQ((*w[0].object.json)["v"], 2);
+  // From the history too.
+  auto replay = s->watch("/cm/", s->revision() - 1, true);
+  ASSERT_TRUE(replay.ok());
+  std::vector<WatchEvent> r;
+  (*replay)->next(r, std::chrono::milliseconds(100));
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_TRUE(r[0].prev);
+  EXPECT_EQ((*r[0].prev.json)["v"], 1);
+}
+
 // The watch history is bounded by bytes as well as by count: big objects push old revisions out.
 TEST_P(StoreTest, EventWindowIsBoundedByBytes) {
   Store::Options o;
