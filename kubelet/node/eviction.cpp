@@ -146,7 +146,7 @@ std::optional<std::string> EvictionManager::synchronize(const std::vector<Json>&
     auto recent = [&](std::initializer_list<const char*> signals) {
       for (const char* s : signals)
         if (auto it = last_seen_.find(s);
-            it != last_seen_.end() && now - it->second < o_.transition_period)
+            it != last_seen_.end() && now - it->second <= o_.transition_period)
           return true;
       return false;
     };
