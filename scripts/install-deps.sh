@@ -39,6 +39,20 @@ packages=(
 # kubectl 1.20 for skiff-master's e2e tests; left out where another package already owns
 # /usr/bin/kubectl (dpkg would refuse to overwrite it): the test then uses that kubectl.
 dpkg-query -S /usr/bin/kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
+# Where that is another kubectl (e.g. a cloud SDK's 1.3x), Debian's 1.20 is unpacked into
+# /opt/skiff-kubectl-1.20 (the e2e tests take it when /usr/bin/kubectl is not 1.20) without touching dpkg's database.
+kubectl_120=/opt/skiff-kubectl-1.20
+if dpkg-query -S /usr/bin/kubectl >/dev/null 2>&1 &&
+  ! dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null | grep -q 'install ok installed' &&
+  [[ ! -x $kubectl_120/usr/bin/kubectl && $(id -u) -eq 0 ]]; then
+  tmp=$(mktemp -d)
+  if (cd "$tmp" && { apt-get download kubernetes-client >/dev/null 2>&1 ||
+    { apt-get update -qq && apt-get download kubernetes-client >/dev/null; }; }); then
+    dpkg-deb -x "$tmp"/kubernetes-client_*.deb "$kubectl_120.partial" &&
+      mv "$kubectl_120.partial" "$kubectl_120"
+  fi
+  rm -rf "$tmp" "$kubectl_120.partial"
+fi
 
 missing=()
 for p in "${packages[@]}"; do
