@@ -383,10 +383,6 @@ HttpResponse ApiHandler::resource(HttpRequest& req, const Route& route, const Id
       if (k.kind == "Node" && !who.in_group("system:masters") && who.in_group("system:nodes") &&
           who.user != "system:node:" + api::str_at(*body, {"metadata", "name"}))
         return error_response(api::forbidden_error(who.user, "create", "nodes", ""));
-      return respond(registry_.create(k, route.ns, std::move(*body), who));
-    }
-    if (req.method == "DELETE") {
-      auto lsel = api::LabelSelector::parse(req.param("labelSelector"));
       // NodeRestriction: a node may create only mirror pods of its own static pods.
       if (k.kind == "Pod" && !who.in_group("system:masters") && who.in_group("system:nodes"))
         if (std::string why = node_pod_create_problem(who.user, *body); !why.empty()) {
