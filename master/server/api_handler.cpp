@@ -390,6 +390,10 @@ HttpResponse ApiHandler::resource(HttpRequest& req, const Route& route, const Id
           e.message += ": " + why;
           return error_response(e);
         }
+      return respond(registry_.create(k, route.ns, std::move(*body), who));
+    }
+    if (req.method == "DELETE") {
+      auto lsel = api::LabelSelector::parse(req.param("labelSelector"));
       if (!lsel.ok()) return error_response(api::bad_request(lsel.error().what()));
       auto fsel = api::FieldSelector::parse(req.param("fieldSelector"));
       if (!fsel.ok()) return error_response(api::bad_request(fsel.error().what()));
