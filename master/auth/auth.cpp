@@ -152,6 +152,9 @@ bool node_authorize(const std::string& node, const Attributes& a, const Store* s
     if (!pod) return v == "get";  // a 404 reveals nothing
     if (api::str_at(*pod.json, {"spec", "nodeName"}) != node) return false;
     if (a.subresource == "status") return v == "get" || v == "update" || v == "patch";
+    // As kube's node authorizer: a node never execs, attaches or forwards into a pod.
+    if (a.subresource == "exec" || a.subresource == "attach" || a.subresource == "portforward")
+      return false;
     return v == "get" || v == "delete";
   }
   if (r == "secrets" || r == "configmaps" || r == "serviceaccounts") {

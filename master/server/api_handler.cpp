@@ -369,6 +369,10 @@ HttpResponse ApiHandler::resource(HttpRequest& req, const Route& route, const Id
   };
   if (route.subresource == "log" && k.resource == "pods" && req.method == "GET")
     return pod_log(req, route);
+  if ((route.subresource == "exec" || route.subresource == "attach" ||
+       route.subresource == "portforward") &&
+      k.resource == "pods" && (req.method == "GET" || req.method == "POST"))
+    return pod_connect(req, route);
   ApiError err;
   if (route.name.empty()) {
     if (req.method == "GET") {
@@ -613,6 +617,141 @@ HttpResponse ApiHandler::watch(HttpRequest& req, const Route& route) {
   return r;
 }
 
+namespace {
+
+// The container a pods/log, exec or attach request names (or the pod's only one), or the error.
+std::string pick_container(const Json& p, const std::string& pod, const std::string& asked,
+                           ApiError& err) {
+  std::vector<std::string> names;
+  for (const char* list : {"initContainers", "containers"})
+    if (const Json* cs = api::at_path(p, {"spec", list}); cs && cs->is_array())
+      for (const auto& c : *cs) names.push_back(c.value("name", ""));
+  if (asked.empty()) {
+    const Json* cs = api::at_path(p, {"spec", "containers"});
+    if (!cs || !cs->is_array() || cs->size() != 1) {
+      err = api::bad_request(cat("a container name must be specified for pod ", pod,
+                                 ", choose one of: [", join(names, " "), "]"));
+      return "";
+    }
+    return (*cs)[0].value("name", "");
+  }
+  if (std::find(names.begin(), names.end(), asked) == names.end()) {
+    err = api::bad_request(cat("container ", asked, " is not valid for pod ", pod));
+    return "";
+  }
+  return asked;
+}
+
+// The kubelet of `node`: its InternalIP (else first address) and daemonEndpoints port.
+bool kubelet_endpoint(const Store& store, const std::string& node, std::string& host,
+                      uint16_t& port, ApiError& err) {
+  Object n = store.get(object_key("nodes", "", node));
+  if (!n) {
+    err = api::not_found_error("nodes", node);
+    return false;
+  }
+  if (const Json* as = api::at_path(*n.json, {"status", "addresses"}); as && as->is_array()) {
+    for (const auto& a : *as)
+      if (a.value("type", "") == "InternalIP") host = a.value("address", "");
+    if (host.empty() && !as->empty()) host = (*as)[0].value("address", "");
+  }
+  if (host.empty()) {
+    err = api::internal_error(cat("node ", node, " has no address"));
+    return false;
+  }
+  port = 10250;
+  if (const Json* pj =
+          api::at_path(*n.json, {"status", "daemonEndpoints", "kubeletEndpoint", "Port"});
+      pj && pj->is_number_integer() && pj->get<int64_t>() > 0 && pj->get<int64_t>() < 65536)
+    port = static_cast<uint16_t>(pj->get<int64_t>());
+  return true;
+}
+
+// Every value of `key` in a query string, in order (exec's repeated command=), decoded.
+std::vector<std::string> query_values(const std::string& target, const std::string& key) {
+  std::vector<std::string> out;
+  auto q = target.find('?');
+  if (q == std::string::npos) return out;
+  for (const auto& kv : split(std::string_view(target).substr(q + 1), '&', true)) {
+    auto eq = kv.find('=');
+    if (percent_decode(std::string_view(kv).substr(0, eq), true) != key) continue;
+    out.push_back(
+        eq == std::string::npos ? "" : percent_decode(std::string_view(kv).substr(eq + 1), true));
+  }
+  return out;
+}
+
+// A query value as Go's url.Values encodes it.
+std::string query_escape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else if (c == ' ') {
+      out.push_back('+');
+    } else {
+      char hex[4];
+      snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpResponse ApiHandler::pod_connect(HttpRequest& req, const Route& route) {
+  Object pod = registry_.store().get(object_key("pods", route.ns, route.name));
+  if (!pod) return error_response(api::not_found_error("pods", route.name));
+  const Json& p = *pod.json;
+  // kubectl 1.30+ tries WebSockets first and falls back to SPDY/3.1 on any answer but 101.
+  std::string upgrade = req.header("upgrade");
+  for (auto& c : upgrade) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (upgrade.find("websocket") != std::string::npos)
+    return error_response(
+        api::bad_request(cat("unable to upgrade: websocket streams are not supported for pods/",
+                             route.subresource, ", use SPDY/3.1")));
+  if (upgrade != "spdy/3.1")
+    return error_response(api::bad_request(
+        "unable to upgrade: missing upgrade headers in request (Upgrade: SPDY/3.1)"));
+  std::string node = api::str_at(p, {"spec", "nodeName"});
+  if (node.empty())
+    return error_response(
+        api::bad_request(cat("pod ", route.name, " does not have a host assigned")));
+  ApiError err;
+  std::string path;
+  auto flag = [&](const char* in, const char* out, std::string& q) {
+    std::string v = req.param(in);
+    if (v == "true" || v == "1") q += cat(q.empty() ? "?" : "&", out, "=1");
+  };
+  if (route.subresource == "portforward") {
+    path = cat("/portForward/", route.ns, "/", route.name);
+    std::string q;
+    for (const auto& port : query_values(req.target, "ports"))
+      q += cat(q.empty() ? "?" : "&", "port=", query_escape(port));
+    path += q;
+  } else {
+    std::string container = pick_container(p, route.name, req.param("container"), err);
+    if (container.empty()) return error_response(err);
+    std::string q;
+    if (route.subresource == "exec") {
+      auto command = query_values(req.target, "command");
+      if (command.empty())
+        return error_response(api::bad_request("you must specify at least 1 command"));
+      for (const auto& c : command) q += cat(q.empty() ? "?" : "&", "command=", query_escape(c));
+    }
+    flag("stdin", "input", q);
+    flag("stdout", "output", q);
+    flag("stderr", "error", q);
+    flag("tty", "tty", q);
+    path = cat("/", route.subresource, "/", route.ns, "/", route.name, "/", container, q);
+  }
+  std::string host;
+  uint16_t port = 0;
+  if (!kubelet_endpoint(registry_.store(), node, host, port, err)) return error_response(err);
+  return upgrade_to_kubelet(kubelet_client_, host, port, req.method, path, req.headers);
+}
+
 HttpResponse ApiHandler::pod_log(HttpRequest& req, const Route& route) {
   Object pod = registry_.store().get(object_key("pods", route.ns, route.name));
   if (!pod) return error_response(api::not_found_error("pods", route.name));
@@ -621,37 +760,12 @@ HttpResponse ApiHandler::pod_log(HttpRequest& req, const Route& route) {
   if (node.empty())
     return error_response(
         api::bad_request(cat("pod ", route.name, " does not have a host assigned")));
-  std::vector<std::string> names;
-  for (const char* list : {"initContainers", "containers"})
-    if (const Json* cs = api::at_path(p, {"spec", list}); cs && cs->is_array())
-      for (const auto& c : *cs) names.push_back(c.value("name", ""));
-  std::string container = req.param("container");
-  if (container.empty()) {
-    const Json* cs = api::at_path(p, {"spec", "containers"});
-    if (!cs || !cs->is_array() || cs->size() != 1)
-      return error_response(
-          api::bad_request(cat("a container name must be specified for pod ", route.name,
-                               ", choose one of: [", join(names, " "), "]")));
-    container = (*cs)[0].value("name", "");
-  } else if (std::find(names.begin(), names.end(), container) == names.end()) {
-    return error_response(
-        api::bad_request(cat("container ", container, " is not valid for pod ", route.name)));
-  }
-  Object n = registry_.store().get(object_key("nodes", "", node));
-  if (!n) return error_response(api::not_found_error("nodes", node));
+  ApiError err;
+  std::string container = pick_container(p, route.name, req.param("container"), err);
+  if (container.empty()) return error_response(err);
   std::string host;
-  if (const Json* as = api::at_path(*n.json, {"status", "addresses"}); as && as->is_array()) {
-    for (const auto& a : *as)
-      if (a.value("type", "") == "InternalIP") host = a.value("address", "");
-    if (host.empty() && !as->empty()) host = (*as)[0].value("address", "");
-  }
-  if (host.empty())
-    return error_response(api::internal_error(cat("node ", node, " has no address")));
-  uint16_t port = 10250;
-  if (const Json* pj =
-          api::at_path(*n.json, {"status", "daemonEndpoints", "kubeletEndpoint", "Port"});
-      pj && pj->is_number_integer() && pj->get<int64_t>() > 0 && pj->get<int64_t>() < 65536)
-    port = static_cast<uint16_t>(pj->get<int64_t>());
+  uint16_t port = 0;
+  if (!kubelet_endpoint(registry_.store(), node, host, port, err)) return error_response(err);
   // Only the kubelet's own log options, each a number or a boolean: nothing else passes through.
   std::string query;
   for (const char* opt :

@@ -36,6 +36,8 @@ class ApiHandler {
   HttpResponse discovery(const std::string& path);
 
   HttpResponse pod_log(HttpRequest& req, const Route& route);
+  // pods/exec, pods/attach, pods/portforward: the connection upgraded through to the kubelet.
+  HttpResponse pod_connect(HttpRequest& req, const Route& route);
   Registry& registry_;
   Authenticator& authn_;
   KubeletClientConfig kubelet_client_;

@@ -37,7 +37,11 @@ class ChunkWriter {
   virtual bool write(std::string_view data) = 0;
   // True while the server runs; a stream ends when this turns false.
   virtual bool running() const = 0;
+  // True once the client has closed its side (a stream that waits on another source checks).
+  virtual bool client_gone() const { return false; }
 };
+
+struct UpgradeStream;  // http_upgrade.hpp
 
 struct HttpResponse {
   int status = 200;
@@ -46,6 +50,9 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;
   // When set, the body is streamed (chunked) by this function instead of `body`.
   std::function<void(ChunkWriter&)> stream;
+  // When set, the connection is handed over instead (an Upgrade: exec, port-forward): the
+  // function writes the response itself and the connection closes when it returns.
+  std::function<void(UpgradeStream&)> upgrade;
 };
 
 using Handler = std::function<HttpResponse(HttpRequest&)>;

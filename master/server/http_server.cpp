@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
@@ -18,6 +19,7 @@
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "master/pki/pki.hpp"
+#include "master/server/http_upgrade.hpp"
 
 namespace skiff::master {
 
@@ -59,6 +61,10 @@ class StreamChunkWriter : public ChunkWriter {
     return !ec;
   }
   bool running() const override { return running_.load(); }
+  bool client_gone() const override {
+    struct pollfd p = {s_.next_layer().native_handle(), POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+  }
 
  private:
   static std::string to_hex(size_t n) {
@@ -159,8 +165,18 @@ class Server : public HttpServer {
     conns_[fd] = busy;
   }
 
-  void serve(tcp::socket sock) {
-    int fd = sock.native_handle();
+  void serve(tcp::socket accepted) {
+    int fd = accepted.native_handle();
+    // The connection's own io_context: an upgraded connection (HttpResponse::upgrade) runs its
+    // asynchronous relay on it, in this thread.
+    net::io_context io;
+    tcp::socket sock(io);
+    {
+      beast::error_code pec;
+      auto protocol = accepted.local_endpoint(pec).protocol();
+      if (!pec) sock.assign(protocol, accepted.release(), pec);
+      if (pec) return;
+    }
     ssl::stream<tcp::socket> stream(std::move(sock), ssl_ctx_);
     beast::error_code ec;
     stream.handshake(ssl::stream_base::server, ec);
@@ -200,7 +216,9 @@ class Server : public HttpServer {
       for (const auto& f : req) {
         std::string name(f.name_string());
         for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        r.headers[name] = std::string(f.value());
+        // Repeated fields (X-Stream-Protocol-Version) join with ", " as HTTP allows.
+        auto [it, fresh] = r.headers.emplace(name, std::string(f.value()));
+        if (!fresh) it->second += cat(", ", std::string(f.value()));
       }
       r.body = std::move(req.body());
       r.cert_identity = who;
@@ -213,6 +231,13 @@ class Server : public HttpServer {
         res.body = cat(R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)",
                        R"("message":"internal error","reason":"InternalError","code":500})");
         log::error("handler ", r.method, " ", r.target, ": ", e.what());
+      }
+      if (res.upgrade) {
+        UpgradeStream up{
+            io, stream, std::string(static_cast<const char*>(buffer.data().data()), buffer.size())};
+        buffer.consume(buffer.size());
+        res.upgrade(up);
+        break;
       }
       if (res.stream) {
         std::string head = cat("HTTP/1.1 ", res.status, " ", status_text(res.status),
