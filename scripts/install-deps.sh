@@ -9,7 +9,7 @@ packages=(
   # libraries (see README: dependency table)
   libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libarchive-dev
   nlohmann-json3-dev libboost-dev libboost-system-dev libssl-dev libsqlite3-dev libyaml-cpp-dev
-  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libnftables-dev
+  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libnftables-dev zlib1g-dev
   # fixtures, peers and test tools
   busybox-static crun runc podman skopeo uidmap iproute2 procps psmisc jq util-linux
   fuse-overlayfs containers-storage time python3 strace zstd umoci

@@ -417,6 +417,8 @@ Result<void> run_kubelet(KubeletOptions o) {
     so.logs = [&](const std::string& ns, const std::string& pod, const std::string& c,
                   bool previous) { return pods->logs(ns, pod, c, previous); };
     so.node_stats = [&](const std::string& path) { return serve_stats(stats, path); };
+    so.node = o.node;  // exec, port-forward, logs -f: skiff-pod on the node's roots
+    so.skiff_pod = o.skiff_pod;
     auto started = KubeletServer::start(so);
     if (!started) {
       stopper.stop();
