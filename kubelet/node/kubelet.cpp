@@ -196,8 +196,9 @@ void run_health(ApiClient& api, const KubeletOptions& o, StatsProvider& stats,
   do {
     stats.sample();
     if (auto r = gc.run_once(); !r) log::warn(r.error().what());
+    Json list = pods.pod_list();  // kept: a range-for over list["items"] of a temporary dangles
     std::vector<Json> bound;
-    for (auto& p : pods.pod_list()["items"]) bound.push_back(std::move(p));
+    for (auto& p : list["items"]) bound.push_back(std::move(p));
     eviction.synchronize(bound, [&](const std::string& uid, const std::string& message) {
       return pods.evict(uid, message);
     });
