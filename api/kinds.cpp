@@ -13,7 +13,15 @@ std::string KindInfo::qualified_kind() const { return group.empty() ? kind : kin
 const std::vector<KindInfo>& kinds() {
   static const std::vector<KindInfo> table = {
       {"", "v1", "Namespace", "namespaces", "namespace", false, {"ns"}, {"status"}, {}},
-      {"", "v1", "Pod", "pods", "pod", true, {"po"}, {"status", "binding", "log", "exec", "attach", "portforward"}, {"all"}},
+      {"",
+       "v1",
+       "Pod",
+       "pods",
+       "pod",
+       true,
+       {"po"},
+       {"status", "binding", "log", "exec", "attach", "portforward"},
+       {"all"}},
       {"", "v1", "Node", "nodes", "node", false, {"no"}, {"status"}, {}},
       {"", "v1", "ConfigMap", "configmaps", "configmap", true, {"cm"}, {}, {}},
       {"", "v1", "Secret", "secrets", "secret", true, {}, {}, {}},

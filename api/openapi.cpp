@@ -222,8 +222,9 @@ const std::vector<Definition>& table() {
        "ReplicaSet ensures that a specified number of pod replicas are running at any given "
        "time.",
        top("ReplicaSet", "apps/v1",
-           {{"spec", "ReplicaSetSpec", "Spec defines the specification of the desired behavior of "
-                                       "the ReplicaSet."},
+           {{"spec", "ReplicaSetSpec",
+             "Spec defines the specification of the desired behavior of "
+             "the ReplicaSet."},
             {"status", "object",
              "The most recently observed status of the ReplicaSet: replicas, readyReplicas, "
              "availableReplicas. Read-only for clients."}}),
@@ -364,7 +365,9 @@ std::string full_name(const std::string& short_name) {
 Json field_schema(const Field& f) {
   std::string t = f.type;
   Json s = {{"description", f.description}};
-  auto ref = [](const std::string& name) { return Json{{"$ref", "#/definitions/" + full_name(name)}}; };
+  auto ref = [](const std::string& name) {
+    return Json{{"$ref", "#/definitions/" + full_name(name)}};
+  };
   if (t == "string" || t == "boolean") {
     s["type"] = t;
   } else if (t == "integer") {

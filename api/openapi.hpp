@@ -2,8 +2,9 @@
 // The OpenAPI v2 document the master serves at /openapi/v2, generated from a compact table of
 // definitions (Pod, Deployment, ReplicaSet, Service, ConfigMap, Secret, Node, Namespace and their
 // specs, with the patch merge keys `kubectl apply` merges lists by) with Kubernetes' field
-// descriptions, so `kubectl explain pods.spec.containers` or `deployment.spec` works. kubectl 1.20 reads it as protobuf (gnostic's openapi.v2.Document);
-// other clients as JSON. Kinds without a definition are not validated client-side by kubectl.
+// descriptions, so `kubectl explain pods.spec.containers` or `deployment.spec` works. kubectl 1.20
+// reads it as protobuf (gnostic's openapi.v2.Document); other clients as JSON. Kinds without a
+// definition are not validated client-side by kubectl.
 
 #include <string>
 

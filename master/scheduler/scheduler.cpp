@@ -147,8 +147,8 @@ PodInfo pod_info(const Json& pod) {
                          "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"});
   p.affinity_terms = terms && terms->is_array() && !terms->empty() ? terms : nullptr;
   p.tolerates_not_ready =
-      p.tolerations &&
-      tolerates(*p.tolerations, {{"key", "node.kubernetes.io/not-ready"}, {"effect", "NoSchedule"}});
+      p.tolerations && tolerates(*p.tolerations, {{"key", "node.kubernetes.io/not-ready"},
+                                                  {"effect", "NoSchedule"}});
   p.host_ports = host_ports(pod);
   p.owner = owner_uid(pod);
   return p;
@@ -232,8 +232,8 @@ size_t nodes_to_find(size_t nodes, int percentage) {
   return std::max(kMinFeasible, nodes * static_cast<size_t>(pct) / 100);
 }
 
-Pick pick_node(const PodInfo& pod, const std::vector<NodeInfo*>& nodes, size_t start,
-               size_t want, uint64_t seed) {
+Pick pick_node(const PodInfo& pod, const std::vector<NodeInfo*>& nodes, size_t start, size_t want,
+               uint64_t seed) {
   Pick out;
   size_t feasible = 0, ties = 0;
   int64_t best_score = -1;
@@ -408,8 +408,7 @@ std::optional<Scheduler::Decision> Scheduler::schedule(const std::string& key) {
     next_start_ = order_.empty() ? 0 : next_start_ % order_.size();
   }
   PodInfo info = pod_info(pod);
-  Pick pick =
-      pick_node(info, order_, next_start_, nodes_to_find(order_.size()), ++decisions_);
+  Pick pick = pick_node(info, order_, next_start_, nodes_to_find(order_.size()), ++decisions_);
   if (!order_.empty()) next_start_ = (next_start_ + pick.examined) % order_.size();
   std::string ns = api::str_at(pod, {"metadata", "namespace"});
   std::string name = api::str_at(pod, {"metadata", "name"});

@@ -48,8 +48,8 @@ Resources pod_requests(const Json& pod);
 // must outlive it.
 struct PodInfo {
   Resources requests;
-  const Json* tolerations = nullptr;    // array or nullptr
-  const Json* node_selector = nullptr;  // object or nullptr
+  const Json* tolerations = nullptr;     // array or nullptr
+  const Json* node_selector = nullptr;   // object or nullptr
   const Json* affinity_terms = nullptr;  // required nodeSelectorTerms, non-empty array or nullptr
   bool tolerates_not_ready = false;
   std::vector<std::string> host_ports;  // "TCP/80"
@@ -63,9 +63,9 @@ int64_t score_node(const PodInfo& pod, const NodeInfo& node);
 // `nodes` (`percentage` 0 = adaptive).
 size_t nodes_to_find(size_t nodes, int percentage = 0);
 struct Pick {
-  NodeInfo* node = nullptr;             // the best scored feasible node, nullptr when none
-  std::map<std::string, int> reasons;   // filter reason -> nodes it rejected
-  size_t examined = 0;                  // nodes filtered (the next start moves on by this many)
+  NodeInfo* node = nullptr;            // the best scored feasible node, nullptr when none
+  std::map<std::string, int> reasons;  // filter reason -> nodes it rejected
+  size_t examined = 0;                 // nodes filtered (the next start moves on by this many)
 };
 // Filters `nodes` from index `start` (wrapping) until `want` feasible nodes are found or every
 // node was tried, and picks the best scored of those (ties: one at random, from `seed`).
@@ -118,8 +118,8 @@ class Scheduler {
   size_t next_start_ = 0;
   uint64_t decisions_ = 0;
   std::map<std::string, Placement> bound_;  // pod key -> its usage counted on a node
-  std::set<std::string> pending_;                             // unbound pod keys
-  std::set<std::string> unschedulable_;                       // tried, nothing fit
+  std::set<std::string> pending_;           // unbound pod keys
+  std::set<std::string> unschedulable_;     // tried, nothing fit
 };
 
 }  // namespace skiff::master

@@ -41,7 +41,8 @@ class JsonRef {
       : parsed_(std::move(parsed)), bytes_(std::move(bytes)) {}
   explicit JsonRef(std::shared_ptr<const std::string> bytes) : bytes_(std::move(bytes)) {}
   JsonRef(const JsonRef& o) : parsed_(o.parsed_.load()), bytes_(o.bytes_) {}
-  JsonRef(JsonRef&& o) noexcept : parsed_(o.parsed_.exchange(nullptr)), bytes_(std::move(o.bytes_)) {}
+  JsonRef(JsonRef&& o) noexcept
+      : parsed_(o.parsed_.exchange(nullptr)), bytes_(std::move(o.bytes_)) {}
   JsonRef& operator=(const JsonRef& o) {
     if (this != &o) {
       parsed_.store(o.parsed_.load());
@@ -132,7 +133,7 @@ class Watcher {
 class Store {
  public:
   struct Options {
-    size_t event_window = 10000;  // recent events kept for watches (each holds a version)
+    size_t event_window = 10000;            // recent events kept for watches (each holds a version)
     size_t event_window_bytes = 64u << 20;  // and at most this many bytes of their objects
     size_t watcher_queue_limit = 100000;
     size_t max_batch = 512;  // writes per backend transaction

@@ -92,9 +92,13 @@ class MasterFixture : public ::testing::Test {
     port_ = free_port();
     url_ = "https://127.0.0.1:" + std::to_string(port_);
     data_ = dir_ / "master";
-    std::vector<std::string> argv{master_bin_, "--data-dir", data_, "--listen",
+    std::vector<std::string> argv{master_bin_,
+                                  "--data-dir",
+                                  data_,
+                                  "--listen",
                                   "127.0.0.1:" + std::to_string(port_),
-                                  "--node-monitor-grace-period", grace_};
+                                  "--node-monitor-grace-period",
+                                  grace_};
     argv.insert(argv.end(), master_args_.begin(), master_args_.end());
     master_ = std::make_unique<Process>(argv, dir_ / "master.log");
     for (int i = 0; i < 200 && !path_exists(data_ + "/server-url"); i++)
@@ -126,7 +130,7 @@ class MasterFixture : public ::testing::Test {
     return t;
   }
 
-  std::string grace_ = "10m";  // the master's --node-monitor-grace-period
+  std::string grace_ = "10m";             // the master's --node-monitor-grace-period
   std::vector<std::string> master_args_;  // more flags for the master
   TempDir dir_{"kubelet-node-it"};
   std::string master_bin_, kubelet_bin_, url_, data_;

@@ -43,9 +43,9 @@ TEST(DefaultCniPluginDirs, SystemPrefixHasNoDuplicates) {
   auto dirs = default_cni_plugin_dirs("/usr/bin/skiff-pod", "");
   EXPECT_EQ(dirs, (std::vector<std::string>{"/usr/lib/cni", "/usr/local/lib/cni", "/opt/cni/bin"}));
   // Without a readable /proc/self/exe: the fixed directories only.
-  EXPECT_EQ(default_cni_plugin_dirs("", "/b"),
-            (std::vector<std::string>{"/b/cni", "/usr/local/lib/cni", "/usr/lib/cni",
-                                      "/opt/cni/bin"}));
+  EXPECT_EQ(
+      default_cni_plugin_dirs("", "/b"),
+      (std::vector<std::string>{"/b/cni", "/usr/local/lib/cni", "/usr/lib/cni", "/opt/cni/bin"}));
 }
 
 }  // namespace

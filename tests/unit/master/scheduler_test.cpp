@@ -229,8 +229,11 @@ TEST(SchedulerRun, BindsThroughTheStoreWithSampling) {
   ASSERT_TRUE((*reg)->create(pods, "default", picky, admin).ok());
   for (int i = 0; i < 20; i++) {
     Json p = pod("web-" + std::to_string(i));
-    p["metadata"]["ownerReferences"] = {{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"},
-                                         {"name", "web"}, {"uid", "u-web"}, {"controller", true}}};
+    p["metadata"]["ownerReferences"] = {{{"apiVersion", "apps/v1"},
+                                         {"kind", "ReplicaSet"},
+                                         {"name", "web"},
+                                         {"uid", "u-web"},
+                                         {"controller", true}}};
     ASSERT_TRUE((*reg)->create(pods, "default", p, admin).ok());
   }
   Json nowhere = pod("nowhere");

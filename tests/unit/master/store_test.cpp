@@ -316,7 +316,9 @@ TEST_P(StoreTest, EventWindowIsBoundedByBytes) {
   const int64_t b = base_;
   std::string big(2000, 'x');
   for (int i = 0; i < 10; i++)
-    ASSERT_TRUE(s->create("/cm/ns/c" + std::to_string(i), {{"metadata", {{"name", "c"}}}, {"d", big}}).ok());
+    ASSERT_TRUE(
+        s->create("/cm/ns/c" + std::to_string(i), {{"metadata", {{"name", "c"}}}, {"d", big}})
+            .ok());
   EXPECT_EQ(s->revision(), b + 10);
   EXPECT_GE(s->oldest_watchable(), b + 6);  // at most 4 objects of ~2 KB in 8 KB
   auto old = s->watch("/cm/", b + 1);
