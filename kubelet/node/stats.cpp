@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <span>
 
 #include "api/meta.hpp"
 #include "common/fs.hpp"
@@ -33,16 +34,18 @@ std::optional<uint64_t> read_u64(const std::string& path) {
 }
 
 // "key value" lines (memory.stat, cpu.stat, /proc/vmstat).
-std::map<std::string, uint64_t> read_kv(const std::string& path) {
+std::map<std::string, uint64_t> parse_kv(const std::string& text) {
   std::map<std::string, uint64_t> out;
-  auto text = read_file(path);
-  if (!text) return out;
-  for (const auto& line : split(*text, '\n', true)) {
+  for (const auto& line : split(text, '\n', true)) {
     auto parts = split(line, ' ', true);
     if (parts.size() < 2) continue;
     if (auto v = parse_int<uint64_t>(parts[1])) out[parts[0]] = *v;
   }
   return out;
+}
+std::map<std::string, uint64_t> read_kv(const std::string& path) {
+  auto text = read_file(path);
+  return text ? parse_kv(*text) : std::map<std::string, uint64_t>();
 }
 
 std::optional<uint64_t> get(const std::map<std::string, uint64_t>& m, const char* key) {
@@ -156,38 +159,68 @@ std::string fmt_double(double v) {
 
 }  // namespace
 
-CgroupUsage read_cgroup_usage(const std::string& root, const std::string& rel) {
+CgroupUsage parse_cgroup_usage(bool v2, const CgroupFileReader& read) {
+  // Where each counter is: a v1 hierarchy (ignored on v2), a file, a "key value" line of it
+  // (nullptr: the file is one number), and the unit's factor. The first row that yields a
+  // value fills its counter (cpuacct is its own hierarchy or mounted with cpu).
+  struct Row {
+    const char* controller;
+    const char* file;
+    const char* key;
+    uint64_t scale;
+    std::optional<uint64_t> CgroupUsage::*field;
+  };
+  static constexpr Row kV1[] = {
+      {"cpuacct", "cpuacct.usage", nullptr, 1, &CgroupUsage::cpu_ns},
+      {"cpu,cpuacct", "cpuacct.usage", nullptr, 1, &CgroupUsage::cpu_ns},
+      {"memory", "memory.usage_in_bytes", nullptr, 1, &CgroupUsage::memory_usage},
+      {"memory", "memory.stat", "total_inactive_file", 1, &CgroupUsage::inactive_file},
+      {"memory", "memory.stat", "total_rss", 1, &CgroupUsage::rss},
+      {"memory", "memory.stat", "total_pgfault", 1, &CgroupUsage::page_faults},
+      {"memory", "memory.stat", "total_pgmajfault", 1, &CgroupUsage::major_page_faults},
+      {"pids", "pids.current", nullptr, 1, &CgroupUsage::processes},
+  };
+  static constexpr Row kV2[] = {
+      {"", "cpu.stat", "usage_usec", 1000, &CgroupUsage::cpu_ns},
+      {"", "memory.current", nullptr, 1, &CgroupUsage::memory_usage},
+      {"", "memory.stat", "inactive_file", 1, &CgroupUsage::inactive_file},
+      {"", "memory.stat", "anon", 1, &CgroupUsage::rss},
+      {"", "memory.stat", "pgfault", 1, &CgroupUsage::page_faults},
+      {"", "memory.stat", "pgmajfault", 1, &CgroupUsage::major_page_faults},
+      {"", "pids.current", nullptr, 1, &CgroupUsage::processes},
+  };
+  struct File {
+    std::optional<std::string> text;
+    std::map<std::string, uint64_t> kv;
+  };
   CgroupUsage u;
-  if (is_v2(root)) {
-    std::string dir = root + rel;
-    auto cpu = read_kv(dir + "/cpu.stat");
-    if (auto us = get(cpu, "usage_usec")) u.cpu_ns = *us * 1000;
-    u.memory_usage = read_u64(dir + "/memory.current");
-    auto ms = read_kv(dir + "/memory.stat");
-    if (u.memory_usage) {
-      uint64_t inactive = get(ms, "inactive_file").value_or(0);
-      u.working_set = *u.memory_usage > inactive ? *u.memory_usage - inactive : 0;
+  std::map<std::string, File> files;  // each file read and parsed once
+  for (const Row& r : v2 ? std::span<const Row>(kV2) : std::span<const Row>(kV1)) {
+    if (u.*r.field) continue;
+    auto [it, added] = files.try_emplace(cat(r.controller, '/', r.file));
+    File& f = it->second;
+    if (added) {
+      f.text = read(r.controller, r.file);
+      if (f.text && r.key) f.kv = parse_kv(*f.text);
     }
-    u.rss = get(ms, "anon");
-    u.page_faults = get(ms, "pgfault");
-    u.major_page_faults = get(ms, "pgmajfault");
-    u.processes = read_u64(dir + "/pids.current");
-    return u;
+    if (!f.text) continue;
+    auto v = r.key ? get(f.kv, r.key) : parse_int<uint64_t>(trim(*f.text));
+    if (v) u.*r.field = *v * r.scale;
   }
-  u.cpu_ns = read_u64(root + "/cpuacct" + rel + "/cpuacct.usage");
-  if (!u.cpu_ns) u.cpu_ns = read_u64(root + "/cpu,cpuacct" + rel + "/cpuacct.usage");
-  std::string mem = root + "/memory" + rel;
-  u.memory_usage = read_u64(mem + "/memory.usage_in_bytes");
-  auto ms = read_kv(mem + "/memory.stat");
   if (u.memory_usage) {
-    uint64_t inactive = get(ms, "total_inactive_file").value_or(0);
+    uint64_t inactive = u.inactive_file.value_or(0);
     u.working_set = *u.memory_usage > inactive ? *u.memory_usage - inactive : 0;
   }
-  u.rss = get(ms, "total_rss");
-  u.page_faults = get(ms, "total_pgfault");
-  u.major_page_faults = get(ms, "total_pgmajfault");
-  u.processes = read_u64(root + "/pids" + rel + "/pids.current");
   return u;
+}
+
+CgroupUsage read_cgroup_usage(const std::string& root, const std::string& rel) {
+  bool v2 = is_v2(root);
+  return parse_cgroup_usage(v2, [&](const std::string& controller, const std::string& file) {
+    auto text =
+        read_file(v2 ? cat(root, rel, '/', file) : cat(root, '/', controller, rel, '/', file));
+    return text ? std::optional<std::string>(std::move(*text)) : std::nullopt;
+  });
 }
 
 std::vector<InterfaceCounters> parse_net_dev(const std::string& text) {

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -27,13 +28,21 @@ namespace skiff::kubelet::node {
 struct CgroupUsage {
   std::optional<uint64_t> cpu_ns;  // cumulative CPU time
   std::optional<uint64_t> memory_usage, working_set, rss, page_faults, major_page_faults;
-  std::optional<uint64_t> processes;  // pids.current
+  std::optional<uint64_t> inactive_file;  // what the working set leaves out of the usage
+  std::optional<uint64_t> processes;      // pids.current
 };
 
 // Reads cgroup `rel` ("/kubepods/podUID/c-0") under `root` (/sys/fs/cgroup): v2 when the root
 // has cgroup.controllers, else v1's cpuacct and memory hierarchies. The working set is the
 // kubelet's: usage minus inactive file pages, never below 0.
 CgroupUsage read_cgroup_usage(const std::string& root, const std::string& rel);
+
+// The same from file contents: `read(controller, file)` gives a cgroup file's text (nullopt when
+// there is none); `controller` is the v1 hierarchy ("memory", "cpuacct", "cpu,cpuacct", "pids"),
+// "" on v2. One table per version says which file and key fills which counter.
+using CgroupFileReader = std::function<std::optional<std::string>(const std::string& controller,
+                                                                  const std::string& file)>;
+CgroupUsage parse_cgroup_usage(bool v2, const CgroupFileReader& read);
 
 // /proc/net/dev's table: interface -> {rx bytes, rx errors, tx bytes, tx errors}.
 struct InterfaceCounters {

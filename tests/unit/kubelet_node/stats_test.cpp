@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
+#include <vector>
+
 #include "kubelet/node/stats.hpp"
 #include "tests/support/test_util.hpp"
 
@@ -50,6 +54,74 @@ TEST(CgroupUsage, V2UnifiedAndWorkingSetNeverNegative) {
   auto missing = read_cgroup_usage(root.path(), "/nope");
   EXPECT_FALSE(missing.cpu_ns.has_value());
   EXPECT_FALSE(missing.working_set.has_value());
+}
+
+// The table-driven parse on file contents as the kernel writes them, one host of each kind.
+TEST(CgroupUsage, ParsesV1FilesOfAHybridHost) {
+  std::map<std::string, std::string> files = {
+      // cpu and cpuacct mounted together (no separate "cpuacct" hierarchy).
+      {"cpu,cpuacct/cpuacct.usage", "731650046\n"},
+      {"memory/memory.usage_in_bytes", "41037824\n"},
+      // The cgroup's own counters first, then the hierarchical totals the kubelet uses.
+      {"memory/memory.stat",
+       "cache 12079104\nrss 7020544\nshmem 10395648\npgfault 314659\npgmajfault 0\n"
+       "inactive_anon 0\nactive_anon 0\ninactive_file 24576\nactive_file 1658880\n"
+       "hierarchical_memory_limit 9223372036854771712\ntotal_cache 35651584\n"
+       "total_rss 5242880\ntotal_shmem 33554432\ntotal_pgfault 8410\ntotal_pgmajfault 2\n"
+       "total_inactive_anon 33558528\ntotal_active_anon 5238784\n"
+       "total_inactive_file 1048576\ntotal_active_file 1048576\n"}};
+  std::vector<std::string> asked;
+  auto u = parse_cgroup_usage(false, [&](const std::string& controller, const std::string& file) {
+    asked.push_back(controller + "/" + file);
+    auto it = files.find(controller + "/" + file);
+    return it == files.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });
+  EXPECT_EQ(u.cpu_ns, 731650046u) << "cpuacct.usage of cpu,cpuacct when there is no cpuacct";
+  EXPECT_EQ(u.memory_usage, 41037824u);
+  EXPECT_EQ(u.inactive_file, 1048576u) << "total_inactive_file, not inactive_file";
+  EXPECT_EQ(u.working_set, 41037824u - 1048576u) << "shmem (a tmpfs file) stays in it";
+  EXPECT_EQ(u.rss, 5242880u);
+  EXPECT_EQ(u.page_faults, 8410u);
+  EXPECT_EQ(u.major_page_faults, 2u);
+  EXPECT_FALSE(u.processes.has_value()) << "no pids hierarchy";
+  EXPECT_EQ(asked, (std::vector<std::string>{"cpuacct/cpuacct.usage", "cpu,cpuacct/cpuacct.usage",
+                                             "memory/memory.usage_in_bytes", "memory/memory.stat",
+                                             "pids/pids.current"}))
+      << "each file read once";
+}
+
+TEST(CgroupUsage, ParsesV2FilesOfAUnifiedHost) {
+  std::map<std::string, std::string> files = {
+      {"cpu.stat",
+       "usage_usec 2214931\nuser_usec 1520317\nsystem_usec 694614\nnr_periods 0\n"
+       "nr_throttled 0\nthrottled_usec 0\n"},
+      {"memory.current", "36864000\n"},
+      {"memory.stat",
+       "anon 2162688\nfile 34242560\nkernel_stack 32768\nshmem 33554432\n"
+       "file_mapped 0\nactive_anon 2097152\ninactive_anon 33619968\nactive_file 344064\n"
+       "inactive_file 344064\nworkingset_refault_file 0\npgfault 9231\npgmajfault 4\n"},
+      {"pids.current", "2\n"}};
+  auto u = parse_cgroup_usage(true, [&](const std::string& controller, const std::string& file) {
+    EXPECT_EQ(controller, "") << "v2 has one hierarchy";
+    auto it = files.find(file);
+    return it == files.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });
+  EXPECT_EQ(u.cpu_ns, 2214931000u) << "usage_usec in nanoseconds";
+  EXPECT_EQ(u.memory_usage, 36864000u);
+  EXPECT_EQ(u.working_set, 36864000u - 344064u);
+  EXPECT_EQ(u.rss, 2162688u) << "anon";
+  EXPECT_EQ(u.page_faults, 9231u);
+  EXPECT_EQ(u.major_page_faults, 4u);
+  EXPECT_EQ(u.processes, 2u);
+  // A counter file that is not a number, and a stat file without the key: nothing, not 0.
+  auto odd = parse_cgroup_usage(true, [](const std::string&, const std::string& file) {
+    if (file == "memory.current") return std::optional<std::string>("max\n");
+    if (file == "cpu.stat") return std::optional<std::string>("user_usec 5\n");
+    return std::optional<std::string>();
+  });
+  EXPECT_FALSE(odd.memory_usage.has_value());
+  EXPECT_FALSE(odd.working_set.has_value());
+  EXPECT_FALSE(odd.cpu_ns.has_value());
 }
 
 TEST(NetDev, ParsesCountersPerInterface) {
