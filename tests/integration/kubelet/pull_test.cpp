@@ -5,7 +5,6 @@
 // ErrImageNeverPull; nothing is left behind.
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -22,6 +21,7 @@
 #include "oci/image/images.hpp"
 #include "oci/image/import.hpp"
 #include "oci/image/platform.hpp"
+#include "tests/support/pod_env.hpp"
 #include "tests/support/runtime_fixture.hpp"
 #include "tests/support/test_util.hpp"
 
@@ -109,12 +109,8 @@ class PullTest : public ::testing::Test {
     }
     shared_ = new TempDir("skiff-pullsuite");
     std::string layout = *shared_ / "bb-oci";
-    auto made = sh(cat(source_path("scripts/fixtures/make-busybox-bundle.sh"), ' ', *shared_ / "bb",
-                       " --rootfs-only --oci-layout ", layout));
-    if (made.exit_code != 0) {
-      setup_error_ = "make-busybox-bundle.sh: " + made.err;
-      return;
-    }
+    setup_error_ = make_busybox_layout(shared_->path());
+    if (!setup_error_.empty()) return;
     registry_ = new Registry();
     if (!registry_->start(*shared_)) {
       setup_error_ = "docker-registry did not start: " + read_file(registry_->log);
@@ -135,48 +131,18 @@ class PullTest : public ::testing::Test {
   void SetUp() override {
     SKIFF_REQUIRE_ROOT();
     if (!setup_error_.empty()) GTEST_SKIP() << setup_error_;
-    Json ipam = {{"type", "skiff-ipam"},
-                 {"ranges", Json::array({Json::array({{{"subnet", kSubnet}}})})},
-                 {"dataDir", dir_ / "ipam"}};
-    Json conf = {{"cniVersion", "1.0.0"},
-                 {"name", "pulltest"},
-                 {"plugins", Json::array({{{"type", "skiff-bridge"},
-                                           {"bridge", kBridge},
-                                           {"isGateway", true},
-                                           {"ipam", ipam}}})}};
-    write_file(dir_ / "net.d/10-pulltest.conflist", conf.dump(2));
+    write_bridge_conflist(roots_.cni_conf, "pulltest", kBridge, kSubnet, dir_ / "ipam", false);
     before_ = HostSnapshot::take();
   }
   void TearDown() override {
     if (!is_root() || !setup_error_.empty()) return;
-    for (const auto& line : split(pod({"ls"}).out, '\n', true)) {
-      auto name = split(line, ' ', true)[0];
-      if (name != "NAME") (void)pod({"rm", "-f", name});
-    }
+    remove_all_pods([&](const std::vector<std::string>& args) { return pod(args); });
   }
 
   CommandResult pod(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {binary("kubelet/skiff-pod"),
-                                     "--state-root",
-                                     dir_ / "state",
-                                     "--run-root",
-                                     dir_ / "run",
-                                     "--log-root",
-                                     dir_ / "logs",
-                                     "--image-root",
-                                     dir_ / "images",
-                                     "--snapshot-root",
-                                     dir_ / "snapshots",
-                                     "--cni-conf-dir",
-                                     dir_ / "net.d",
-                                     "--cni-cache-dir",
-                                     dir_ / "cni-cache",
-                                     "--cni-bin-dir",
-                                     binary("cni"),
-                                     "--backoff-initial-ms",
-                                     "300"};
+    std::vector<std::string> argv = {"--backoff-initial-ms", "300"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv);
+    return run(roots_.skiff_pod(argv));
   }
   std::string write_pod(const std::string& name, const std::string& yaml) const {
     std::string path = dir_ / (name + ".yaml");
@@ -203,24 +169,15 @@ class PullTest : public ::testing::Test {
     return c;
   }
   bool image_in_store(const std::string& ref) const {
-    auto store = image::Store::open(dir_ / "images");
+    auto store = image::Store::open(roots_.images);
     return store && image::find_ref(*store, ref, image::host_platform()).ok();
   }
   void expect_nothing_left() const {
-    auto entries = [](const std::string& dir) {
-      size_t n = 0;
-      if (DIR* d = opendir(dir.c_str())) {
-        while (struct dirent* e = readdir(d))
-          if (e->d_name[0] != '.') ++n;
-        closedir(d);
-      }
-      return n;
-    };
-    EXPECT_EQ(entries(dir_ / "run/runtime"), 0u);
-    EXPECT_EQ(entries(dir_ / "run/pods"), 0u);
+    EXPECT_EQ(dir_entries(roots_.run + "/runtime"), 0u);
+    EXPECT_EQ(dir_entries(roots_.run + "/pods"), 0u);
     EXPECT_EQ(sh("pgrep -f '[s]kiff-shim --pod-dir " + dir_.path() + "'").out, "");
     EXPECT_EQ(sh("pgrep -f '[s]kiff-pull --image-root " + dir_.path() + "'").out, "");
-    EXPECT_EQ(entries(dir_ / "images/ingest"), 0u) << "a pull's staging area is left";
+    EXPECT_EQ(dir_entries(roots_.images + "/ingest"), 0u) << "a pull's staging area is left";
     std::string ours;
     for (const auto& line : split(diff(before_, HostSnapshot::take()), '\n', true))
       if (line.find(dir_.path()) != std::string::npos || line.find("/pod-") != std::string::npos)
@@ -229,6 +186,7 @@ class PullTest : public ::testing::Test {
   }
 
   TempDir dir_{"skiff-pull"};
+  PodRoots roots_ = PodRoots::under(dir_.path());
   HostSnapshot before_;
   static TempDir* shared_;
   static Registry* registry_;
@@ -312,7 +270,7 @@ spec:
 // 127.0.0.1:1): the stored image is used, as podman's --pull=newer, and the pod starts at once.
 TEST_F(PullTest, AlwaysFallsBackToTheStoredImageWhenTheRegistryIsDown) {
   std::string image = "127.0.0.1:1/busybox:1.0";
-  auto store = image::Store::open(dir_ / "images");
+  auto store = image::Store::open(roots_.images);
   ASSERT_TRUE(store.ok()) << store.error().what();
   image::ImportOptions o;
   o.name = image;
