@@ -274,6 +274,8 @@ std::string unschedulable_message(size_t nodes, const std::map<std::string, int>
 Result<void> Scheduler::start() {
   watcher_ = TRY(registry_.store().watch("/", 0));
   running_ = true;
+  binders_stop_ = false;
+  for (size_t i = 0; i < kBinders; i++) binders_.emplace_back([this] { binder(); });
   thread_ = std::thread([this] { run(); });
   return ok();
 }
@@ -282,6 +284,14 @@ void Scheduler::stop() {
   if (!running_.exchange(false)) return;
   if (watcher_) watcher_->close();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(bind_mu_);
+    binders_stop_ = true;
+    bind_queue_.clear();
+  }
+  bind_cv_.notify_all();
+  for (auto& t : binders_) t.join();
+  binders_.clear();
 }
 
 Scheduler::Placement Scheduler::placement_of(const Json& pod, const std::string& node) {
@@ -380,6 +390,7 @@ void Scheduler::run() {
       continue;
     }
     for (const auto& e : events) observe(e);
+    settle_failed();
     if (std::chrono::steady_clock::now() - last_retry > std::chrono::seconds(30)) {
       last_retry = std::chrono::steady_clock::now();
       pending_.insert(unschedulable_.begin(), unschedulable_.end());
@@ -420,33 +431,49 @@ std::optional<Scheduler::Decision> Scheduler::schedule(const std::string& key) {
   }
   // Count it at once so the next pod of this batch sees the node's new usage; the MODIFIED
   // event of the binding replaces this entry.
-  Placement pl{pick.node->name, info.requests, std::move(info.host_ports), std::move(info.owner)};
+  Placement pl{pick.node->name, info.requests, std::move(info.host_ports), std::move(info.owner),
+               true};
   account(bound_[key] = std::move(pl), +1);
   return Decision{key, ns, name, pick.node->name};
 }
 
 void Scheduler::bind_all(std::vector<Decision>& decisions) {
-  std::vector<char> failed(decisions.size(), 0);
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i; (i = next++) < decisions.size();) {
-      const Decision& d = decisions[i];
-      auto r = registry_.bind(d.ns, d.name, Json{{"target", {{"kind", "Node"}, {"name", d.node}}}});
-      if (!r.ok()) {
-        log::debug("scheduler: bind ", d.ns, "/", d.name, ": ", r.error->message);
-        failed[i] = 1;
-      }
+  if (decisions.empty()) return;
+  {
+    std::lock_guard lock(bind_mu_);
+    for (auto& d : decisions) bind_queue_.push_back(std::move(d));
+  }
+  bind_cv_.notify_all();
+}
+
+void Scheduler::binder() {
+  for (;;) {
+    Decision d;
+    {
+      std::unique_lock lock(bind_mu_);
+      bind_cv_.wait(lock, [&] { return binders_stop_ || !bind_queue_.empty(); });
+      if (binders_stop_) return;
+      d = std::move(bind_queue_.front());
+      bind_queue_.pop_front();
     }
-  };
-  size_t n = std::min<size_t>(decisions.size(), 16);
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < n; t++) threads.emplace_back(worker);
-  if (n > 0) worker();
-  for (auto& t : threads) t.join();
-  for (size_t i = 0; i < decisions.size(); i++) {
-    if (!failed[i]) continue;
-    auto it = bound_.find(decisions[i].key);
-    if (it == bound_.end()) continue;
+    auto r = registry_.bind(d.ns, d.name, Json{{"target", {{"kind", "Node"}, {"name", d.node}}}});
+    if (!r.ok()) {
+      log::debug("scheduler: bind ", d.ns, "/", d.name, ": ", r.error->message);
+      std::lock_guard lock(bind_mu_);
+      failed_.push_back(d.key);
+    }
+  }
+}
+
+void Scheduler::settle_failed() {
+  std::vector<std::string> failed;
+  {
+    std::lock_guard lock(bind_mu_);
+    failed.swap(failed_);
+  }
+  for (const auto& key : failed) {
+    auto it = bound_.find(key);
+    if (it == bound_.end() || !it->second.tentative) continue;  // an event has the truth
     account(it->second, -1);
     bound_.erase(it);
   }

@@ -10,7 +10,10 @@
 // least 100 nodes) and scores those; a pod that fits on few nodes still sees every node.
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <set>
@@ -94,6 +97,7 @@ class Scheduler {
     Resources requests;
     std::vector<std::string> host_ports;
     std::string owner;
+    bool tentative = false;  // counted by our decision, its binding not yet seen
   };
   static Placement placement_of(const Json& pod, const std::string& node);
   void account(const Placement& p, int sign);
@@ -103,9 +107,13 @@ class Scheduler {
     std::string key, ns, name, node;
   };
   std::optional<Decision> schedule(const std::string& key);
-  // Sends the batch's bindings concurrently (each is a store write; with etcd a round trip), and
-  // takes back the usage of those that failed.
+  // Hands the decisions to the binder threads and returns at once: the loop goes on deciding
+  // while bindings are in flight (each a store write; with etcd a round trip), so as many
+  // bindings overlap as there are binders (etcd and the store's group commit batch them).
   void bind_all(std::vector<Decision>& decisions);
+  void binder();
+  // Takes back the usage of decisions whose binding failed (unless an event replaced it).
+  void settle_failed();
   void mark_unschedulable(const Json& pod, const std::string& message);
 
   Registry& registry_;
@@ -120,6 +128,14 @@ class Scheduler {
   std::map<std::string, Placement> bound_;  // pod key -> its usage counted on a node
   std::set<std::string> pending_;           // unbound pod keys
   std::set<std::string> unschedulable_;     // tried, nothing fit
+
+  static constexpr size_t kBinders = 32;
+  std::vector<std::thread> binders_;
+  std::mutex bind_mu_;
+  std::condition_variable bind_cv_;
+  std::deque<Decision> bind_queue_;
+  std::vector<std::string> failed_;  // pod keys whose binding failed
+  bool binders_stop_ = false;
 };
 
 }  // namespace skiff::master

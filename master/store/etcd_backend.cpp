@@ -299,7 +299,8 @@ Result<void> EtcdBackend::stream(const std::string& key, const std::string& rang
                {{"key", b64(key)},
                 {"range_end", b64(range_end)},
                 {"start_revision", std::to_string(start_rev)},
-                {"prev_kv", true}}}};
+                // The feed's store knows a deleted key's last value; the history replay does not.
+                {"prev_kv", !register_fd}}}};
   boost::system::error_code ec;
   http::write(conn->sock, post(conn->host, "/v3/watch", req.dump()), ec);
   http::response_parser<http::empty_body> parser;

@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "common/defer.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 
@@ -139,8 +140,9 @@ Result<std::unique_ptr<Store>> Store::open(std::unique_ptr<Backend> backend, Opt
     s->events_bytes_ += s->events_.back().object.bytes->size();
   }
   s->rev_ = loaded.revision;
+  s->applied_rev_ = loaded.revision;
   s->compacted_ = loaded.compacted;
-  s->committer_ = std::thread([p = s.get()] { p->committer(); });
+  if (!s->shared_) s->committer_ = std::thread([p = s.get()] { p->committer(); });
   if (s->shared_) s->feeder_ = std::thread([p = s.get()] { p->feeder(); });
   return s;
 }
@@ -183,7 +185,9 @@ void Store::feeder() {
           for (auto& w : watchers_)
             if (auto sp = w.lock()) sp->close();
           watchers_.clear();
-          applied_cv_.notify_all();
+          int64_t now = rev_;
+          lock.unlock();
+          notify_applied(now);
           continue;
         }
       }
@@ -232,7 +236,19 @@ void Store::apply_records(std::vector<LogRecord>&& records) {
     EventType t = prev ? EventType::kModified : EventType::kAdded;
     publish_locked({t, r.key, std::move(*o), r.rev, std::move(prev)});
   }
-  applied_cv_.notify_all();
+  int64_t now = rev_;
+  lock.unlock();
+  notify_applied(now);
+}
+
+void Store::notify_applied(int64_t rev) {
+  std::lock_guard lock(wait_mu_);
+  applied_rev_ = std::max(applied_rev_, rev);
+  for (auto it = rev_waiters_.begin(); it != rev_waiters_.end() && it->first <= applied_rev_;) {
+    it->second->done = true;
+    it->second->cv.notify_one();
+    it = rev_waiters_.erase(it);
+  }
 }
 
 Object Store::put_locked(const std::string& key, Object o) {
@@ -283,8 +299,13 @@ Store::ListResult Store::list_pods_on_node(const std::string& prefix, const std:
 }
 
 bool Store::wait_applied(int64_t rev, std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  return applied_cv_.wait_for(lock, timeout, [&] { return rev_ >= rev; });
+  std::unique_lock lock(wait_mu_);
+  if (applied_rev_ >= rev) return true;
+  RevWaiter w;
+  auto it = rev_waiters_.emplace(rev, &w);
+  if (w.cv.wait_for(lock, timeout, [&] { return w.done; })) return true;
+  rev_waiters_.erase(it);
+  return false;
 }
 
 Result<void> Store::sync(std::chrono::milliseconds timeout) {
@@ -305,7 +326,12 @@ void Store::shutdown() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
+  keys_cv_.notify_all();
   if (committer_.joinable()) committer_.join();
+  {
+    std::unique_lock lock(queue_mu_);  // shared backends: writes in flight finish first
+    keys_cv_.wait(lock, [&] { return in_flight_ == 0; });
+  }
   feeder_stop_ = true;
   backend_->stop_feed();
   if (feeder_.joinable()) feeder_.join();
@@ -353,6 +379,7 @@ size_t Store::count(const std::string& prefix) const {
 }
 
 Result<Object> Store::mutate(const std::string& key, Mutation fn) {
+  if (shared_) return mutate_shared(key, std::move(fn));
   auto p = std::make_shared<Pending>();
   p->key = key;
   p->fn = std::move(fn);
@@ -378,10 +405,7 @@ void Store::committer() {
         queue_.pop_front();
       }
     }
-    if (shared_)
-      commit_batch_shared(batch);
-    else
-      commit_batch(batch);
+    commit_batch(batch);
     batch.clear();
   }
 }
@@ -473,50 +497,33 @@ void Store::commit_batch(std::vector<std::shared_ptr<Pending>>& batch) {
     batch[i]->done.set_value(std::move(*outcomes[i].result));
 }
 
-// Shared backends: writes to different keys go to the backend in parallel (etcd batches
-// concurrent txns into one raft round and fsync), writes to one key in order. A write is
+// Shared backends: the write runs here, in the caller's thread, as one conditional txn; writes to
+// one key wait for each other (the next one's mutation must see this one's result). A write is
 // acknowledged once the change feed has applied it, so a client reads its own writes.
-void Store::commit_batch_shared(std::vector<std::shared_ptr<Pending>>& batch) {
-  std::map<std::string, std::vector<size_t>> by_key;
-  std::vector<std::string> keys;
-  for (size_t i = 0; i < batch.size(); i++) {
-    auto& v = by_key[batch[i]->key];
-    if (v.empty()) keys.push_back(batch[i]->key);
-    v.push_back(i);
+Result<Object> Store::mutate_shared(const std::string& key, Mutation fn) {
+  {
+    std::unique_lock lock(queue_mu_);
+    keys_cv_.wait(lock, [&] { return stopping_ || !busy_keys_.count(key); });
+    if (stopping_) return error("the store is shutting down");
+    busy_keys_.insert(key);
+    in_flight_++;
   }
-  std::vector<std::optional<Result<Object>>> results(batch.size());
-  std::atomic<size_t> next_key{0};
-  std::atomic<int64_t> max_rev{0};
-  auto worker = [&] {
-    for (size_t k; (k = next_key++) < keys.size();) {
-      std::optional<Object> overlay;  // this key's state after our earlier writes in the batch
-      bool overlay_deleted = false;
-      for (size_t i : by_key[keys[k]]) {
-        Object none;
-        const Object* ov = overlay ? (overlay_deleted ? &none : &*overlay) : nullptr;
-        auto r = commit_one_shared(*batch[i], ov);
-        if (r.ok()) {
-          overlay = r->first;
-          overlay_deleted = r->second;
-          int64_t seen = max_rev.load();
-          while (r->first.mod_rev > seen &&
-                 !max_rev.compare_exchange_weak(seen, r->first.mod_rev)) {
-          }
-          results[i] = std::move(r->first);
-        } else {
-          results[i] = std::move(r).error();
-        }
-      }
+  Defer release([&] {
+    {
+      std::lock_guard lock(queue_mu_);
+      busy_keys_.erase(key);
+      in_flight_--;
     }
-  };
-  size_t n = std::min<size_t>(keys.size(), 8);
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < n; t++) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  if (max_rev > 0 && !wait_applied(max_rev, std::chrono::seconds(30)))
-    log::warn("store: the change feed has not delivered revision ", max_rev.load(), " in 30 s");
-  for (size_t i = 0; i < batch.size(); i++) batch[i]->done.set_value(std::move(*results[i]));
+    keys_cv_.notify_all();
+  });
+  Pending p;
+  p.key = key;
+  p.fn = std::move(fn);
+  auto written = TRY(commit_one_shared(p, nullptr));
+  if (!wait_applied(written.first.mod_rev, std::chrono::seconds(30)))
+    log::warn("store: the change feed has not delivered revision ", written.first.mod_rev,
+              " in 30 s");
+  return std::move(written.first);
 }
 
 // One conditional write: the mutation runs on the newest object this store knows (or `overlay`,

@@ -7,6 +7,9 @@
 // conditional write against the mod revision this store last saw (a compare failure means another
 // master wrote first: the mutation runs again on the fresh object), and the in-memory state is
 // changed only by the backend's change feed, in revision order, for every master's writes alike.
+// Such a write runs in its caller's thread, so every concurrent caller has one in flight (etcd
+// batches concurrent txns into one raft round and fsync); only writes to one key wait for each
+// other.
 
 #include <atomic>
 #include <chrono>
@@ -202,7 +205,7 @@ class Store {
   struct Pending;
   void committer();
   void commit_batch(std::vector<std::shared_ptr<Pending>>& batch);
-  void commit_batch_shared(std::vector<std::shared_ptr<Pending>>& batch);
+  Result<Object> mutate_shared(const std::string& key, Mutation fn);
   Result<std::pair<Object, bool>> commit_one_shared(Pending& p, const Object* overlay);
   void publish_locked(WatchEvent e);
   int64_t oldest_locked() const;
@@ -227,7 +230,16 @@ class Store {
   int64_t compacted_ = 0;
   int64_t dropped_ = 0;                     // newest revision the event window has dropped
   size_t events_bytes_ = 0;                 // bytes of the objects in events_
-  std::condition_variable_any applied_cv_;  // rev_ advanced (shared backends)
+  // Shared backends: writers waiting for the feed to apply a revision, each woken alone when it
+  // has (a broadcast to all of them per feed message cost more CPU than the writes).
+  struct RevWaiter {
+    std::condition_variable cv;
+    bool done = false;
+  };
+  std::mutex wait_mu_;
+  std::multimap<int64_t, RevWaiter*> rev_waiters_;
+  int64_t applied_rev_ = 0;  // rev_ as the waiters see it (under wait_mu_)
+  void notify_applied(int64_t rev);
   std::thread feeder_;
   std::atomic<bool> feeder_stop_{false};
 
@@ -236,6 +248,11 @@ class Store {
   std::deque<std::shared_ptr<Pending>> queue_;
   bool stopping_ = false;
   std::thread committer_;
+  // Shared backends: keys with a write in flight (a key's writes go one at a time), and how many
+  // writes are in flight (shutdown waits for them).
+  std::condition_variable keys_cv_;
+  std::set<std::string> busy_keys_;
+  size_t in_flight_ = 0;
 };
 
 // "/<group-resource>/<namespace>/<name>" or "/<group-resource>/<name>" for cluster scope.

@@ -3,10 +3,10 @@
 # RATE/s, a hollow kubelet pool reporting every bound pod Running. Prints p50/p99 create latency,
 # pods scheduled per second, create-to-Running, a kubelet's fieldSelector=spec.nodeName list
 # (indexed) next to a scanning field selector, and the master's RSS and CPU.
-#   scripts/bench/master.sh [PODS=30000] [NODES=1000] [RATE=300] [THREADS=8]
+#   scripts/bench/master.sh [PODS=30000] [NODES=1000] [RATE=300] [THREADS=16]
 #   STORES="sqlite etcd" (default both; etcd needs Debian's etcd-server, started here)
 set -euo pipefail
-pods=${1:-30000} nodes=${2:-1000} rate=${3:-300} threads=${4:-8}
+pods=${1:-30000} nodes=${2:-1000} rate=${3:-300} threads=${4:-16}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 master=${SKIFF_MASTER_BIN:-$root/build/master/skiff-master}
 [[ -x $master ]] || { echo "build skiff-master first ($master)"; exit 1; }

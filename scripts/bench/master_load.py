@@ -101,7 +101,7 @@ def hollow_leases():
 call(c, "POST", "/api/v1/namespaces", {"metadata": {"name": "bench"}})
 threading.Thread(target=hollow_leases, daemon=True).start()
 threading.Thread(target=hollow_watch, daemon=True).start()
-for _ in range(2): threading.Thread(target=hollow_kubelet, daemon=True).start()
+for _ in range(8): threading.Thread(target=hollow_kubelet, daemon=True).start()
 time.sleep(0.5)
 
 latencies = []
