@@ -19,8 +19,8 @@
 namespace skiff::kubelet {
 namespace {
 
-// How often a container whose image is being pulled is looked at again (the pull's exit wakes
-// the shim anyway; this only bounds the wait when several containers share a pull).
+// How often a container whose image is being pulled is looked at again; the pull child's exit
+// makes it due at once (PodEngine::on_child_exit), so this only bounds a missed wake-up.
 constexpr Duration kPullPoll{200};
 // How long ErrImagePull is shown before it becomes ImagePullBackOff (the kubelet's next sync).
 constexpr Duration kErrShown{1000};
@@ -215,6 +215,7 @@ bool ImagePuller::on_child_exit(pid_t pid, int status) {
 
 bool image_pulled(ImagePuller& puller, ContainerRun& r, bool* shown) {
   PullGate g = puller.gate(*r.spec);
+  r.pull_wait = false;
   if (g.state == PullGate::State::kReady) return true;
   std::string reason = g.reason;
   // While a pull is under way the last pull error stays shown, as the kubelet's does.
@@ -228,6 +229,7 @@ bool image_pulled(ImagePuller& puller, ContainerRun& r, bool* shown) {
   r.reason = reason;
   r.message = message;
   r.next_start = g.retry_at;
+  r.pull_wait = g.state == PullGate::State::kPulling;
   return false;
 }
 

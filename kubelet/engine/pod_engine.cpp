@@ -533,7 +533,17 @@ bool PodEngine::on_child_exit(pid_t pid, int status) {
   bool ours = false;
   for_each_run([&](HandlerRun& run) { ours = ours || run.on_child_exit(pid, status); });
   if (ours) return true;
-  if (puller_->on_child_exit(pid, status)) return true;
+  if (puller_->on_child_exit(pid, status)) {
+    // A pull ended: the containers waiting for one are looked at on the next tick, not at the
+    // gate's re-check time.
+    for (auto* list : {&init_, &main_})
+      for (auto& r : *list)
+        if (r.pull_wait && r.state == ContainerRun::State::kWaiting) {
+          r.pull_wait = false;
+          r.next_start.reset();
+        }
+    return true;
+  }
   for (auto* list : {&init_, &main_})
     for (auto& r : *list)
       if (r.state == ContainerRun::State::kRunning && r.pid == pid) {

@@ -45,6 +45,9 @@ struct ContainerRun {
   bool started_once = false;
   bool done = false;                    // terminated and will not run again
   std::optional<TimePoint> next_start;  // back-off: not before
+  // Waiting for its image's pull child: next_start is only the gate's re-check time, and the
+  // child's exit makes the container due at once (was: up to 200 ms idle per pod start).
+  bool pull_wait = false;
   std::unique_ptr<Backoff> backoff;
 
   // The current (or last) attempt.
