@@ -28,9 +28,20 @@ cl_init() {
   image="$ul_prefix.254:5000/busybox:1.35"
   build="${SKIFF_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}"
   master="$build/master/skiff-master" kubelet="$build/kubelet/skiff-kubelet"
+  kubectl="${kubectl:-$(find_kubectl)}"
 }
 cl_node() { echo "$name-n$1"; }
-kc() { kubectl --kubeconfig "$dir/admin.kubeconfig" --request-timeout=20s "$@"; }
+kc() { "${kubectl:-kubectl}" --kubeconfig "$dir/admin.kubeconfig" --request-timeout=20s "$@"; }
+# find_kubectl: prints the kubectl to use — $SKIFF_KUBECTL, else Debian's 1.20 (/opt/skiff-kubectl-1.20
+# where another package owns /usr/bin/kubectl, see install-deps.sh), else any on PATH; 1: none.
+find_kubectl() {
+  local k
+  [[ -n ${SKIFF_KUBECTL:-} ]] && { echo "$SKIFF_KUBECTL"; return; }
+  for k in /opt/skiff-kubectl-1.20/usr/bin/kubectl /usr/bin/kubectl; do
+    [[ -x $k ]] && "$k" version --client 2>/dev/null | grep -q 'Minor:"20"' && { echo "$k"; return; }
+  done
+  command -v kubectl
+}
 # cl_wait SECONDS CMD...: CMD every 0.2 s until it succeeds or the time is up.
 cl_wait() {
   local end=$((SECONDS + $1))

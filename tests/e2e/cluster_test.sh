@@ -11,7 +11,8 @@
 # node whose kubelet is stopped goes NotReady and its Deployment pods come back on the other nodes
 # (shortened grace period and toleration); `kubectl delete node` takes it out of the others'
 # WireGuard peers; down.sh leaves nothing behind (netns, links, mounts, processes, cgroups, state)
-# and is idempotent; up.sh failing midway tears down what it made.
+# and is idempotent; up.sh failing midway tears down what it made. kubectl: Debian's 1.20 where
+# there is one (scripts/cluster/common.sh's find_kubectl).
 # Exit 77 (skip) without root, kubectl, wireguard-go, docker-registry, skopeo or the binaries.
 set -uo pipefail
 
@@ -21,9 +22,12 @@ skip() {
   exit 77
 }
 [[ "$(id -u)" -eq 0 ]] || skip "needs root (namespaces, pods)"
-for tool in wireguard-go wg ip jq python3 kubectl nsenter unshare docker-registry skopeo; do
+for tool in wireguard-go wg ip jq python3 nsenter unshare docker-registry skopeo; do
   command -v "$tool" >/dev/null || skip "\`$tool' not installed (scripts/install-deps.sh)"
 done
+# shellcheck source=SCRIPTDIR/../../scripts/cluster/common.sh
+source "$repo/scripts/cluster/common.sh"  # kc, cl_wait, cl_node, find_kubectl
+kubectl=$(find_kubectl) || skip "no kubectl (apt-get install kubernetes-client)"  # for kc
 [[ -c /dev/net/tun ]] || skip "no /dev/net/tun (wireguard-go needs TUN)"
 build="$(dirname "$(dirname "$(realpath "${SKIFF_BIN:-$repo/build/runtime/skiff}")")")"
 export SKIFF_BUILD="$build"
@@ -35,6 +39,8 @@ done
 
 work="$(mktemp -d /tmp/skiff-e2e-cluster.XXXXXX)"
 name="ske$(($$ % 10000))" c="$work/c" net=237
+dir=$c  # for kc and cl_init
+cl_init || exit 1  # $hostif, $cg: this cluster's names
 up=("$repo/scripts/cluster/up.sh") down=("$repo/scripts/cluster/down.sh" --name "$name" --dir "$c")
 cleanup() {
   [[ -n "${stopped:-}" ]] && kill -CONT "$stopped" 2>/dev/null
@@ -50,21 +56,10 @@ fail() {
   failures=$((failures + 1))
 }
 pass() { echo "ok: $*"; }
-k() { kubectl --kubeconfig "$c/admin.kubeconfig" --request-timeout=20s "$@"; }
-wait_for() {  # wait_for SECONDS CMD...: CMD every 0.2 s until it succeeds
-  local end=$((SECONDS + $1))
-  shift
-  while ((SECONDS < end)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  "$@" >/dev/null 2>&1
-}
-node() { echo "$name-n$1"; }
 innode() {  # innode I CMD...: in node I's network and mount namespaces
   local i=$1
   shift
-  nsenter --net="/run/netns/$(node "$i")" --mount="$c/ns/n$i" "$@"
+  nsenter --net="/run/netns/$(cl_node "$i")" --mount="$c/ns/n$i" "$@"
 }
 pod_cmd() {  # skiff-pod on node I's roots
   local i=$1 d="$c/n$1"
@@ -74,9 +69,9 @@ pod_cmd() {  # skiff-pod on node I's roots
 }
 kubelet_pid() { cat "$c/n$1/kubelet.pid"; }
 peers() { innode "$1" wg show skiffwg0 peers 2>/dev/null | sort; }
-key_of() { k get node "$(node "$1")" -o jsonpath='{.metadata.annotations.skiff\.dev/wireguard-public-key}'; }
+key_of() { kc get node "$(cl_node "$1")" -o jsonpath='{.metadata.annotations.skiff\.dev/wireguard-public-key}'; }
 web_pods() {  # name node podIP, one line per live (not terminating) web pod
-  k get pods -l app=web -o json |
+  kc get pods -l app=web -o json |
     jq -r '.items[] | select(.metadata.deletionTimestamp == null) |
       "\(.metadata.name) \(.spec.nodeName) \(.status.podIP // "-") \(.status.phase)"'
 }
@@ -119,10 +114,10 @@ image=$(sed -n 's/^image: //p' <<<"$out")
 [[ "$(sed -n 's/^export KUBECONFIG=//p' <<<"$out")" == "$c/admin.kubeconfig" && -n "$image" ]] &&
   pass "up.sh 3 in $((SECONDS - start)) s, prints KUBECONFIG and the image ($image)" ||
   fail "up.sh output"
-ready=$(k get nodes -o json | jq '[.items[] | select(.status.conditions[] |
+ready=$(kc get nodes -o json | jq '[.items[] | select(.status.conditions[] |
   .type == "Ready" and .status == "True")] | length')
 [[ $ready == 3 ]] && pass "three nodes joined and are Ready" || fail "$ready nodes Ready"
-[[ "$(k get node "$(node 2)" -o jsonpath='{.status.addresses[0].address}')" == "10.$net.0.2" ]] &&
+[[ "$(kc get node "$(cl_node 2)" -o jsonpath='{.status.addresses[0].address}')" == "10.$net.0.2" ]] &&
   pass "node 2's InternalIP is its underlay address" || fail "node 2 InternalIP"
 [[ "$(stat -c %a "$c/n1/kubelet/credentials/kubelet-client.key")" == 600 ]] &&
   pass "node 1's key is 0600" || fail "node 1 key mode"
@@ -140,11 +135,11 @@ meshed() {
     done
   done
 }
-wait_for 20 meshed && pass "each node has the other two as WireGuard peers (wg show in its netns)" ||
+cl_wait 20 meshed && pass "each node has the other two as WireGuard peers (wg show in its netns)" ||
   fail "mesh: $(for i in 1 2 3; do echo "n$i: $(peers "$i" | tr '\n' ' ')"; done)"
 
 # --- a 6-replica Deployment from the registry, spread over the three nodes ---
-k apply --validate=false -f - >/dev/null <<YAML || fail "apply"
+kc apply --validate=false -f - >/dev/null <<YAML || fail "apply"
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: web-config}
@@ -172,11 +167,11 @@ spec:
         configMap: {name: web-config}
 YAML
 start=$SECONDS
-if k rollout status deployment/web --timeout=120s >/dev/null; then
+if kc rollout status deployment/web --timeout=120s >/dev/null; then
   pass "kubectl rollout status: 6 replicas available in $((SECONDS - start)) s (image pulled from the registry)"
 else
   fail "rollout"
-  k get pods -o wide
+  kc get pods -o wide
   tail -n 20 "$c"/n*/kubelet.log
 fi
 mapfile -t pods < <(web_pods)
@@ -188,16 +183,16 @@ for line in "${pods[@]}"; do
   read -r p nd ip _ <<<"$line"
   pod_on[$nd]=$p ip_of[$p]=$ip
 done
-a=${pod_on[$(node 1)]:-} b=${pod_on[$(node 2)]:-} c3=${pod_on[$(node 3)]:-}
+a=${pod_on[$(cl_node 1)]:-} b=${pod_on[$(cl_node 2)]:-} c3=${pod_on[$(cl_node 3)]:-}
 [[ -n $a && -n $b && -n $c3 ]] || { fail "a pod on each node"; exit 1; }
-cidr1=$(k get node "$(node 1)" -o jsonpath='{.spec.podCIDR}')
+cidr1=$(kc get node "$(cl_node 1)" -o jsonpath='{.spec.podCIDR}')
 python3 -c 'import ipaddress,sys; sys.exit(ipaddress.ip_address(sys.argv[1]) not in ipaddress.ip_network(sys.argv[2]))' \
   "${ip_of[$a]}" "$cidr1" && pass "$a's IP ${ip_of[$a]} is from node 1's pod CIDR $cidr1" ||
   fail "pod IP ${ip_of[$a]} not in $cidr1"
 
 # --- across nodes over WireGuard: ICMP and TCP ---
 for p in "$b" "$c3"; do
-  if wait_for 15 pod_cmd 1 exec "$a" -- ping -c 1 -W 1 "${ip_of[$p]}"; then
+  if cl_wait 15 pod_cmd 1 exec "$a" -- ping -c 1 -W 1 "${ip_of[$p]}"; then
     pass "ping: $a (node 1) reaches $p (${ip_of[$p]})"
   else
     fail "ping $a -> $p"
@@ -213,8 +208,8 @@ rx=$(innode 2 wg show skiffwg0 transfer | awk '{s += $2} END {print s + 0}')
 # --- what the pods see and the kubelet serves ---
 [[ "$(pod_cmd 1 exec "$a" -- cat /etc/web/greeting)" == hello-from-the-api ]] &&
   pass "$a sees the ConfigMap in its volume" || fail "configmap volume"
-[[ "$(k logs "$a")" == started ]] && pass "kubectl logs $a (through node 1's kubelet API)" ||
-  fail "kubectl logs: $(k logs "$a" 2>&1)"
+[[ "$(kc logs "$a")" == started ]] && pass "kubectl logs $a (through node 1's kubelet API)" ||
+  fail "kubectl logs: $(kc logs "$a" 2>&1)"
 kubelet_api 2 /pods | jq -e --arg p "$b" '[.items[].metadata.name] | index($p)' >/dev/null &&
   pass "kubelet API: node 2's /pods lists $b" || fail "kubelet API /pods"
 shim=$(pgrep -f "skiff-shim --pod-dir $c/n1/state/" | head -1)
@@ -226,7 +221,7 @@ fi
 
 # --- kubelet SIGKILL + restart: its pods keep running and are adopted ---
 node1_state() {
-  k get pods -l app=web --field-selector "spec.nodeName=$(node 1)" -o json | jq -c '[.items[] |
+  kc get pods -l app=web --field-selector "spec.nodeName=$(cl_node 1)" -o json | jq -c '[.items[] |
     {n: .metadata.name, id: .status.containerStatuses[0].containerID,
      r: .status.containerStatuses[0].restartCount,
      s: .status.containerStatuses[0].state.running.startedAt}] | sort_by(.n)'
@@ -238,7 +233,7 @@ kill -9 "$old"
 sleep 1
 "$c/n1/start-kubelet"
 listed() { kubelet_api 1 /pods | jq -e --arg p "$a" '[.items[].metadata.name] | index($p)'; }
-wait_for 20 listed || fail "the restarted kubelet's API"
+cl_wait 20 listed || fail "the restarted kubelet's API"
 sleep 3
 after=$(node1_state)
 if [[ "$(kubelet_pid 1)" != "$old" && "$after" == "$before" && "$before" == *'"r":0'* &&
@@ -251,48 +246,48 @@ fi
 
 # --- kubectl delete pod: graceful, nothing left on the node ---
 start=$SECONDS
-k delete pod "$a" --wait=true >/dev/null || fail "kubectl delete pod $a"
+kc delete pod "$a" --wait=true >/dev/null || fail "kubectl delete pod $a"
 took=$((SECONDS - start))
 ((took < 10)) && pass "kubectl delete pod $a in ${took} s" || fail "delete took ${took} s"
-gone_from() { ! pod_cmd "$1" ls -o json | jq -e --arg p "$2" 'map(.name) | index($p)'; }
-wait_for 10 gone_from 1 "$a" && [[ -z "$(ls -d "$c/n1/log/default_${a}_"* 2>/dev/null)" ]] &&
+gone_from() { ! pod_cmd "$1" ls -o json | jq -e --arg p "$2" 'map(.name) | index($p)' >/dev/null; }
+cl_wait 10 gone_from 1 "$a" && [[ -z "$(ls -d "$c/n1/log/default_${a}_"* 2>/dev/null)" ]] &&
   pass "nothing of $a left on node 1" || fail "node 1 still has $a: $(pod_cmd 1 ls)"
 
 # --- a pod deleted while its kubelet is down: removed when it comes back ---
 kill -9 "$(kubelet_pid 2)"
-k delete pod "$b" --grace-period=0 --force >/dev/null 2>&1
+kc delete pod "$b" --grace-period=0 --force >/dev/null 2>&1
 gone_from 2 "$b" && fail "$b should still run on node 2"
 "$c/n2/start-kubelet"
-wait_for 20 gone_from 2 "$b" && pass "the orphan $b is stopped and removed by node 2's restarted kubelet" ||
+cl_wait 20 gone_from 2 "$b" && pass "the orphan $b is stopped and removed by node 2's restarted kubelet" ||
   fail "orphan on node 2: $(pod_cmd 2 ls)"
-k rollout status deployment/web --timeout=60s >/dev/null && pass "the Deployment is whole again" ||
+kc rollout status deployment/web --timeout=60s >/dev/null && pass "the Deployment is whole again" ||
   fail "rollout after the deletions"
 
 # --- a master restart leaves the nodes Ready ---
 kill -9 "$(cat "$c/master.pid")"
 "$c/restart-master"
-wait_for 30 k get --raw /api || fail "master back"
+cl_wait 30 kc get --raw /api || fail "master back"
 sleep 8  # longer than the grace period (5 s) and a lifecycle pass (5 s) after the restart
-ready=$(k get nodes -o json | jq '[.items[] | select(.status.conditions[] |
+ready=$(kc get nodes -o json | jq '[.items[] | select(.status.conditions[] |
   .type == "Ready" and .status == "True") | select((.spec.taints // []) | length == 0)] | length')
 [[ $ready == 3 ]] && pass "master restarted: the three nodes stay Ready, untainted" ||
-  fail "after the master restart $ready nodes Ready: $(k get nodes)"
+  fail "after the master restart $ready nodes Ready: $(kc get nodes)"
 
 # --- a node stopped: NotReady, its pods come back on the other two ---
 stopped=$(kubelet_pid 3)
 kill -STOP "$stopped"
 start=$SECONDS
 not_ready() {
-  [[ "$(k get node "$(node 3)" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" != True ]]
+  [[ "$(kc get node "$(cl_node 3)" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" != True ]]
 }
-wait_for 40 not_ready && pass "node 3's kubelet stopped: NotReady after $((SECONDS - start)) s" ||
+cl_wait 40 not_ready && pass "node 3's kubelet stopped: NotReady after $((SECONDS - start)) s" ||
   fail "node 3 still Ready"
 moved() {
   local l
-  l=$(web_pods | awk -v n="$(node 3)" '$4 == "Running" && $2 != n' | wc -l)
-  ((l == 6)) && ! web_pods | grep -q " $(node 3) "
+  l=$(web_pods | awk -v n="$(cl_node 3)" '$4 == "Running" && $2 != n' | wc -l)
+  ((l == 6)) && ! web_pods | grep -q " $(cl_node 3) "
 }
-wait_for 60 moved && pass "its pods run again on nodes 1 and 2 after $((SECONDS - start)) s" ||
+cl_wait 60 moved && pass "its pods run again on nodes 1 and 2 after $((SECONDS - start)) s" ||
   fail "pods after node 3 stopped: $(web_pods | tr '\n' ';')"
 
 # --- kubectl delete node: gone from the others' WireGuard peers ---
@@ -300,9 +295,9 @@ key3=$(key_of 3)
 kill -9 "$stopped"
 kill -CONT "$stopped" 2>/dev/null
 stopped=""
-k delete node "$(node 3)" >/dev/null || fail "kubectl delete node"
+kc delete node "$(cl_node 3)" >/dev/null || fail "kubectl delete node"
 unpeered() { ! peers 1 | grep -qxF "$key3" && ! peers 2 | grep -qxF "$key3" && [[ "$(peers 1 | wc -l)" == 1 ]]; }
-wait_for 20 unpeered && pass "node 3 deleted: gone from the WireGuard peers of nodes 1 and 2" ||
+cl_wait 20 unpeered && pass "node 3 deleted: gone from the WireGuard peers of nodes 1 and 2" ||
   fail "peers still: $(peers 1 | tr '\n' ' ') / $(peers 2 | tr '\n' ' ')"
 
 if ((failures)); then
@@ -314,11 +309,11 @@ fi
 out=$("${down[@]}" 2>&1) || fail "down.sh: $out"
 left=""
 ip netns list | grep -q "^$name-" && left+=" netns: $(ip netns list | grep "^$name-" | tr '\n' ' ')"
-ip link show "$name-h" >/dev/null 2>&1 && left+=" link $name-h"
+ip link show "$hostif" >/dev/null 2>&1 && left+=" link $hostif"
 findmnt -rn -o TARGET | grep -q "^$c" && left+=" mounts: $(findmnt -rn -o TARGET | grep "^$c" | tr '\n' ' ')"
 procs=$(ps -eo stat=,args= | awk -v d="$c" '$1 !~ /^Z/ && index($0, d)' | grep -v awk)
 [[ -n $procs ]] && left+=" processes: $procs"
-ls -d /sys/fs/cgroup/*/"skiffc-$name" >/dev/null 2>&1 && left+=" cgroups"
+ls -d /sys/fs/cgroup/*/"$cg" >/dev/null 2>&1 && left+=" cgroups"
 [[ -e $c ]] && left+=" $c"
 [[ -z $left ]] && pass "down.sh left no netns, link, mount, process, cgroup or state" ||
   fail "down.sh left:$left"

@@ -11,6 +11,7 @@
 # master, `skiff-master kubeconfig`, `skiff-master token create`, `skiff-kubelet join … --run`,
 # the node Ready, a pod Running with an address from the kubelet's default network (plugins from
 # the tree's /usr/lib/cni), `skiff pod ls`, `kubectl delete pod` leaving nothing on the node.
+# kubectl: Debian's 1.20 where there is one (scripts/cluster/common.sh's find_kubectl).
 # Exit 77 (skip) without root, cpack, dpkg-deb, readelf, kubectl or the built binaries.
 set -uo pipefail
 
@@ -25,10 +26,12 @@ fail() {
   failures=$((failures + 1))
 }
 pass() { echo "ok: $*"; }
+# shellcheck source=SCRIPTDIR/../../scripts/cluster/common.sh
+source "$repo/scripts/cluster/common.sh"  # cl_wait, find_kubectl
 
 # --- the smoke test's inner half: runs in its own mount namespace (see the end of the script) ---
 if [[ ${1:-} == --smoke ]]; then
-  work=$2 build=$3 netns=$4
+  work=$2 build=$3 netns=$4 kubectl=$5
   root="$work/root"
   # The build tree is gone for everything started from here on.
   mount -t tmpfs -o ro,size=4k skiff-no-build-tree "$build" || {
@@ -41,16 +44,7 @@ if [[ ${1:-} == --smoke ]]; then
   }
   export PATH="$root/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin"
   innet() { nsenter --net="/run/netns/$netns" "$@"; }
-  k() { innet kubectl --kubeconfig "$work/admin.kubeconfig" --request-timeout=20s "$@"; }
-  wait_for() {  # wait_for SECONDS CMD...: retries CMD every 0.2 s
-    local end=$((SECONDS + $1))
-    shift
-    while ((SECONDS < end)); do
-      "$@" >/dev/null 2>&1 && return 0
-      sleep 0.2
-    done
-    "$@" >/dev/null 2>&1
-  }
+  k() { innet "$kubectl" --kubeconfig "$work/admin.kubeconfig" --request-timeout=20s "$@"; }
   node="$work/node"
   roots=(--state-root "$node/state" --run-root "$node/run" --log-root "$node/log"
     --image-root "$node/images" --snapshot-root "$node/snapshots" --cni-conf-dir "$node/net.d"
@@ -62,7 +56,7 @@ if [[ ${1:-} == --smoke ]]; then
   nsenter --net="/run/netns/$netns" skiff-master --data-dir "$work/master" --listen 127.0.0.1:6443 \
     --node-monitor-grace-period 10m >"$work/master.log" 2>&1 &
   echo $! >"$work/master.pid"
-  wait_for 20 test -s "$work/master/server-url" || {
+  cl_wait 20 test -s "$work/master/server-url" || {
     cat "$work/master.log"
     echo "FAIL: skiff-master up"
     exit 1
@@ -88,7 +82,7 @@ if [[ ${1:-} == --smoke ]]; then
   ready() {
     [[ "$(k get node pkgnode -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" == True ]]
   }
-  if wait_for 30 ready; then
+  if cl_wait 30 ready; then
     pass "pkgnode joined and is Ready"
     k get nodes -o wide | sed 's/^/    /'
   else
@@ -113,7 +107,7 @@ spec:
     command: [sh, -c, "trap 'exit 0' TERM; echo started; sleep 600 & wait"]
 YAML
   running() { [[ "$(k get pod pkg-web -o jsonpath='{.status.phase}')" == Running ]]; }
-  if wait_for 60 running; then
+  if cl_wait 60 running; then
     ip=$(k get pod pkg-web -o jsonpath='{.status.podIP}')
     [[ $ip == 10.85.* ]] && pass "pod Running with $ip from the default network (plugins in the tree)" ||
       fail "pod IP $ip"
@@ -134,7 +128,7 @@ YAML
   fi
   if k delete pod pkg-web --wait=true >/dev/null; then
     no_pods() { [[ "$(pods | jq length)" == 0 ]]; }
-    wait_for 20 no_pods && pass "kubectl delete pod: nothing left on the node" ||
+    cl_wait 20 no_pods && pass "kubectl delete pod: nothing left on the node" ||
       fail "still on the node: $(pods)"
   else
     fail "kubectl delete pod"
@@ -154,9 +148,10 @@ fi
 
 # --- the outer half ---
 [[ "$(id -u)" -eq 0 ]] || skip "needs root (network and mount namespaces, pods)"
-for tool in cpack dpkg-deb readelf jq kubectl nsenter unshare ip; do
+for tool in cpack dpkg-deb readelf jq nsenter unshare ip; do
   command -v "$tool" >/dev/null || skip "\`$tool' not installed (scripts/install-deps.sh)"
 done
+kubectl=$(find_kubectl) || skip "no kubectl (apt-get install kubernetes-client)"
 build="$(dirname "$(dirname "$(realpath "${SKIFF_BIN:-$repo/build/runtime/skiff}")")")"
 [[ -f "$build/CPackConfig.cmake" ]] || skip "no $build/CPackConfig.cmake (re-run cmake)"
 for b in runtime/skiff runtime/skiff-pull kubelet/skiff-pod kubelet/skiff-shim kubelet/skiff-pause \
@@ -314,7 +309,8 @@ ip netns add "$netns" && ip -n "$netns" link set lo up || {
   exit 1
 }
 t0=$SECONDS
-unshare --mount --propagation private bash "${BASH_SOURCE[0]}" --smoke "$work" "$build" "$netns"
+unshare --mount --propagation private bash "${BASH_SOURCE[0]}" --smoke "$work" "$build" "$netns" \
+  "$kubectl"
 rc=$?
 ((rc == 0)) && pass "one-master one-worker cluster from the extracted packages ($((SECONDS - t0)) s)" ||
   fail "the cluster from the extracted packages (exit $rc)"
