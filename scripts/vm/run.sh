@@ -180,8 +180,11 @@ esac
 # the io controller's tests (io.max, io.weight), which have none on a 9p root.
 truncate -s 16M "$run/disk.raw"
 mkfifo "$run/stdout" "$run/stderr"
-cat "$run/stdout" & readers+=($!)
-cat "$run/stderr" >&2 & readers+=($!)
+# Our own read-write end of each FIFO, held until qemu is gone: the readers' open(2) returns at
+# once and they end even when qemu never opens the ports (it did not start: was a hang forever).
+exec {hold_out}<>"$run/stdout" {hold_err}<>"$run/stderr"
+cat "$run/stdout" {hold_out}>&- {hold_err}>&- & readers+=($!)
+cat "$run/stderr" >&2 {hold_out}>&- {hold_err}>&- & readers+=($!)
 : >"$run/status"
 
 timeout -k 5 "$timeout_s" qemu-system-x86_64 -nodefaults -no-user-config -display none \
@@ -196,13 +199,15 @@ timeout -k 5 "$timeout_s" qemu-system-x86_64 -nodefaults -no-user-config -displa
   -chardev "file,id=out,path=$run/stdout" -device virtserialport,chardev=out,name=skiff.stdout \
   -chardev "file,id=err,path=$run/stderr" -device virtserialport,chardev=err,name=skiff.stderr \
   -chardev "file,id=st,path=$run/status" -device virtserialport,chardev=st,name=skiff.status \
-  </dev/null >"$run/qemu.log" 2>&1 &
+  </dev/null >"$run/qemu.log" 2>&1 {hold_out}>&- {hold_err}>&- &
 qemu_pid=$!
 set +e
 wait "$qemu_pid"
 qemu_rc=$?
 set -e
 qemu_pid=
+# Now the readers see EOF once qemu's ends are closed too.
+exec {hold_out}>&- {hold_err}>&-
 wait "${readers[@]}" 2>/dev/null
 readers=()
 
@@ -210,7 +215,7 @@ console_tail() {
   echo "vm: --- qemu ---" >&2
   tail -n 5 "$run/qemu.log" >&2
   echo "vm: --- guest console (last 30 lines) ---" >&2
-  tail -n 30 "$run/console.log" >&2
+  tail -n 30 "$run/console.log" >&2 2>/dev/null || echo "(none: qemu did not start)" >&2
 }
 code=$(sed -n 's/^exit \([0-9]*\)$/\1/p' "$run/status" | tail -1)
 if [[ -n $code ]]; then
