@@ -3,14 +3,13 @@
 // imported once into a store shared by the suite, private roots per test, a private bridge and
 // subnet, and a check that nothing of a pod is left behind.
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "common/fs.hpp"
-#include "oci/image/import.hpp"
+#include "tests/support/pod_env.hpp"
 #include "tests/support/runtime_fixture.hpp"
 #include "tests/support/test_util.hpp"
 
@@ -22,22 +21,7 @@ class PodFixture : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!is_root()) return;
     shared_ = new TempDir("skiff-podfix");
-    std::string layout = *shared_ / "bb-oci";
-    auto made = sh(cat(source_path("scripts/fixtures/make-busybox-bundle.sh"), ' ', *shared_ / "bb",
-                       " --rootfs-only --oci-layout ", layout));
-    if (made.exit_code != 0) {
-      setup_error_ = "make-busybox-bundle.sh: " + made.err;
-      return;
-    }
-    auto store = image::Store::open(*shared_ / "images");
-    if (!store) {
-      setup_error_ = store.error().what();
-      return;
-    }
-    image::ImportOptions o;
-    o.name = "busybox:1.35";
-    auto imported = image::import_archive(*store, layout, o);
-    if (!imported) setup_error_ = imported.error().what();
+    setup_error_ = import_busybox(shared_->path(), *shared_ / "images");
   }
   static void TearDownTestSuite() {
     delete shared_;
@@ -66,10 +50,7 @@ class PodFixture : public ::testing::Test {
   }
   void TearDown() override {
     if (!is_root() || !setup_error_.empty()) return;
-    for (const auto& line : split(pod({"ls"}).out, '\n', true)) {
-      auto name = split(line, ' ', true)[0];
-      if (name != "NAME") (void)pod({"rm", "-f", name});
-    }
+    remove_all_pods([&](const std::vector<std::string>& args) { return pod(args); });
   }
 
   virtual std::vector<std::string> extra_globals() const { return {}; }
@@ -134,15 +115,7 @@ class PodFixture : public ::testing::Test {
   std::string shim_pids() const {
     return std::string(trim(sh("pgrep -f '[s]kiff-shim --pod-dir " + dir_.path() + "'").out));
   }
-  static size_t entries(const std::string& dir) {
-    size_t n = 0;
-    if (DIR* d = opendir(dir.c_str())) {
-      while (struct dirent* e = readdir(d))
-        if (e->d_name[0] != '.') ++n;
-      closedir(d);
-    }
-    return n;
-  }
+  static size_t entries(const std::string& dir) { return dir_entries(dir); }
   // Nothing of any pod is left: runtime state, shims, sandboxes, leases, veths, mounts, cgroups.
   void expect_nothing_left() const {
     EXPECT_EQ(entries(dir_ / "run/runtime"), 0u) << sh("ls " + dir_ / "run/runtime").out;
