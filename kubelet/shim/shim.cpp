@@ -22,6 +22,9 @@
 #include "kubelet/engine/fd_store.hpp"
 #include "kubelet/engine/pod_engine.hpp"
 #include "kubelet/shim/pod_record.hpp"
+#include "runtime/linux/self_exe.hpp"
+
+extern char** environ;
 
 namespace skiff::kubelet {
 namespace {
@@ -295,6 +298,10 @@ Result<Json> shim_request(const std::string& socket_path, const Json& request,
 }
 
 Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir, bool adopt) {
+  // The shim runs from a read-only view of its binary (CVE-2019-5736). Made here, the shim starts
+  // sealed and need not re-exec itself to get one: one exec and dynamic link less per pod (~5 ms
+  // of CPU here). Without one, the shim seals itself.
+  auto sealed = runtime::linux::seal_binary_best(shim_binary);
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
   UniqueFd rd(p[0]), wr(p[1]);
@@ -313,8 +320,11 @@ Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_d
     }
     int ready = dup(wr.get());  // without O_CLOEXEC: the shim inherits it
     std::string fd_arg = std::to_string(ready);
-    execl(shim_binary.c_str(), "skiff-shim", "--pod-dir", pod_dir.c_str(), "--ready-fd",
-          fd_arg.c_str(), "--adopt", adopt ? "1" : "0", static_cast<char*>(nullptr));
+    const char* argv[] = {"skiff-shim", "--pod-dir", pod_dir.c_str(), "--ready-fd",
+                          fd_arg.c_str(), "--adopt",  adopt ? "1" : "0", nullptr};
+    if (sealed)
+      syscall(SYS_execveat, sealed->get(), "", const_cast<char**>(argv), environ, AT_EMPTY_PATH);
+    execv(shim_binary.c_str(), const_cast<char**>(argv));
     std::string msg = "error: " + errno_error("exec ", quote(shim_binary)).what() + "\n";
     (void)!::write(ready, msg.data(), msg.size());
     _exit(127);

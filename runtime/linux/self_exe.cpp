@@ -154,6 +154,14 @@ bool kernel_takes_detached_lowers() {
   return major > 6 || (major == 6 && minor >= 15);
 }
 
+Result<UniqueFd> seal_binary_best(const std::string& exe) {
+  Result<UniqueFd> fd = error("detached overlay lowers need Linux 6.15");
+  if (kernel_takes_detached_lowers()) fd = seal_binary(exe, SealMethod::kOverlayDetached);
+  if (!fd) fd = seal_binary(exe, SealMethod::kOverlayAttached);
+  if (!fd) fd = seal_binary(exe, SealMethod::kMemfd);
+  return fd;
+}
+
 Result<void> reexec_sealed(char** argv) {
   if (self_exe_is_sealed()) return ok();
   char buf[4096];

@@ -27,6 +27,11 @@ bool self_exe_is_sealed();
 // Whether this kernel's overlayfs takes a detached mount as a lower layer (Linux 6.15+), so
 // reexec_sealed() tries kOverlayDetached first only there.
 bool kernel_takes_detached_lowers();
+// A read-only view of the binary at `exe` by the best method this kernel has (as
+// reexec_sealed() picks it), for a parent that execs a binary which would otherwise re-exec
+// itself: execveat(fd, "", …, AT_EMPTY_PATH) starts it sealed at once.
+Result<UniqueFd> seal_binary_best(const std::string& exe);
+
 // Re-execs the current process (same argv and environment) through a sealed view of the binary.
 // Returns only on error; a no-op (returns ok) when already sealed.
 Result<void> reexec_sealed(char** argv);

@@ -3,7 +3,12 @@
 // nothing started twice), their output written since is not lost (the fd store kept the pipes),
 // an adopted container that then ends is reported, and the pod still stops and cleans up.
 
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
+#include <sys/statvfs.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -24,6 +29,20 @@ class ShimTest : public PodFixture<kShimBridge, kShimSubnet> {
   std::string shim_pid() const {
     auto j = json::parse(sh(cat("cat ", dir_ / "state", "/*/status.json")).out, nullptr, false);
     return j.is_discarded() ? "" : std::to_string(j.value("shimPid", 0));
+  }
+  // CVE-2019-5736: the shim's binary is a read-only view (a read-only overlay, or a write-sealed
+  // memfd), which skiff-pod hands it at exec (or it re-execs itself into).
+  static bool runs_sealed(const std::string& pid) {
+    int fd = ::open(cat("/proc/", pid, "/exe").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct statfs sfs;
+    struct statvfs svfs;
+    int seals = fcntl(fd, F_GET_SEALS);
+    bool ro = (seals >= 0 && (seals & F_SEAL_WRITE)) ||
+              (fstatfs(fd, &sfs) == 0 && sfs.f_type == OVERLAYFS_SUPER_MAGIC &&
+               fstatvfs(fd, &svfs) == 0 && (svfs.f_flag & ST_RDONLY));
+    ::close(fd);
+    return ro;
   }
 };
 
@@ -50,6 +69,7 @@ spec:
   std::string old_shim = shim_pid();
   ASSERT_NE(old_shim, "0");
   ASSERT_FALSE(old_shim.empty());
+  EXPECT_TRUE(runs_sealed(old_shim));
   // The containers' processes (pids seen from the host, through the runtime's cgroup).
   std::string pids_before = sh("pgrep -f '[w]hile true; do echo' | sort").out;
   ASSERT_FALSE(trim(pids_before).empty());
@@ -63,6 +83,7 @@ spec:
   std::string new_shim = shim_pid();
   EXPECT_NE(new_shim, "0");
   EXPECT_NE(new_shim, old_shim);
+  EXPECT_TRUE(runs_sealed(new_shim));
   for (const char* name : {"talker", "ender"}) {
     json c = container(after, name);
     EXPECT_TRUE(c["state"].contains("running")) << c;
