@@ -177,6 +177,10 @@ for i in 1 2; do
   [[ $mem == $((64 << 20)) && $cpu == "20000 100000" ]] &&
     pass "node $i: memory.max $mem (64Mi), cpu.max '$cpu' (200m) from the pod's limits" ||
     fail "node $i: memory.max '$mem' cpu.max '$cpu', want $((64 << 20)) and '20000 100000'"
+  # The pod's own cgroup above it: the sum of its (one) container's limits.
+  pmem=$(cat "/sys/fs/cgroup${cg%/*}/memory.max") pcpu=$(cat "/sys/fs/cgroup${cg%/*}/cpu.max")
+  [[ $pmem == "$mem" && $pcpu == "$cpu" ]] && pass "node $i: the pod cgroup ${cg%/*} has the same limits" ||
+    fail "node $i: pod cgroup ${cg%/*}: memory.max '$pmem' cpu.max '$pcpu'"
 done
 
 # --- kubelet SIGKILL + restart: its pod keeps running and is adopted ---
