@@ -549,7 +549,7 @@ HttpResponse ApiHandler::watch(HttpRequest& req, const Route& route) {
   bool bookmarks = req.param("allowWatchBookmarks") == "true";
   bool table = wants_table(req);
   std::string include = include_object(req);
-  auto w = registry_.store().watch(prefix, from, !lsel->empty() || !fsel->empty());
+  auto w = registry_.store().watch(prefix, from, !lsel->empty() || !fsel->empty(), true);
   HttpResponse r;
   r.content_type = "application/json";
   if (!w.ok()) {
@@ -766,14 +766,28 @@ HttpResponse ApiHandler::pod_log(HttpRequest& req, const Route& route) {
   std::string host;
   uint16_t port = 0;
   if (!kubelet_endpoint(registry_.store(), node, host, port, err)) return error_response(err);
-  // Only the kubelet's own log options, each a number or a boolean: nothing else passes through.
+  // Only the kubelet's own log options, each a number or a boolean (sinceTime: an RFC 3339
+  // time, escaped again): nothing else passes through; the kubelet validates the values.
   std::string query;
+  if (std::string t = req.param("sinceTime"); !t.empty())
+    query = cat("?sinceTime=", query_escape(t));
   for (const char* opt :
        {"follow", "previous", "timestamps", "tailLines", "sinceSeconds", "limitBytes"}) {
     std::string v = req.param(opt);
     if (v.empty()) continue;
     bool plain = std::all_of(v.begin(), v.end(), [](char c) { return isalnum(c) || c == '-'; });
     if (!plain) return error_response(api::bad_request(cat("invalid ", opt, " ", json_quote(v))));
+    // The numbers are checked here too, as kube-apiserver validates PodLogOptions: a Status.
+    if (std::string_view o = opt; o == "tailLines" || o == "sinceSeconds" || o == "limitBytes") {
+      auto n = parse_int<int64_t>(v);
+      int64_t min = o == "tailLines" ? 0 : 1;
+      if (!n || *n < min)
+        return error_response(
+            api::bad_request(cat("invalid ", opt, " ", json_quote(v), ": must be ",
+                                 !n         ? "an integer"
+                                 : min == 0 ? "greater than or equal to 0"
+                                            : "greater than 0")));
+    }
     query += cat(query.empty() ? "?" : "&", opt, "=", v);
   }
   return proxy_to_kubelet(kubelet_client_, host, port,

@@ -35,6 +35,7 @@ bool Watcher::next(std::vector<WatchEvent>& out, std::chrono::milliseconds timeo
     out.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
+  snapshot_ = 0;
   return !(closed_ && out.empty());
 }
 
@@ -51,11 +52,11 @@ bool Watcher::closed() const {
   return closed_;
 }
 
-bool Watcher::push(WatchEvent e, size_t limit) {
+bool Watcher::push(WatchEvent e) {
   {
     std::lock_guard lock(mu_);
     if (closed_) return false;
-    if (queue_.size() >= limit) {
+    if (queue_.size() >= limit_ + snapshot_) {
       // Too slow: drop it like the cacher does; the client re-lists and watches again.
       closed_ = true;
       queue_.clear();
@@ -75,17 +76,25 @@ struct Store::Pending {
 };
 
 const Json* JsonRef::get() const {
-  if (auto p = parsed_.load()) return p.get();  // once set, parsed_ keeps it alive
+  Slot& slot = this->slot();
+  if (auto p = slot.load()) return p.get();  // once set, the slot keeps it alive
   if (!bytes_) return nullptr;
   auto fresh = std::make_shared<const Json>(Json::parse(*bytes_, nullptr, false));
   std::shared_ptr<const Json> expected;
-  if (parsed_.compare_exchange_strong(expected, fresh)) return fresh.get();
+  if (slot.compare_exchange_strong(expected, fresh)) return fresh.get();
   return expected.get();
 }
 
 std::shared_ptr<const Json> JsonRef::shared() const {
   get();
-  return parsed_.load();
+  return slot().load();
+}
+
+JsonRef JsonRef::shared_parse() const {
+  JsonRef out = bytes_ ? JsonRef(bytes_) : *this;
+  if (!out.bytes_) return out;
+  out.slot_ = std::make_shared<Slot>(slot().load());
+  return out;
 }
 
 // Pods by spec.nodeName: a kubelet's list of its own pods reads only those.
@@ -465,8 +474,9 @@ void Store::commit_batch(std::vector<std::shared_ptr<Pending>>& batch) {
     records.push_back(std::move(rec));
     EventType t = !next->has_value() ? EventType::kDeleted
                                      : (current ? EventType::kModified : EventType::kAdded);
+    // The event carries the parsed tree to the watchers (publish keeps only bytes).
     outcomes[i].event =
-        WatchEvent{t, p.key, o.lean(), r, t == EventType::kModified ? current.lean() : Object{}};
+        WatchEvent{t, p.key, o, r, t == EventType::kModified ? current.lean() : Object{}};
     outcomes[i].deleted = !next->has_value();
     outcomes[i].result = o;
     overlay[p.key] = outcomes[i].deleted ? Object{} : o;
@@ -574,6 +584,10 @@ Result<std::pair<Object, bool>> Store::commit_one_shared(Pending& p, const Objec
 
 void Store::publish_locked(WatchEvent e) {
   bool prune = false;
+  // Every watcher's copy shares one parse of the object (and of the previous version).
+  WatchEvent fan{e.type, e.key, e.object, e.rev, e.prev};
+  fan.object.json = e.object.json.shared_parse();
+  if (fan.prev) fan.prev.json = e.prev.json.shared_parse();
   for (auto& w : watchers_) {
     auto sp = w.lock();
     if (!sp || sp->closed()) {
@@ -581,7 +595,7 @@ void Store::publish_locked(WatchEvent e) {
       continue;
     }
     if (e.key.compare(0, sp->prefix().size(), sp->prefix()) == 0)
-      sp->push(e, options_.watcher_queue_limit);
+      sp->push(fan);
   }
   if (prune)
     std::erase_if(watchers_, [](const std::weak_ptr<Watcher>& w) {
@@ -589,6 +603,8 @@ void Store::publish_locked(WatchEvent e) {
       return !sp || sp->closed();
     });
   events_bytes_ += e.object.bytes ? e.object.bytes->size() : 0;
+  e.object.json = e.object.json.lean();  // the window keeps bytes only
+  e.prev.json = e.prev.json.lean();
   events_.push_back(std::move(e));
   while (events_.size() > options_.event_window ||
          (events_.size() > 1 && events_bytes_ > options_.event_window_bytes)) {
@@ -612,8 +628,9 @@ int64_t Store::oldest_locked() const {
 }
 
 Result<std::shared_ptr<Watcher>> Store::watch(const std::string& prefix, int64_t from_rev,
-                                              bool with_prev) {
+                                              bool with_prev, bool client) {
   auto w = std::make_shared<Watcher>(prefix, with_prev);
+  w->limit_ = client ? options_.client_watcher_queue_limit : options_.watcher_queue_limit;
   std::unique_lock lock(mu_);
   if (from_rev == 0) {
     for (auto it = objects_.lower_bound(prefix);
@@ -631,6 +648,7 @@ Result<std::shared_ptr<Watcher>> Store::watch(const std::string& prefix, int64_t
         if (!with_prev) w->queue_.back().prev = Object{};
       }
   }
+  w->snapshot_ = w->queue_.size();
   watchers_.push_back(w);
   return w;
 }

@@ -43,13 +43,16 @@ class JsonRef {
   JsonRef(std::shared_ptr<const Json> parsed, std::shared_ptr<const std::string> bytes)
       : parsed_(std::move(parsed)), bytes_(std::move(bytes)) {}
   explicit JsonRef(std::shared_ptr<const std::string> bytes) : bytes_(std::move(bytes)) {}
-  JsonRef(const JsonRef& o) : parsed_(o.parsed_.load()), bytes_(o.bytes_) {}
+  JsonRef(const JsonRef& o) : parsed_(o.parsed_.load()), bytes_(o.bytes_), slot_(o.slot_) {}
   JsonRef(JsonRef&& o) noexcept
-      : parsed_(o.parsed_.exchange(nullptr)), bytes_(std::move(o.bytes_)) {}
+      : parsed_(o.parsed_.exchange(nullptr)),
+        bytes_(std::move(o.bytes_)),
+        slot_(std::move(o.slot_)) {}
   JsonRef& operator=(const JsonRef& o) {
     if (this != &o) {
       parsed_.store(o.parsed_.load());
       bytes_ = o.bytes_;
+      slot_ = o.slot_;
     }
     return *this;
   }
@@ -57,6 +60,7 @@ class JsonRef {
     if (this != &o) {
       parsed_.store(o.parsed_.exchange(nullptr));
       bytes_ = std::move(o.bytes_);
+      slot_ = std::move(o.slot_);
     }
     return *this;
   }
@@ -65,14 +69,20 @@ class JsonRef {
   const Json& operator*() const { return *get(); }
   const Json* operator->() const { return get(); }
   std::shared_ptr<const Json> shared() const;
-  bool parsed() const { return parsed_.load() != nullptr; }
+  bool parsed() const { return slot().load() != nullptr; }
   explicit operator bool() const { return bytes_ != nullptr || parsed(); }
   // The same object without the parsed tree (what the store keeps).
   JsonRef lean() const { return bytes_ ? JsonRef(bytes_) : *this; }
+  // A copy whose copies, even those made before it is parsed, share one parse (an event fanned
+  // out to every watcher is parsed once, and the tree goes with the last queued copy).
+  JsonRef shared_parse() const;
 
  private:
-  mutable std::atomic<std::shared_ptr<const Json>> parsed_;
+  using Slot = std::atomic<std::shared_ptr<const Json>>;
+  Slot& slot() const { return slot_ ? *slot_ : parsed_; }
+  mutable Slot parsed_;
   std::shared_ptr<const std::string> bytes_;
+  std::shared_ptr<Slot> slot_;  // set: the parse shared with every copy
 };
 
 // One stored object version. `json` and `bytes` both carry metadata.resourceVersion == mod_rev;
@@ -124,8 +134,10 @@ class Watcher {
 
  private:
   friend class Store;
-  bool push(WatchEvent e, size_t limit);
+  bool push(WatchEvent e);
   std::string prefix_;
+  size_t limit_ = 100000;  // events queued beyond the initial snapshot before it is closed
+  size_t snapshot_ = 0;    // the initial snapshot's events still queued
   bool with_prev_;  // keep WatchEvent::prev (selector watches); else it is dropped when queued
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -138,7 +150,8 @@ class Store {
   struct Options {
     size_t event_window = 10000;            // recent events kept for watches (each holds a version)
     size_t event_window_bytes = 64u << 20;  // and at most this many bytes of their objects
-    size_t watcher_queue_limit = 100000;
+    size_t watcher_queue_limit = 100000;        // the master's own controllers
+    size_t client_watcher_queue_limit = 10000;  // API watches (kube's cacher closes slow ones)
     size_t max_batch = 512;  // writes per backend transaction
   };
   // Loads state and the recent event history from the backend and starts the committer.
@@ -186,8 +199,10 @@ class Store {
   // than the event window or the compacted revision.
   // `with_prev`: events carry the previous version (a selector watch needs it; a queued one
   // otherwise only keeps a superseded version alive while the watcher lags).
+  // `client`: an API watch, closed after client_watcher_queue_limit events queued unread (beyond
+  // a from-0 watch's initial snapshot); the client re-lists.
   Result<std::shared_ptr<Watcher>> watch(const std::string& prefix, int64_t from_rev,
-                                         bool with_prev = false);
+                                         bool with_prev = false, bool client = false);
   // Forgets history at or below `rev` (backend rows and in-memory events).
   Result<void> compact(int64_t rev);
   // The oldest revision a watch can start from.

@@ -49,7 +49,20 @@ created, bound, running = {}, {}, {}
 lock = threading.Lock()
 patchq = queue.Queue()
 
+relists = 0
 def hollow_watch():
+    # The master closes a watch that falls too far behind (as kube-apiserver): watch again from
+    # resourceVersion=0, which starts with every current pod (a re-list).
+    global relists
+    while True:
+        try:
+            watch_once()
+        except (OSError, http.client.HTTPException, ValueError):
+            pass
+        relists += 1
+        time.sleep(0.2)
+
+def watch_once():
     c = conn()
     c.request("GET", "/api/v1/pods?watch=1&resourceVersion=0&fieldSelector=metadata.namespace=bench")
     r = c.getresponse()
@@ -61,6 +74,7 @@ def hollow_watch():
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
             ev = json.loads(line)
+            if ev.get("type") == "ERROR": return
             o = ev["object"]
             name = o["metadata"]["name"]
             now = time.time()
@@ -145,7 +159,17 @@ print(f"create latency: p50 {pct(latencies, 0.5) * 1000:.1f} ms, p99 {pct(latenc
 if len(sched) > 1:
     print(f"scheduled: {len(sched)} pods, {len(sched) / max(1e-9, sched[-1] - start):.0f} pods/s (first create to last binding)")
 print(f"create-to-Running: {len(c2r)} pods, p50 {pct(c2r, 0.5) * 1000:.0f} ms, p99 {pct(c2r, 0.99) * 1000:.0f} ms")
+print(f"hollow watch: re-listed {relists} times (closed for falling behind)")
 print(f"master: RSS {rss} MiB now, peak {max(hwm, peak_rss)} MiB; CPU {cpu:.1f} s over {end - t0:.0f} s wall")
+try:
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        roll = dict(l.split(":", 1) for l in f if ":" in l and not l.startswith("0"))
+    with open(f"/proc/{pid}/status") as f:
+        nthreads = next(l.split()[1] for l in f if l.startswith("Threads:"))
+    print("master smaps_rollup: " + ", ".join(f"{k} {int(roll[k].split()[0]) // 1024} MiB"
+          for k in ("Rss", "Anonymous", "Private_Dirty", "Shared_Clean") if k in roll) + f"; {nthreads} threads")
+except OSError:
+    pass
 if ETCD_PID:
     erss, ehwm, ecpu = proc_stats(ETCD_PID)
     print(f"etcd: RSS {erss} MiB now, peak {ehwm} MiB; CPU {ecpu:.1f} s")

@@ -242,7 +242,8 @@ TEST_P(StoreTest, KeepsBytesAndParsesOnDemandInTheReadersCopy) {
   auto s = open();
   Json p = {{"metadata", {{"name", "p"}}}, {"spec", {{"nodeName", "n1"}}}};
   auto w = s->watch("/pods/", base_);
-  ASSERT_TRUE(w.ok());
+  auto w2 = s->watch("/pods/", base_, false, true);
+  ASSERT_TRUE(w.ok() && w2.ok());
   auto a = s->create("/pods/ns/p", p);
   ASSERT_TRUE(a.ok()) << a.error().what();
   EXPECT_TRUE(a->json.parsed());
@@ -263,8 +264,15 @@ TEST_P(StoreTest, KeepsBytesAndParsesOnDemandInTheReadersCopy) {
   while (events.empty() && (*w)->next(events, std::chrono::milliseconds(1000))) {
   }
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_FALSE(events[0].object.json.parsed());
   EXPECT_EQ((*events[0].object.json)["metadata"]["resourceVersion"], rv(1));
+  // Every watcher's copy of an event shares one parse; the store still keeps bytes only.
+  std::vector<WatchEvent> events2;
+  while (events2.empty() && (*w2)->next(events2, std::chrono::milliseconds(1000))) {
+  }
+  ASSERT_EQ(events2.size(), 1u);
+  EXPECT_TRUE(events2[0].object.json.parsed());
+  EXPECT_EQ(events2[0].object.json.get(), events[0].object.json.get());
+  EXPECT_FALSE(s->get("/pods/ns/p").json.parsed());
   // Copies made from a parsed one share its tree; concurrent first parses agree.
   Object shared = s->get("/pods/ns/p");
   std::vector<std::thread> readers;
@@ -306,6 +314,40 @@ TEST_P(StoreTest, PreviousVersionOnlyForWatchesThatAskForIt) {
   ASSERT_EQ(r.size(), 1u);
   ASSERT_TRUE(r[0].prev);
   EXPECT_EQ((*r[0].prev.json)["v"], 1);
+}
+
+// An API watch that leaves more than client_watcher_queue_limit events unread (beyond the
+// snapshot a from-0 watch starts with) is closed, as kube's cacher closes a slow watcher (the
+// client re-lists); the master's own watches have the larger watcher_queue_limit.
+TEST_P(StoreTest, SlowClientWatchIsClosedBeyondItsQueueLimit) {
+  Store::Options o;
+  o.client_watcher_queue_limit = 5;
+  o.watcher_queue_limit = 100;
+  auto s = open(o);
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(s->create("/cm/ns/s" + std::to_string(i), obj("s")).ok());
+  auto client = s->watch("/cm/", 0, false, true);
+  auto own = s->watch("/cm/", 0);
+  ASSERT_TRUE(client.ok() && own.ok());
+  for (int i = 0; i < 5; i++) ASSERT_TRUE(s->create("/cm/ns/c" + std::to_string(i), obj("c")).ok());
+  EXPECT_FALSE((*client)->closed());  // 3 snapshot + 5 events queued
+  ASSERT_TRUE(s->create("/cm/ns/c5", obj("c")).ok());
+  EXPECT_TRUE((*client)->closed());
+  std::vector<WatchEvent> got;
+  EXPECT_FALSE((*client)->next(got, std::chrono::milliseconds(10)));  // dropped: re-list
+  EXPECT_TRUE(got.empty());
+  EXPECT_FALSE((*own)->closed());
+  EXPECT_TRUE((*own)->next(got, std::chrono::milliseconds(10)));
+  EXPECT_EQ(got.size(), 9u);
+  // Once read, the limit counts from zero: a re-listed client keeps up again.
+  auto again = s->watch("/cm/", 0, false, true);
+  ASSERT_TRUE(again.ok());
+  got.clear();
+  EXPECT_TRUE((*again)->next(got, std::chrono::milliseconds(10)));
+  EXPECT_EQ(got.size(), 9u);
+  for (int i = 0; i < 5; i++) ASSERT_TRUE(s->create("/cm/ns/d" + std::to_string(i), obj("d")).ok());
+  EXPECT_FALSE((*again)->closed());
+  ASSERT_TRUE(s->create("/cm/ns/d5", obj("d")).ok());
+  EXPECT_TRUE((*again)->closed());
 }
 
 // The watch history is bounded by bytes as well as by count: big objects push old revisions out.
