@@ -16,6 +16,7 @@
 #include <iostream>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -23,6 +24,7 @@
 #include "kubelet/engine/config.hpp"
 #include "kubelet/engine/fd_store.hpp"
 #include "kubelet/logs/cri_log.hpp"
+#include "kubelet/logs/log_filter.hpp"
 #include "kubelet/pod/yaml.hpp"
 #include "kubelet/shim/pod_record.hpp"
 #include "kubelet/shim/shim.hpp"
@@ -357,21 +359,30 @@ std::vector<std::pair<int, std::string>> log_files(const std::string& dir) {
   return out;
 }
 
-// Whether the container is running now (live status from the shim).
-bool container_running(const PodRecord& r, const std::string& container) {
+// The container's state now (live status from the shim): "running", "waiting", "terminated",
+// or "" without a shim.
+std::string container_state(const PodRecord& r, const std::string& container) {
   auto answer = shim_request(r.node.shim_socket(r.uid), {{"op", "status"}}, 3000ms);
-  if (!answer) return false;
+  if (!answer) return "";
   const Json& s = (*answer)["status"];
   for (const char* key : {"initContainerStatuses", "containerStatuses"})
     if (s.contains(key))
       for (const auto& cs : s[key])
-        if (cs.value("name", "") == container) return cs["state"].contains("running");
-  return false;
+        if (cs.value("name", "") == container && cs["state"].is_object() && !cs["state"].empty())
+          return cs["state"].begin().key();
+  return "";
+}
+
+bool container_running(const PodRecord& r, const std::string& container) {
+  return container_state(r, container) == "running";
 }
 
 // `logs -f`: prints the file's lines as they come, following a rotation (a new file at the same
 // path), until the container is no longer running.
-Result<void> follow_log(const PodRecord& r, const std::string& container, const std::string& path) {
+// `raw`: the CRI lines as they are (the kubelet's /containerLogs applies its options to them);
+// `tail` >= 0: only the last `tail` lines of what is there at the start.
+Result<void> follow_log(const PodRecord& r, const std::string& container, const std::string& path,
+                        bool raw, int64_t tail) {
   off_t offset = 0;
   ino_t inode = 0;
   std::string partial;
@@ -390,7 +401,12 @@ Result<void> follow_log(const PodRecord& r, const std::string& container, const 
     partial += data;
     size_t end = partial.rfind('\n');
     if (end == std::string::npos) return ok();
-    std::cout << TRY(cri_log_text(std::string_view(partial).substr(0, end + 1))) << std::flush;
+    std::string_view lines = std::string_view(partial).substr(0, end + 1);
+    if (tail >= 0) lines = tail_cri_lines(lines, std::exchange(tail, -1));
+    if (raw)
+      std::cout << lines << std::flush;
+    else
+      std::cout << TRY(cri_log_text(lines)) << std::flush;
     partial.erase(0, end + 1);
     return ok();
   };
@@ -403,7 +419,7 @@ Result<void> follow_log(const PodRecord& r, const std::string& container, const 
 }
 
 Result<int> cmd_logs(const Globals& g, const std::string& name, std::string container,
-                     bool previous, bool follow) {
+                     bool previous, bool follow, bool raw, int64_t tail) {
   auto r = TRY(find_pod(g, name));
   auto m = TRY(r.manifest());
   std::vector<std::string> names;
@@ -419,16 +435,24 @@ Result<int> cmd_logs(const Globals& g, const std::string& name, std::string cont
     return error("container ", quote(container), " is not valid for pod ", quote(name),
                  ": choose one of: ", join(names, " "));
   auto files = log_files(cat(g.node.log_dir(r.namespace_, r.name, r.uid), '/', container));
-  if (files.empty() || (previous && files.size() < 2)) {
+  // The previous run is the last terminated one (the kubelet's lastState): the one before the
+  // newest, or the newest itself while the container waits to restart (back-off).
+  size_t back = previous ? (container_state(r, container) == "waiting" ? 1 : 2) : 1;
+  if (files.size() < back) {
     if (previous) return error("previous terminated container ", quote(container), " not found");
     return error("container ", quote(container), " of pod ", quote(name), " has no logs yet");
   }
-  const std::string& path = previous ? files[files.size() - 2].second : files.back().second;
+  const std::string& path = files[files.size() - back].second;
   if (follow && !previous) {
-    TRY(follow_log(r, container, path));
+    TRY(follow_log(r, container, path, raw, tail));
     return 0;
   }
-  std::cout << TRY(cri_log_text(TRY(read_file(path)))) << std::flush;
+  std::string text = TRY(read_file(path));
+  std::string_view lines = tail >= 0 ? tail_cri_lines(text, tail) : std::string_view(text);
+  if (raw)
+    std::cout << lines << std::flush;
+  else
+    std::cout << TRY(cri_log_text(lines)) << std::flush;
   return 0;
 }
 
@@ -554,6 +578,10 @@ int main_impl(int argc, char** argv) {
   logs->add_option("-c,--container", container, "the container");
   logs->add_flag("-p,--previous", previous, "the previous run of the container");
   logs->add_flag("-f,--follow", follow, "keep printing until the container stops");
+  bool raw = false;
+  int64_t tail = -1;
+  logs->add_flag("--raw", raw, "the CRI log lines as they are (time, stream, P|F, text)");
+  logs->add_option("--tail", tail, "only the last N lines (-1: all)");
 
   std::vector<std::string> command;
   auto* exec =
@@ -594,7 +622,7 @@ int main_impl(int argc, char** argv) {
   else if (status->parsed())
     r = cmd_status(g, name, format);
   else if (logs->parsed())
-    r = cmd_logs(g, name, container, previous, follow);
+    r = cmd_logs(g, name, container, previous, follow, raw, tail);
   else if (exec->parsed())
     r = cmd_exec(g, name, container, command, stdin_open, tty);
   else if (stop->parsed())

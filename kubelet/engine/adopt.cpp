@@ -112,6 +112,8 @@ Result<std::vector<pid_t>> PodEngine::adopt(const Json& saved, const Sandbox& sa
       // Its output: the pipes the fd store kept; appended to the same log file.
       r.out = fd_store::get(r.id + "/out");
       r.err = fd_store::get(r.id + "/err");
+      r.in = fd_store::get(r.id + "/in");
+      if (r.spec->tty && r.out) r.in.reset(fcntl(r.out.get(), F_DUPFD_CLOEXEC, 3));
       for (UniqueFd* fd : {&r.out, &r.err})
         if (*fd) fcntl(fd->get(), F_SETFL, O_NONBLOCK);
       if (!r.log_path.empty())

@@ -91,7 +91,7 @@ Result<void> apply_container_settings(Json& spec, const Manifest& m, const Conta
   };
   Json& process = spec["process"];
   if (!c.working_dir.empty()) process["cwd"] = clean_path("/" + c.working_dir);
-  process["terminal"] = false;
+  process["terminal"] = c.tty;  // the pty's master goes to the shim (launch.hpp)
 
   // Env: the image's, then the container's in order; a value may refer to the entries before it
   // as $(NAME) (kubelet/engine/expand.hpp).

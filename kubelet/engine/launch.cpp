@@ -2,11 +2,35 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "common/unique_fd.hpp"
+#include "runtime/linux/sync.hpp"
 
 namespace skiff::kubelet {
+
+namespace {
+
+Result<UniqueFd> listen_console(const std::string& path) {
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    return error("console socket path too long: ", quote(path));
+  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return errno_error("socket");
+  ::unlink(path.c_str());
+  if (::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
+    return errno_error("bind ", quote(path));
+  if (::listen(fd.get(), 1) < 0) return errno_error("listen ", quote(path));
+  return fd;
+}
+
+}  // namespace
 
 Result<pid_t> launch_container(const runtime::GlobalOptions& g, const std::string& id,
                                const std::string& bundle, const Stdio& stdio) {
@@ -41,8 +65,28 @@ Result<pid_t> launch_container(const runtime::GlobalOptions& g, const std::strin
   o.id = id;
   o.bundle = bundle;
   o.detach = true;
+  UniqueFd listener;
+  if (stdio.console) {
+    auto l = listen_console(stdio.console_socket);
+    if (!l) {
+      restore();
+      return std::move(l).error();
+    }
+    listener = std::move(*l);
+    o.console_socket = stdio.console_socket;
+  }
   Result<int> ran = runtime::run(g, o);
   restore();
+  if (listener) {
+    ::unlink(stdio.console_socket.c_str());
+    if (ran) {
+      // The runtime connected and sent the master before the container started: both wait in
+      // the socket.
+      UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+      if (!conn) return errno_error("accept on the console socket");
+      *stdio.console = TRY_CTX(runtime::linux::recv_fd_over(conn.get()), "the container's pty");
+    }
+  }
   if (!ran) return std::move(ran).error();
   auto info = TRY(runtime::state(g, id));
   return info.pid;

@@ -8,12 +8,17 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 #include "runtime/container.hpp"
 
 namespace skiff::kubelet {
 
 struct Stdio {
   int in = -1, out = -1, err = -1;  // -1: /dev/null
+  // process.terminal: the runtime sends the pty's master to a unix socket made at this path for
+  // the call (runc's --console-socket), and `console` receives it.
+  std::string console_socket;
+  UniqueFd* console = nullptr;
 };
 
 // Runs the bundle as container `id` and returns its init's pid (a child of this process).

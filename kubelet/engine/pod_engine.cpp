@@ -191,7 +191,34 @@ void PodEngine::start_container(ContainerRun& r) {
         r.stop_signal = *sig;
   }
 
-  int out[2], err[2];
+  // tty: the container's stdio is a pty (process.terminal) whose master comes to us; its output
+  // is the container's stdout and kubectl attach writes its input there.
+  if (c.tty) {
+    UniqueFd master;
+    Stdio stdio;
+    stdio.console_socket = cat(config_.shim_run_dir(p.uid), "/console.sock");
+    stdio.console = &master;
+    (void)mkdir_p(config_.shim_run_dir(p.uid), 0700);
+    auto pid = launch_container(g, r.id, r.bundle, stdio);
+    if (!pid) {
+      (void)remove_container_bundle(config_, r.bundle);
+      fail_to_start("StartError", pid.error().what(), true);
+      changed();
+      return;
+    }
+    fcntl(master.get(), F_SETFL, O_NONBLOCK);
+    r.in.reset(fcntl(master.get(), F_DUPFD_CLOEXEC, 3));
+    r.out = std::move(master);
+    fd_store::put(r.id + "/out", r.out.get());
+    return started(r, *pid);
+  }
+  int in[2] = {-1, -1}, out[2], err[2];
+  if (c.stdin_open && pipe2(in, O_CLOEXEC) < 0) {
+    fail_to_start("CreateContainerError", errno_error("pipe").what(), false);
+    return;
+  }
+  UniqueFd in_r(in[0]);
+  r.in.reset(in[1]);
   if (pipe2(out, O_CLOEXEC) < 0) {
     fail_to_start("CreateContainerError", errno_error("pipe").what(), false);
     return;
@@ -209,19 +236,29 @@ void PodEngine::start_container(ContainerRun& r) {
   fcntl(r.err.get(), F_SETFL, O_NONBLOCK);
   fd_store::put(r.id + "/out", r.out.get());  // the pipes outlive a crashed shim
   fd_store::put(r.id + "/err", r.err.get());
+  if (r.in) fd_store::put(r.id + "/in", r.in.get());
   Stdio stdio;
+  stdio.in = in_r.get();
   stdio.out = out_w.get();
   stdio.err = err_w.get();
   auto pid = launch_container(g, r.id, r.bundle, stdio);
+  in_r.reset();
   out_w.reset();
   err_w.reset();
   if (!pid) {
+    r.in.reset();
     (void)remove_container_bundle(config_, r.bundle);
     fail_to_start("StartError", pid.error().what(), true);
     changed();
     return;
   }
-  r.pid = *pid;
+  started(r, *pid);
+}
+
+void PodEngine::started(ContainerRun& r, pid_t pid) {
+  const Pod& p = manifest_.pod;
+  const Container& c = *r.spec;
+  r.pid = pid;
   r.state = ContainerRun::State::kRunning;
   r.reason.clear();
   r.started_once = true;
@@ -402,19 +439,40 @@ void PodEngine::for_each_run(F f) const {
     }
 }
 
+void PodEngine::output(ContainerRun& r, const UniqueFd& fd, std::string_view data) {
+  CriStreamWriter* w = &fd == &r.out ? r.out_writer.get() : r.err_writer.get();
+  if (w && r.log) (void)(data.empty() ? w->flush() : w->feed(data));
+  if (on_output_) on_output_(r, &fd == &r.out ? 1 : 2, data);
+}
+
+const ContainerRun* PodEngine::running_container(const std::string& name) const {
+  for (const auto* list : {&init_, &main_})
+    for (const auto& r : *list)
+      if (r.spec->name == name && r.state == ContainerRun::State::kRunning) return &r;
+  return nullptr;
+}
+
+void PodEngine::close_stdin(const std::string& name) {
+  for (auto* list : {&init_, &main_})
+    for (auto& r : *list)
+      if (r.spec->name == name && r.in && !r.spec->tty) {
+        fd_store::drop(r.id + "/in");
+        r.in.reset();
+      }
+}
+
 void PodEngine::drain(ContainerRun& r) {
   char buf[65536];
   for (UniqueFd* fd : {&r.out, &r.err}) {
-    CriStreamWriter* w = fd == &r.out ? r.out_writer.get() : r.err_writer.get();
     while (*fd) {
       ssize_t n = ::read(fd->get(), buf, sizeof buf);
       if (n > 0) {
-        if (w && r.log) (void)w->feed(std::string_view(buf, static_cast<size_t>(n)));
+        output(r, *fd, std::string_view(buf, static_cast<size_t>(n)));
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n == 0 || errno != EAGAIN) {
-        if (w && r.log) (void)w->flush();
+      if (n == 0 || errno != EAGAIN) {  // EOF, or EIO from a pty whose slave closed
+        output(r, *fd, {});
         fd->reset();
       }
       break;
@@ -460,12 +518,14 @@ void PodEngine::close_logs(ContainerRun& r) {
   if (!r.id.empty()) {
     fd_store::drop(r.id + "/out");
     fd_store::drop(r.id + "/err");
+    fd_store::drop(r.id + "/in");
   }
   drain(r);
-  if (r.out_writer && r.log) (void)r.out_writer->flush();
-  if (r.err_writer && r.log) (void)r.err_writer->flush();
+  for (UniqueFd* fd : {&r.out, &r.err})
+    if (*fd) output(r, *fd, {});
   r.out.reset();
   r.err.reset();
+  r.in.reset();
   r.log.reset();
 }
 
@@ -572,12 +632,11 @@ void PodEngine::on_readable(int fd) {
     for (auto& r : *list) {
       UniqueFd* which = r.out.get() == fd ? &r.out : r.err.get() == fd ? &r.err : nullptr;
       if (!which) continue;
-      CriStreamWriter* w = which == &r.out ? r.out_writer.get() : r.err_writer.get();
       ssize_t n = ::read(fd, buf, sizeof buf);
       if (n > 0) {
-        if (r.log) (void)w->feed(std::string_view(buf, static_cast<size_t>(n)));
-      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        if (r.log) (void)w->flush();
+        output(r, *which, std::string_view(buf, static_cast<size_t>(n)));
+      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {  // EIO: a pty's slave closed
+        output(r, *which, {});
         which->reset();
       }
       return;

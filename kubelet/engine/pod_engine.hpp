@@ -61,6 +61,9 @@ struct ContainerRun {
   Json last_state = Json::object();
 
   UniqueFd out, err, log;
+  // stdin: true: the write end of the container's stdin pipe; tty: true: the pty master (a dup
+  // of `out`, which reads it). kubectl attach writes the container's input there.
+  UniqueFd in;
   std::string log_path;
   std::unique_ptr<CriStreamWriter> out_writer, err_writer;
 
@@ -126,9 +129,22 @@ class PodEngine {
   void on_adopted_exit(pid_t pid);
   // Called whenever status() may have changed (the shim checkpoints it).
   void set_on_change(std::function<void()> f) { on_change_ = std::move(f); }
+  // kubectl attach (the shim's attach sessions): every chunk read from a container's stdout (1)
+  // or stderr (2) as it is logged; empty `data` when that stream of the run ended.
+  using OutputFn = std::function<void(const ContainerRun&, int stream, std::string_view data)>;
+  void set_on_output(OutputFn f) { on_output_ = std::move(f); }
+  // The container `name` when it is running now, else nullptr.
+  const ContainerRun* running_container(const std::string& name) const;
+  // stdinOnce: the first attach session ended, the container's stdin pipe is closed (EOF). A
+  // tty's is kept (as containerd does).
+  void close_stdin(const std::string& name);
 
  private:
   void start_container(ContainerRun& r);
+  void started(ContainerRun& r, pid_t pid);
+  // Output of `r` read from `fd` (its out or err): to the log and the attach sessions; an empty
+  // `data` ends the stream.
+  void output(ContainerRun& r, const UniqueFd& fd, std::string_view data);
   void finish_attempt(ContainerRun& r, int status);
   void drain(ContainerRun& r);
   void close_logs(ContainerRun& r);
@@ -171,6 +187,7 @@ class PodEngine {
   bool dirty_ = false;
   std::string start_time_;
   std::function<void()> on_change_;
+  OutputFn on_output_;
   std::unique_ptr<ImagePuller> puller_;  // imagePullPolicy (kubelet/engine/image_pull)
 };
 

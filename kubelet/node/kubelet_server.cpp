@@ -31,9 +31,11 @@
 #include "common/strings.hpp"
 #include "common/unique_fd.hpp"
 #include "kubelet/engine/probe_action.hpp"
+#include "kubelet/logs/log_filter.hpp"
 #include "kubelet/node/credentials.hpp"
 #include "kubelet/node/spdy.hpp"
 #include "kubelet/shim/pod_record.hpp"
+#include "kubelet/shim/shim.hpp"
 
 namespace skiff::kubelet::node {
 
@@ -370,8 +372,12 @@ struct StreamRequest {
 // its exit status on the error stream when it ends.
 class ExecSession {
  public:
-  ExecSession(asio::io_context& io, SpdyConn& conn, const KubeletServerOptions& o, StreamRequest r)
-      : io_(io),
+  // attach: `shim` is the session the pod's shim gave (the container's output from now on, its
+  // input when asked); no process is started.
+  ExecSession(asio::io_context& io, SpdyConn& conn, const KubeletServerOptions& o, StreamRequest r,
+              std::optional<ShimAttach> shim = std::nullopt)
+      : shim_(std::move(shim)),
+        io_(io),
         conn_(conn),
         o_(o),
         r_(std::move(r)),
@@ -464,6 +470,7 @@ class ExecSession {
     if (started_ || finished_) return;
     started_ = true;
     timer_.cancel();
+    if (shim_) return start_attach();
     std::vector<std::string> argv = skiff_pod_argv(o_, r_.ns);
     argv.insert(argv.end(), {"exec", r_.pod, "-c", r_.container});
     if (r_.in) argv.push_back("-i");
@@ -512,6 +519,28 @@ class ExecSession {
       return fail(errno_error("pidfd_open").what());
     pump(out_, stdout_id_, out_done_);
     if (!r_.tty) pump(err_, stderr_id_, err_done_);
+    write_stdin();
+  }
+
+  // attach: the shim's pipes; the session ends when the container's output does (its run
+  // ended) or the client leaves. Status: Success, as the kubelet's attach has no exit code.
+  void start_attach() {
+    exited_ = true;
+    out_.assign(shim_->out.release());
+    if (shim_->err)
+      err_.assign(shim_->err.release());
+    else
+      err_done_ = true;
+    if (shim_->in) {
+      in_fd_ = shim_->in.release();
+      in_.assign(in_fd_);
+      if (shim_->tty) {
+        pty_master_ = in_fd_;  // resize (TIOCSWINSZ sends the container SIGWINCH)
+        if (size_) ::ioctl(pty_master_, TIOCSWINSZ, &*size_);
+      }
+    }
+    pump(out_, stdout_id_, out_done_);
+    if (!err_done_) pump(err_, stderr_id_, err_done_);
     write_stdin();
   }
 
@@ -629,8 +658,10 @@ class ExecSession {
     err_.close(ec);
     in_.close(ec);
     pty_master_ = -1;
+    if (shim_) shim_->conn.reset();  // the shim ends the session (stdinOnce: closes the stdin)
   }
 
+  std::optional<ShimAttach> shim_;
   asio::io_context& io_;
   SpdyConn& conn_;
   const KubeletServerOptions& o_;
@@ -833,6 +864,17 @@ Result<std::string> pod_netns(const NodeConfig& node, const std::string& ns,
   return error("pod ", ns, "/", name, " is not on this node");
 }
 
+// kubectl attach: a session from the pod's shim (shim.hpp) for its running container.
+Result<ShimAttach> attach_shim(const NodeConfig& node, const std::string& ns,
+                               const std::string& name, const std::string& container, bool in) {
+  for (const auto& rec : list_pod_records(node.state_root)) {
+    if (rec.namespace_ != ns || rec.name != name) continue;
+    return TRY_CTX(shim_attach(rec.node.shim_socket(rec.uid), container, in), "attach to ", ns, "/",
+                   name, "/", container);
+  }
+  return error("pod ", ns, "/", name, " is not on this node");
+}
+
 // The container named in the pod's spec on this node, or the reason it is not there.
 Result<void> check_container(const Json& pods, const std::string& ns, const std::string& name,
                              const std::string& container) {
@@ -955,10 +997,6 @@ struct KubeletServer::Impl {
           http::status::bad_request,
           up.empty() ? "unable to upgrade: missing upgrade headers in request"
                      : cat("unable to upgrade: ", quote(up), " is not supported, only SPDY/3.1"));
-    if (r.kind == "attach")
-      return refuse(http::status::not_implemented,
-                    "attach is not supported by skiff's kubelet (a container's output is in "
-                    "its log: kubectl logs -f; to run a command: kubectl exec)");
     if (r.kind == "exec" && r.command.empty())
       return refuse(http::status::bad_request, "you must specify at least 1 command");
     if (o.skiff_pod.empty())
@@ -985,6 +1023,12 @@ struct KubeletServer::Impl {
     } else if (auto c = check_container(o.pods(), r.ns, r.pod, r.container); !c) {
       return refuse(http::status::not_found, c.error().what());
     }
+    std::optional<ShimAttach> shim;
+    if (r.kind == "attach") {
+      auto a = attach_shim(o.node, r.ns, r.pod, r.container, r.in);
+      if (!a) return refuse(http::status::bad_request, a.error().what());
+      shim = std::move(*a);
+    }
     std::string head =
         "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n";
     if (!r.protocol.empty()) head += cat("X-Stream-Protocol-Version: ", r.protocol, "\r\n");
@@ -999,39 +1043,94 @@ struct KubeletServer::Impl {
     if (forward)
       fwd = std::make_unique<ForwardSession>(io, conn, netns, cat(r.ns, "/", r.pod));
     else
-      exec = std::make_unique<ExecSession>(io, conn, o, std::move(r));
+      exec = std::make_unique<ExecSession>(io, conn, o, std::move(r), std::move(shim));
     conn.start();
     io.run();
   }
 
-  // /containerLogs/…?follow=true: the log so far, then new lines as chunks, until the container
-  // ends (`skiff-pod logs -f` returns) or the client goes.
-  void follow_logs(TlsStream& stream, asio::io_context& io, const std::string& ns,
-                   const std::string& pod, const std::string& container, int version) {
+  // /containerLogs/NS/POD/CONTAINER?… through `skiff-pod logs --raw` (the CRI lines), with the
+  // kubelet's options applied here (log_filter.hpp). Without follow: the whole answer at once
+  // (an error has its status); with follow (not previous): the log so far, then new lines as
+  // chunks, until the container ends (`skiff-pod logs -f` returns), limitBytes is reached or the
+  // client goes.
+  void serve_logs(TlsStream& stream, asio::io_context& io,
+                  const http::request<http::string_body>& req) {
     beast::error_code ec;
     auto refuse = [&](http::status st, const std::string& message) {
-      http::response<http::string_body> r{st, version};
+      http::response<http::string_body> r{st, req.version()};
+      r.set(http::field::server, "skiff-kubelet");
       r.set(http::field::content_type, "text/plain");
       r.body() = message + "\n";
       r.keep_alive(false);
       r.prepare_payload();
       http::write(stream, r, ec);
     };
-    if (o.skiff_pod.empty())
-      return refuse(http::status::not_implemented, "this kubelet was started without skiff-pod");
-    if (auto c = check_container(o.pods(), ns, pod, container); !c)
+    std::string target(req.target());
+    auto q = target.find('?');
+    auto parts =
+        split(std::string_view(target).substr(15, q == std::string::npos ? q : q - 15), '/', true);
+    if (parts.size() != 3)
+      return refuse(http::status::bad_request, "expected /containerLogs/NAMESPACE/POD/CONTAINER");
+    if (req.method() != http::verb::get)
+      return refuse(http::status::method_not_allowed, "only GET");
+    struct timespec now {};
+    clock_gettime(CLOCK_REALTIME, &now);
+    auto opts = parse_log_options(q == std::string::npos
+                                      ? decltype(query_pairs("")){}
+                                      : query_pairs(std::string_view(target).substr(q + 1)),
+                                  now);
+    if (!opts) return refuse(http::status::bad_request, opts.error().what());
+    if (auto c = check_container(o.pods(), parts[0], parts[1], parts[2]); !c)
       return refuse(http::status::not_found, c.error().what());
-    int p[2];
+    int p[2], e[2];
     if (::pipe2(p, O_CLOEXEC) < 0)
       return refuse(http::status::internal_server_error, errno_error("pipe").what());
+    if (::pipe2(e, O_CLOEXEC | O_NONBLOCK) < 0) {
+      ::close(p[0]);
+      ::close(p[1]);
+      return refuse(http::status::internal_server_error, errno_error("pipe").what());
+    }
+    UniqueFd err_r(e[0]);
     UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    auto argv = skiff_pod_argv(o, ns);
-    argv.insert(argv.end(), {"logs", pod, "-c", container, "-f"});
-    auto pid = spawn_process(o.skiff_pod, argv, null.get(), p[1], p[1], false);
+    bool follow = opts->follow && !opts->previous;
+    auto argv = skiff_pod_argv(o, parts[0]);
+    argv.insert(argv.end(), {"logs", parts[1], "-c", parts[2], "--raw"});
+    if (opts->previous) argv.push_back("-p");
+    if (follow) argv.push_back("-f");
+    if (opts->tail_lines) argv.insert(argv.end(), {"--tail", std::to_string(*opts->tail_lines)});
+    auto pid = spawn_process(o.skiff_pod, argv, null.get(), p[1], e[1], false);
     ::close(p[1]);
+    ::close(e[1]);
     if (!pid) {
       ::close(p[0]);
       return refuse(http::status::internal_server_error, pid.error().what());
+    }
+    LogFilter filter(*opts);
+    if (!follow) {
+      UniqueFd out(p[0]);
+      auto raw = read_fd(out.get());
+      int status = 0;
+      ::waitpid(*pid, &status, 0);
+      std::string why;
+      char b[4096];
+      ssize_t n;
+      while ((n = ::read(err_r.get(), b, sizeof b)) > 0) why.append(b, static_cast<size_t>(n));
+      if (!raw || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::string msg(trim(why));
+        if (msg.starts_with("skiff pod: ")) msg.erase(0, 11);
+        return refuse(msg.find("previous terminated") != std::string::npos
+                          ? http::status::bad_request
+                          : http::status::not_found,
+                      msg.empty() ? "reading the log failed" : msg);
+      }
+      http::response<http::string_body> r{http::status::ok, req.version()};
+      r.set(http::field::server, "skiff-kubelet");
+      r.set(http::field::content_type, "text/plain");
+      r.body() = filter.feed(*raw);
+      r.keep_alive(false);
+      r.prepare_payload();
+      http::write(stream, r, ec);
+      return;
     }
     Child child(io);
     asio::posix::stream_descriptor out(io, p[0]);
@@ -1054,20 +1153,30 @@ struct KubeletServer::Impl {
       ::shutdown(stream.next_layer().native_handle(), SHUT_RDWR);
       stream.next_layer().cancel(ignored);
     };
+    auto as_chunk = [](std::string_view d) {
+      if (d.empty()) return std::string();
+      char len[32];
+      snprintf(len, sizeof len, "%zx\r\n", d.size());
+      return cat(len, d, "\r\n");
+    };
     // Anything from the client (its close) ends the stream.
     stream.async_read_some(asio::buffer(probe), [&](beast::error_code, size_t) { end(); });
     std::function<void()> pump = [&] {
       out.async_read_some(asio::buffer(buf), [&](boost::system::error_code rec, size_t n) {
         if (done) return;
         if (rec) {
-          chunk = "0\r\n\r\n";
+          // skiff-pod's complaint (no log yet, …) ends the body: the status is sent already.
+          std::string why;
+          char b[4096];
+          ssize_t k;
+          while ((k = ::read(err_r.get(), b, sizeof b)) > 0) why.append(b, static_cast<size_t>(k));
+          chunk = as_chunk(why) + "0\r\n\r\n";
         } else {
-          char len[32];
-          snprintf(len, sizeof len, "%zx\r\n", n);
-          chunk = cat(len, std::string_view(buf.data(), n), "\r\n");
+          chunk = as_chunk(filter.feed(std::string_view(buf.data(), n)));
+          if (filter.done()) chunk += "0\r\n\r\n";
         }
         asio::async_write(stream, asio::buffer(chunk),
-                          [&, last = bool(rec)](beast::error_code wec, size_t) {
+                          [&, last = bool(rec) || filter.done()](beast::error_code wec, size_t) {
                             if (wec || last) return end();
                             pump();
                           });
@@ -1107,15 +1216,9 @@ struct KubeletServer::Impl {
         upgrade(stream, io, buffer, req);
         return;
       }
-      if (path.starts_with("/containerLogs/") && target.find('?') != std::string::npos) {
-        bool follow = false;
-        for (auto& [k, v] : query_pairs(std::string_view(target).substr(target.find('?') + 1)))
-          if (k == "follow") follow = v == "true" || v == "1";
-        auto parts = split(std::string_view(path).substr(15), '/', true);
-        if (follow && parts.size() == 3 && req.method() == http::verb::get) {
-          follow_logs(stream, io, parts[0], parts[1], parts[2], req.version());
-          return;
-        }
+      if (path.starts_with("/containerLogs/") && !o.skiff_pod.empty()) {
+        serve_logs(stream, io, req);
+        return;
       }
       auto resp = handle(req);
       resp.keep_alive(req.keep_alive());

@@ -2,12 +2,15 @@
 // The kubelet API (HTTPS, default :10250): a self-signed serving certificate made at start (the
 // kubelet's default without serverTLSBootstrap); clients must present a certificate from the
 // cluster CA. GET /healthz, /pods (the pods bound to this node, a PodList) and
-// /containerLogs/NS/POD/CONTAINER (through `skiff-pod logs`), /stats/summary, /metrics and
+// /containerLogs/NS/POD/CONTAINER (the CRI lines from `skiff-pod logs --raw`, the kubelet's
+// options applied here: kubelet/logs/log_filter.hpp), /stats/summary, /metrics and
 // /metrics/resource. follow=true on /containerLogs streams new lines until the container ends.
 // Streaming (kubectl exec, attach, port-forward through the master): /exec/NS/POD/CONTAINER,
 // /attach/NS/POD/CONTAINER and /portForward/NS/POD upgrade to SPDY/3.1 (spdy.hpp) and negotiate
-// X-Stream-Protocol-Version; exec and attach run `skiff-pod exec` on the node's roots (pipes, or
-// a pty for tty), port-forward connects to 127.0.0.1:PORT inside the pod's network namespace.
+// X-Stream-Protocol-Version; exec runs `skiff-pod exec` on the node's roots (pipes, or a pty for
+// tty), attach takes a session from the pod's shim (its output from now on, its stdin or pty
+// master: shim.hpp), resize messages set a pty's size (TIOCSWINSZ), port-forward connects to
+// 127.0.0.1:PORT inside the pod's network namespace.
 
 #include <atomic>
 #include <functional>
@@ -32,6 +35,7 @@ struct KubeletServerOptions {
   std::string node_ip;         // and its IP SAN
   std::function<Json()> pods;  // the PodList
   // Logs of one container (`previous`: its last terminated run): the text, or an error (404).
+  // Only without skiff_pod (which serves /containerLogs with all its options).
   std::function<Result<std::string>(const std::string& ns, const std::string& pod,
                                     const std::string& container, bool previous)>
       logs;

@@ -367,10 +367,11 @@ Result<Container> container(const Json& j, const std::string& path, std::vector<
   c.startup_probe = TRY(probe(f, "startupProbe", w));
   c.lifecycle = TRY(lifecycle(f, w));
   f.ignore({"volumeDevices", "resizePolicy"});
-  // Accepted and meaningless here (no terminal support, default messages).
-  for (const char* k :
-       {"stdin", "stdinOnce", "tty", "terminationMessagePath", "terminationMessagePolicy"})
-    (void)f.get(k);
+  c.stdin_open = TRY(f.boolean("stdin")).value_or(false);
+  c.stdin_once = TRY(f.boolean("stdinOnce")).value_or(false);
+  c.tty = TRY(f.boolean("tty")).value_or(false);
+  // Accepted and meaningless here (default messages).
+  for (const char* k : {"terminationMessagePath", "terminationMessagePolicy"}) (void)f.get(k);
   f.finish();
   return c;
 }

@@ -131,6 +131,9 @@ struct Container {
   std::vector<VolumeMount> volume_mounts;
   std::optional<Probe> liveness_probe, readiness_probe, startup_probe;
   Lifecycle lifecycle;
+  // stdin: the shim keeps the container's stdin open for kubectl attach (stdinOnce: closed when
+  // the first attach session ends); tty: the container runs on a pty whose master the shim keeps.
+  bool stdin_open = false, stdin_once = false, tty = false;
 };
 
 struct PodSpec {

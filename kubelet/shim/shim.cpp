@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <vector>
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -85,7 +87,82 @@ void checkpoint(const std::string& pod_dir, const PodEngine& e) {
     log::warn("checkpoint: ", r.error().what());
 }
 
-void serve(int client_fd, PodEngine& engine) {
+// A kubectl attach session (shim.hpp): the tee pipes' write ends, the kubelet's connection.
+struct AttachSession {
+  std::string container, run_id;
+  UniqueFd conn, out, err;
+  bool stdin_once = false;  // it had the stdin of a stdinOnce container
+};
+
+// One message: `line` with `fds` as SCM_RIGHTS.
+Result<void> send_with_fds(int sock, const std::string& line, const std::vector<int>& fds) {
+  struct msghdr msg {};
+  struct iovec iov = {const_cast<char*>(line.data()), line.size()};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  if (!fds.empty()) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  ssize_t n;
+  do n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return errno_error("send the attach response");
+  if (static_cast<size_t>(n) != line.size()) return error("short attach response");
+  return ok();
+}
+
+// {"op":"attach"}: pipes for the output from now on, the input when asked; the session is kept.
+std::optional<AttachSession> attach(UniqueFd client, PodEngine& engine, const Json& req) {
+  std::string name = req.value("container", "");
+  auto refuse = [&](const std::string& why) {
+    (void)write_all(client.get(), Json{{"ok", false}, {"error", why}}.dump() + "\n");
+    return std::nullopt;
+  };
+  const ContainerRun* r = engine.running_container(name);
+  if (!r) return refuse(cat("container ", json_quote(name), " is not running"));
+  AttachSession s;
+  s.container = name;
+  s.run_id = r->id;
+  bool tty = r->spec->tty;
+  Json names = Json::array();
+  std::vector<UniqueFd> theirs;
+  for (UniqueFd* mine : {&s.out, &s.err}) {
+    if (mine == &s.err && tty) break;
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return refuse(errno_error("pipe").what());
+    mine->reset(p[1]);
+    theirs.emplace_back(p[0]);
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    fcntl(p[1], F_SETPIPE_SZ, 1 << 20);  // room for a burst while the client reads
+    names.push_back(mine == &s.out ? "out" : "err");
+  }
+  if (req.value("stdin", false) && r->in) {
+    theirs.emplace_back(fcntl(r->in.get(), F_DUPFD_CLOEXEC, 3));
+    if (!theirs.back()) return refuse(errno_error("dup the container's stdin").what());
+    names.push_back("in");
+    s.stdin_once = r->spec->stdin_once;
+  }
+  std::vector<int> fds;
+  for (const auto& fd : theirs) fds.push_back(fd.get());
+  Json response = {{"ok", true}, {"tty", tty}, {"fds", names}};
+  if (auto sent = send_with_fds(client.get(), response.dump() + "\n", fds); !sent) {
+    log::warn("attach to ", quote(name), ": ", sent.error().what());
+    return std::nullopt;
+  }
+  fcntl(client.get(), F_SETFL, O_NONBLOCK);
+  s.conn = std::move(client);
+  log::info("attach to ", quote(name), names.dump());
+  return s;
+}
+
+std::optional<AttachSession> serve(int client_fd, PodEngine& engine) {
   UniqueFd client(client_fd);
   int flags = fcntl(client.get(), F_GETFL);
   fcntl(client.get(), F_SETFL, flags & ~O_NONBLOCK);
@@ -106,11 +183,14 @@ void serve(int client_fd, PodEngine& engine) {
         grace = (*req)["gracePeriodSeconds"].get<int64_t>();
       engine.stop(Duration(grace * 1000));
       response = {{"ok", true}};
+    } else if (op == "attach") {
+      return attach(std::move(client), engine, *req);
     } else {
       response = {{"ok", false}, {"error", cat("unknown op ", json_quote(op))}};
     }
   }
   (void)write_all(client.get(), response.dump() + "\n");
+  return std::nullopt;
 }
 
 }  // namespace
@@ -145,9 +225,27 @@ int run_shim(const ShimOptions& o) {
   UniqueFd sfd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
 
   SteadyClock clock;
+  std::vector<AttachSession> sessions;
   PodEngine engine(record->node, std::move(*manifest), clock);
   bool dirty = true;
   engine.set_on_change([&] { dirty = true; });
+  // Attach sessions get the output as it is logged; a client that falls 1 MiB behind (or left)
+  // loses its session's output.
+  engine.set_on_output([&](const ContainerRun& r, int stream, std::string_view data) {
+    for (auto& s : sessions) {
+      if (s.run_id != r.id) continue;
+      UniqueFd& fd = stream == 1 ? s.out : s.err;
+      if (!fd) continue;
+      if (data.empty()) {
+        fd.reset();
+      } else if (::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size())) {
+        log::warn("attach to ", quote(s.container),
+                  ": the client does not keep up, its output ends");
+        s.out.reset();
+        s.err.reset();
+      }
+    }
+  });
   std::string sock_path = record->node.shim_socket(record->uid);
   std::string run_dir = record->node.shim_run_dir(record->uid);
   auto made = mkdir_p(run_dir, 0700);
@@ -214,6 +312,8 @@ int run_shim(const ShimOptions& o) {
     for (const auto& p : engine.poll_fds()) fds.push_back(p);  // logs, probes, hooks
     size_t engine_end = fds.size();
     for (const auto& a : adopted) fds.push_back({a.second.get(), POLLIN, 0});
+    size_t adopted_end = fds.size();
+    for (const auto& s : sessions) fds.push_back({s.conn.get(), POLLIN, 0});
     int timeout = -1;
     if (auto next = engine.next_deadline()) {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock.now()).count();
@@ -244,12 +344,24 @@ int run_shim(const ShimOptions& o) {
     for (size_t i = 2; i < engine_end; ++i)
       if (fds[i].revents) engine.on_readable(fds[i].fd);
     // An adopted container ended: its pidfd is readable.
-    for (size_t i = engine_end; i < fds.size(); ++i)
+    for (size_t i = engine_end; i < adopted_end; ++i)
       if (fds[i].revents) {
         adopted[i - engine_end].second.reset();
         engine.on_adopted_exit(adopted[i - engine_end].first);
       }
     std::erase_if(adopted, [](const auto& a) { return !a.second; });
+    // An attach session's client left (its connection closed): stdinOnce closes the stdin.
+    for (size_t i = adopted_end; i < fds.size(); ++i) {
+      if (!fds[i].revents) continue;
+      AttachSession& s = sessions[i - adopted_end];
+      char buf[256];
+      ssize_t r = ::read(s.conn.get(), buf, sizeof buf);
+      if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR))) continue;
+      log::info("attach to ", quote(s.container), " ended");
+      if (s.stdin_once) engine.close_stdin(s.container);
+      s.conn.reset();
+    }
+    std::erase_if(sessions, [](const AttachSession& s) { return !s.conn; });
     if (fds[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (::read(sfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
@@ -263,7 +375,8 @@ int run_shim(const ShimOptions& o) {
     }
     if (fds[1].revents & POLLIN) {
       int c;
-      while ((c = accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC)) >= 0) serve(c, engine);
+      while ((c = accept4(listener->get(), nullptr, nullptr, SOCK_CLOEXEC)) >= 0)
+        if (auto s = serve(c, engine)) sessions.push_back(std::move(*s));
     }
   }
   listener->reset();
@@ -295,6 +408,59 @@ Result<Json> shim_request(const std::string& socket_path, const Json& request,
   if (!j.is_object() || !j.value("ok", false))
     return error("shim: ", j.is_object() ? j.value("error", line) : line);
   return j;
+}
+
+Result<ShimAttach> shim_attach(const std::string& socket_path, const std::string& container,
+                               bool stdin) {
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path)
+    return error("socket path too long: ", quote(socket_path));
+  strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
+  ShimAttach a;
+  a.conn.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!a.conn) return errno_error("socket");
+  if (::connect(a.conn.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
+    return errno_error("connect to the shim at ", quote(socket_path));
+  Json req = {{"op", "attach"}, {"container", container}, {"stdin", stdin}};
+  TRY(write_all(a.conn.get(), req.dump() + "\n"));
+  struct pollfd p = {a.conn.get(), POLLIN, 0};
+  if (poll(&p, 1, 5000) <= 0) return error("the shim did not answer the attach request");
+  // The response line and its fds come in one message (send_with_fds).
+  char buf[4096];
+  struct iovec iov = {buf, sizeof buf};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = ::recvmsg(a.conn.get(), &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return errno_error("read the shim's attach response");
+  std::vector<UniqueFd> fds;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+        fds.emplace_back(fd);
+      }
+  std::string line(buf, static_cast<size_t>(n));
+  auto j = TRY(parse_json(line.substr(0, line.find('\n')), "shim attach response"));
+  if (!j.is_object() || !j.value("ok", false))
+    return error(j.is_object() ? j.value("error", line) : line);
+  a.tty = j.value("tty", false);
+  const Json& names = j.contains("fds") ? j["fds"] : Json::array();
+  if (!names.is_array() || names.size() != fds.size())
+    return error("the shim's attach response names ", names.dump(), " but carries ", fds.size(),
+                 " fds");
+  for (size_t i = 0; i < fds.size(); ++i) {
+    std::string what = names[i].is_string() ? names[i].get<std::string>() : "";
+    (what == "out" ? a.out : what == "err" ? a.err : a.in) = std::move(fds[i]);
+  }
+  return a;
 }
 
 Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir, bool adopt) {

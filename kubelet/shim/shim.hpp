@@ -6,6 +6,13 @@
 // <run root>/pods/<uid>/shim.sock: one request line, one response line per connection:
 //   {"op":"status"}                          -> {"ok":true,"status":{…}}
 //   {"op":"stop","gracePeriodSeconds":N}      -> {"ok":true}   (N defaults to the pod's)
+//   {"op":"attach","container":C,"stdin":B}   -> {"ok":true,"tty":T,"fds":["out","err","in"]}
+// attach (kubectl attach, as containerd's shim holds a container's fifos and console): the
+// response comes in one message with SCM_RIGHTS fds: the read ends of pipes the shim copies the
+// container's stdout and stderr to from now on (EOF when the run ends; with a tty only "out"),
+// and, when asked and the container has stdin: true, its input — the stdin pipe's write end or
+// the pty master (write and resize only: the shim reads it). The connection stays open for the
+// session; when it closes, a container with stdinOnce has its stdin closed.
 // When the pod has ended and its sandbox is gone, the shim writes the final status and exits.
 //
 // Re-adoption: the checkpoint also holds the engine's state (runtime ids, pids, restart counts),
@@ -20,6 +27,7 @@
 
 #include "common/error.hpp"
 #include "common/json_util.hpp"
+#include "common/unique_fd.hpp"
 
 namespace skiff::kubelet {
 
@@ -38,6 +46,14 @@ int run_shim(const ShimOptions& o);
 // answers {"ok":false,"error":…}).
 Result<Json> shim_request(const std::string& socket_path, const Json& request,
                           std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+// An attach session from the shim (see above): `conn` ends it when closed.
+struct ShimAttach {
+  bool tty = false;
+  UniqueFd conn, out, err, in;  // err: none with a tty; in: none without stdin
+};
+Result<ShimAttach> shim_attach(const std::string& socket_path, const std::string& container,
+                               bool stdin);
 
 // Starts a shim for the pod in `pod_dir`, detached from the caller (setsid, double fork, stdio on
 // /dev/null), and waits until it reports the sandbox ready or fails (its message returned).

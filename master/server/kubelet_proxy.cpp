@@ -86,6 +86,21 @@ HttpResponse proxy_to_kubelet(const KubeletClientConfig& config, const std::stri
   r.status = s->parser.get().result_int();
   auto ct = s->parser.get()[http::field::content_type];
   r.content_type = ct.empty() ? "text/plain" : std::string(ct);
+  if (r.status >= 400 && r.content_type.find("json") == std::string::npos) {
+    // The kubelet's refusals are plain text (a bad log option, no previous container): its
+    // message as a Status, which kubectl shows (kube-apiserver does the same).
+    std::string body;
+    char chunk[4096];
+    while (!s->parser.is_done() && body.size() < 65536) {
+      s->parser.get().body().data = chunk;
+      s->parser.get().body().size = sizeof chunk;
+      http::read(*s->tls, s->buf, s->parser, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      body.append(chunk, sizeof chunk - s->parser.get().body().size);
+      if (ec) break;
+    }
+    return failure(r.status, std::string(trim(body)));
+  }
   r.stream = [s](ChunkWriter& out) {
     // Reads run on the stream's io_context with a 1 s check beside them: a client that left
     // (kubectl logs -f interrupted) ends the relay, and the kubelet's follower with it, without

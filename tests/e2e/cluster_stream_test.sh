@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # kubectl's streaming verbs through skiff-master to a real kubelet and real pods: one node of
-# scripts/netns-cluster.sh joined to the master, one pod with two busybox containers. kubectl exec
+# scripts/netns-cluster.sh joined to the master, one pod with five busybox containers. kubectl exec
 # (output, exit status, stdin piped, a tty with its size), exec into a missing container (a clear
 # error), a node identity's exec refused (403), kubectl logs -f seeing a line written after it
-# started (and the kubelet's follower gone when kubectl is), kubectl port-forward to an httpd in
-# the pod. kubectl 1.30+ tries WebSockets first: the master refuses them and kubectl falls back to
-# SPDY/3.1, which is what the kubelet speaks. Exit 77 (skip) without root, kubectl, wireguard-go
+# started (and the kubelet's follower gone when kubectl is), logs --tail/--timestamps/--limit-bytes/
+# --since/--since-time and -f --tail, a bad sinceSeconds and an unknown container refused, kubectl
+# attach to a ticking container (output from now on) and -it to a stdin+tty shell (input, its
+# terminal size, the session ending with it) and -i to a stdinOnce one, kubectl port-forward to
+# an httpd in the pod. kubectl 1.30+ tries WebSockets first: the master refuses them and kubectl
+# falls back to SPDY/3.1, which is what the kubelet speaks. Exit 77 (skip) without root, kubectl, wireguard-go
 # or the binaries.
 set -uo pipefail
 
@@ -127,6 +130,22 @@ spec:
     image: busybox:1.35
     imagePullPolicy: Never
     command: [sh, -c, "mkdir -p /www && echo hello-through-port-forward >/www/index.html && exec httpd -f -p 8080 -h /www"]
+  - name: tick
+    image: busybox:1.35
+    imagePullPolicy: Never
+    command: [sh, -c, "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"]
+  - name: term
+    image: busybox:1.35
+    imagePullPolicy: Never
+    stdin: true
+    tty: true
+    command: [sh]
+  - name: once
+    image: busybox:1.35
+    imagePullPolicy: Never
+    stdin: true
+    stdinOnce: true
+    command: [sh, -c, "cat; echo stdin-closed"]
 YAML
 running() { [[ "$(k get pod sp -o jsonpath='{.status.phase}')" == Running ]]; }
 if ! wait_for 60 running; then
@@ -207,6 +226,117 @@ wait "$follower" 2>/dev/null
 following() { pgrep -f "logs sp -c main -f" >/dev/null; }
 wait_for 10 eval '! following' && pass "the kubelet's follower ends when kubectl logs -f goes" ||
   fail "skiff-pod logs -f still runs: $(pgrep -af 'logs sp -c main -f')"
+
+# --- logs options (the kubelet's /containerLogs query, passed through by the master) ---
+out=$(k logs sp -c main --tail=1 2>&1)
+[[ $out == second ]] && pass "logs --tail=1: the last line" || fail "logs --tail=1: '$out'"
+out=$(k logs sp -c main --timestamps 2>&1)
+grep -Eq '^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z first$' <<<"$out" &&
+  grep -Eq 'Z second$' <<<"$out" && pass "logs --timestamps: each line after its RFC3339Nano time" ||
+  fail "logs --timestamps: '$out'"
+out=$(k logs sp -c main --limit-bytes=5 2>&1)
+[[ $out == first ]] && pass "logs --limit-bytes=5: 'first' only" || fail "logs --limit-bytes: '$out'"
+out=$(k logs sp -c main --since=1h 2>&1)
+[[ $out == $'first\nsecond' ]] || fail "logs --since=1h: '$out'"
+out2=$(k logs sp -c main --since-time=2099-01-01T00:00:00Z 2>&1)
+[[ $out == $'first\nsecond' && -z $out2 ]] &&
+  pass "logs --since=1h shows both lines, --since-time in the future none" ||
+  fail "logs --since-time future: '$out2'"
+out=$(k logs sp -c tick --since=1s 2>&1 | wc -l)
+all=$(k logs sp -c tick 2>&1 | wc -l)
+((out >= 2 && out <= 8 && all > out + 5)) && pass "logs --since=1s: $out of $all lines" ||
+  fail "logs --since=1s: $out of $all lines"
+out=$(k get --raw "/api/v1/namespaces/default/pods/sp/log?container=main&sinceSeconds=abc" 2>&1)
+[[ $? != 0 && $out == *"invalid sinceSeconds"* ]] && pass "a bad sinceSeconds is refused: $out" ||
+  fail "sinceSeconds=abc: '$out'"
+# The kubelet itself (with the master's client certificate): 400 for bad options, 404 for an
+# unknown container, each with its message.
+out=$(inul python3 - "10.$NC_UNDERLAY.0.1" "$work/master/pki" <<'PY' 2>&1
+import http.client, ssl, sys
+ctx = ssl._create_unverified_context()
+ctx.load_cert_chain(sys.argv[2] + "/admin.crt", sys.argv[2] + "/admin.key")
+for path in ["/containerLogs/default/sp/main?sinceSeconds=-5",
+             "/containerLogs/default/sp/main?sinceSeconds=5&sinceTime=2026-01-01T00:00:00Z",
+             "/containerLogs/default/sp/main?tailLines=x", "/containerLogs/default/sp/nope?follow=true"]:
+    c = http.client.HTTPSConnection(sys.argv[1], 10250, context=ctx, timeout=10)
+    c.request("GET", path)
+    r = c.getresponse()
+    print(r.status, r.read().decode().strip())
+PY
+)
+[[ $out == "400 invalid sinceSeconds -5: must be greater than 0
+400 at most one of sinceTime or sinceSeconds may be specified
+400 invalid tailLines \"x\": must be an integer
+404 container \`nope\` not found in pod default/sp" ]] &&
+  pass "the kubelet's /containerLogs refuses bad options (400) and an unknown container (404)" ||
+  fail "kubelet /containerLogs bad input: $out"
+out=$(k logs -p sp -c main 2>&1)
+[[ $? != 0 && $out == *"previous terminated container \`main\` not found"* ]] &&
+  pass "logs -p of a container that never restarted: '$out'" || fail "logs -p main: '$out'"
+out=$(k logs sp -c nope 2>&1)
+[[ $? != 0 && $out == *"container nope is not valid for pod sp"* ]] &&
+  pass "logs of an unknown container: '$out'" || fail "logs -c nope: '$out'"
+# -f with --tail=2: the last two lines there are, then new ones.
+last=$(k logs sp -c tick --tail=1 | awk '{print $2}')
+timeout 2 ip netns exec "$ul" "$kubectl" --kubeconfig "$work/admin.kubeconfig" logs -f --tail=2 \
+  sp -c tick >"$work/ftail" 2>&1
+first=$(head -1 "$work/ftail" | awk '{print $2}')
+n=$(wc -l <"$work/ftail")
+[[ -n $first && -n $last ]] && ((first >= last - 1 && first <= last + 3 && n >= 5)) &&
+  pass "logs -f --tail=2: starts at tick $first (last was $last), $n lines in 2 s" ||
+  fail "logs -f --tail=2: last $last, got: $(head -3 "$work/ftail")... ($n lines)"
+
+# --- attach ---
+last=$(k logs sp -c tick --tail=1 | awk '{print $2}')
+timeout 1.5 ip netns exec "$ul" "$kubectl" --kubeconfig "$work/admin.kubeconfig" attach sp \
+  -c tick >"$work/attach" 2>&1
+first=$(grep -m1 '^tick' "$work/attach" | awk '{print $2}')
+n=$(grep -c '^tick' "$work/attach")
+[[ -n $first && -n $last ]] && ((first > last && n >= 3)) &&
+  pass "kubectl attach (output only): $n new lines from tick $first on (the log was at $last)" ||
+  fail "attach tick: last $last: $(head -5 "$work/attach")"
+# A stdin+tty container: the input reaches its shell, the terminal has kubectl's size, and the
+# session ends with the shell.
+out=$( (sleep 2; printf 'stty size; echo hi-$((2+3)); exit 5\n'; sleep 4) |
+  script -qc "stty cols 77 rows 22; ip netns exec $ul $kubectl --kubeconfig $work/admin.kubeconfig attach -it sp -c term; echo \"rc=\$?\"" /dev/null 2>&1 | tr -d '\r')
+if grep -q 'hi-5' <<<"$out" && grep -q '^22 77$' <<<"$out" && grep -q 'rc=' <<<"$out"; then
+  pass "kubectl attach -it: the shell ran the input (hi-5) on a 77x22 terminal and ended the session"
+else
+  fail "attach -it: $out"
+fi
+# stdinOnce: the input of the first session reaches the container; when it ends, the container's
+# stdin is closed (cat ends and it restarts: its previous log has both).
+(printf 'via-attach\n'; sleep 1.5) | timeout 2.5 ip netns exec "$ul" "$kubectl" \
+  --kubeconfig "$work/admin.kubeconfig" attach -i sp -c once >"$work/once" 2>&1
+restarted() { [[ "$(k get pod sp -o jsonpath='{.status.containerStatuses[?(@.name=="once")].restartCount}')" -ge 1 ]]; }
+if grep -q via-attach "$work/once" && wait_for 10 restarted &&
+  [[ "$(k logs -p sp -c once 2>&1)" == $'via-attach\nstdin-closed' ]]; then
+  pass "kubectl attach -i to a stdinOnce container: input arrives, its stdin closes with the session"
+else
+  fail "attach stdinOnce: $(cat "$work/once") / previous log: $(k logs -p sp -c once 2>&1) / $(k get pod sp -o json | jq -c '.status.containerStatuses[] | select(.name=="once")') / $(grep -h attach "$work"/n1/state/*/shim.log)"
+fi
+# kubectl checks the container itself; the master's answer to an unknown one, and the kubelet's
+# to a container that is not running (init containers are done), are 400s with the reason.
+inul python3 - "10.$NC_UNDERLAY.0.254" "$port" "$work/master/pki" "10.$NC_UNDERLAY.0.1" <<'PY' >"$work/anope" 2>&1
+import http.client, ssl, sys
+ctx = ssl._create_unverified_context()
+ctx.load_cert_chain(sys.argv[3] + "/admin.crt", sys.argv[3] + "/admin.key")
+up = {"Connection": "Upgrade", "Upgrade": "SPDY/3.1", "X-Stream-Protocol-Version": "v4.channel.k8s.io"}
+c = http.client.HTTPSConnection(sys.argv[1], int(sys.argv[2]), context=ctx, timeout=10)
+c.request("POST", "/api/v1/namespaces/default/pods/sp/attach?container=nope&stdout=true", headers=up)
+r = c.getresponse()
+body = r.read().decode()
+print(r.status, body)
+ok = r.status == 400 and "container nope is not valid for pod sp" in body
+c = http.client.HTTPSConnection(sys.argv[4], 10250, context=ctx, timeout=10)
+c.request("POST", "/attach/default/ghost/main?output=1", headers=up)
+r = c.getresponse()
+body = r.read().decode()
+print(r.status, body)
+sys.exit(0 if ok and r.status == 404 and "ghost" in body else 1)
+PY
+[[ $? == 0 ]] && pass "attach to an unknown container (400) or pod (404) is refused with the reason" ||
+  fail "attach refusals: $(cat "$work/anope")"
 
 # --- port-forward ---
 ip netns exec "$ul" "$kubectl" --kubeconfig "$work/admin.kubeconfig" port-forward pod/sp 18080:8080 \
