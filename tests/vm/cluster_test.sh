@@ -96,6 +96,11 @@ out=$("$src/scripts/cluster/up.sh" 2 --name "$name" --dir "$c" --net "$net" 2>&1
   { echo "$out"; fatal "up.sh 2"; }
 pass "up.sh 2: both nodes joined and Ready in $((SECONDS - start)) s"
 image=$(sed -n 's/^image: //p' <<<"$out")
+# The overlay comes up after the node registers (once the master gave it a pod CIDR): Ready
+# does not wait for it.
+meshed() { [[ $(innode 1 wg show skiffwg0 peers | wc -l) == 1 && $(innode 2 wg show skiffwg0 peers | wc -l) == 1 ]]; }
+wait_for 60 meshed && pass "each node has the other as its WireGuard peer" ||
+  fail "mesh: n1 $(innode 1 wg show skiffwg0 peers 2>&1) / n2 $(innode 2 wg show skiffwg0 peers 2>&1)"
 for i in 1 2; do
   link=$(innode "$i" ip -d link show skiffwg0 2>&1)
   grep -qw wireguard <<<"$link" && pass "node $i: skiffwg0 is a kernel wireguard link (ip -d link show)" ||
@@ -103,9 +108,6 @@ for i in 1 2; do
 done
 [[ -z $(pgrep -x wireguard-go) ]] && pass "no wireguard-go process runs" ||
   fail "wireguard-go runs: $(pgrep -a -x wireguard-go)"
-meshed() { [[ $(innode 1 wg show skiffwg0 peers | wc -l) == 1 && $(innode 2 wg show skiffwg0 peers | wc -l) == 1 ]]; }
-wait_for 30 meshed && pass "each node has the other as its kernel WireGuard peer" ||
-  fail "mesh: n1 $(innode 1 wg show skiffwg0 peers) / n2 $(innode 2 wg show skiffwg0 peers)"
 
 # --- a 2-replica Deployment with requests and limits, one pod per node ---
 k apply --validate=false -f - >/dev/null <<YAML || fatal "kubectl apply"
