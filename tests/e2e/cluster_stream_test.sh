@@ -282,17 +282,18 @@ timeout 2 ip netns exec "$ul" "$kubectl" --kubeconfig "$work/admin.kubeconfig" l
   sp -c tick >"$work/ftail" 2>&1
 first=$(head -1 "$work/ftail" | awk '{print $2}')
 n=$(wc -l <"$work/ftail")
-[[ -n $first && -n $last ]] && ((first >= last - 1 && first <= last + 3 && n >= 5)) &&
+# (kubectl's start under load may take a second: up to 15 lines later is still "the end")
+[[ -n $first && -n $last ]] && ((first >= last - 1 && first <= last + 15 && n >= 3)) &&
   pass "logs -f --tail=2: starts at tick $first (last was $last), $n lines in 2 s" ||
   fail "logs -f --tail=2: last $last, got: $(head -3 "$work/ftail")... ($n lines)"
 
 # --- attach ---
 last=$(k logs sp -c tick --tail=1 | awk '{print $2}')
-timeout 1.5 ip netns exec "$ul" "$kubectl" --kubeconfig "$work/admin.kubeconfig" attach sp \
+timeout 2.5 ip netns exec "$ul" "$kubectl" --kubeconfig "$work/admin.kubeconfig" attach sp \
   -c tick >"$work/attach" 2>&1
 first=$(grep -m1 '^tick' "$work/attach" | awk '{print $2}')
 n=$(grep -c '^tick' "$work/attach")
-[[ -n $first && -n $last ]] && ((first > last && n >= 3)) &&
+[[ -n $first && -n $last ]] && ((first > last && n >= 2)) &&
   pass "kubectl attach (output only): $n new lines from tick $first on (the log was at $last)" ||
   fail "attach tick: last $last: $(head -5 "$work/attach")"
 # A stdin+tty container: the input reaches its shell, the terminal has kubectl's size, and the
@@ -306,7 +307,7 @@ else
 fi
 # stdinOnce: the input of the first session reaches the container; when it ends, the container's
 # stdin is closed (cat ends and it restarts: its previous log has both).
-(printf 'via-attach\n'; sleep 1.5) | timeout 2.5 ip netns exec "$ul" "$kubectl" \
+(printf 'via-attach\n'; sleep 2) | timeout 4 ip netns exec "$ul" "$kubectl" \
   --kubeconfig "$work/admin.kubeconfig" attach -i sp -c once >"$work/once" 2>&1
 restarted() { [[ "$(k get pod sp -o jsonpath='{.status.containerStatuses[?(@.name=="once")].restartCount}')" -ge 1 ]]; }
 if grep -q via-attach "$work/once" && wait_for 10 restarted &&
@@ -315,6 +316,10 @@ if grep -q via-attach "$work/once" && wait_for 10 restarted &&
 else
   fail "attach stdinOnce: $(cat "$work/once") / previous log: $(k logs -p sp -c once 2>&1) / $(k get pod sp -o json | jq -c '.status.containerStatuses[] | select(.name=="once")') / $(grep -h attach "$work"/n1/state/*/shim.log)"
 fi
+out=$(timeout 10 ip netns exec "$ul" "$kubectl" --kubeconfig "$work/admin.kubeconfig" logs -p -f \
+  --timestamps sp -c once 2>&1)
+[[ $? == 0 && $(sed -E 's/^[0-9T:.-]+Z //' <<<"$out") == $'via-attach\nstdin-closed' ]] &&
+  pass "logs -p -f --timestamps: the ended run's lines, then the end" || fail "logs -p -f: '$out'"
 # kubectl checks the container itself; the master's answer to an unknown one, and the kubelet's
 # to a container that is not running (init containers are done), are 400s with the reason.
 inul python3 - "10.$NC_UNDERLAY.0.254" "$port" "$work/master/pki" "10.$NC_UNDERLAY.0.1" <<'PY' >"$work/anope" 2>&1
