@@ -276,8 +276,8 @@ spec:
   expect_nothing_left();
 }
 
-// A container whose image is present starts as soon as the store check (a child of the shim)
-// ends, not at the pull gate's 200 ms re-check. Six spellings of the one stored image: each is its
+// A container whose image is present starts as soon as the store check ends (in the shim for
+// a tag, else a child of it), not at the pull gate's 200 ms re-check. Six spellings of the one stored image: each is its
 // own check, so five init containers and the main one cross five such gates; waiting for the
 // re-check would put at least 5 x 200 ms between the first init container's line and the main
 // container's, whatever the load.
