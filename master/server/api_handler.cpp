@@ -496,8 +496,8 @@ HttpResponse ApiHandler::list(HttpRequest& req, const Route& route) {
   auto fn = filtering ? std::function<bool(const Json&)>(filter) : nullptr;
   const std::string* node =
       k.group_resource() == "pods" ? fsel->equals_value("spec.nodeName") : nullptr;
-  auto result = node ? registry_.store().list_pods_on_node(prefix, *node, start, limit, fn)
-                     : registry_.store().list(prefix, start, limit, fn);
+  auto result = node ? registry_.store().list_pods_on_node(prefix, *node, start, limit, fn, true)
+                     : registry_.store().list(prefix, start, limit, fn, true);
   Json meta = {{"resourceVersion", std::to_string(result.revision)}};
   if (!result.next_key.empty())
     meta["continue"] = encode_continue(result.next_key, result.revision);

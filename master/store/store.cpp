@@ -285,9 +285,41 @@ void Store::erase_locked(std::map<std::string, Object>::iterator it) {
   objects_.erase(it);
 }
 
+// An object as a selector sees it: parsed without its arrays (nothing is allocated for them; a
+// field selector's path crosses only objects, a label selector reads metadata.labels).
+static void drop_discarded(Json& j) {
+  if (!j.is_object()) return;
+  for (auto it = j.begin(); it != j.end();) {
+    if (it->is_discarded()) {
+      it = j.erase(it);
+    } else {
+      drop_discarded(*it);
+      ++it;
+    }
+  }
+}
+
+static Json parse_for_selector(const std::string& bytes) {
+  Json j = Json::parse(
+      bytes,
+      [](int, Json::parse_event_t ev, Json&) {
+        return ev != Json::parse_event_t::array_start && ev != Json::parse_event_t::array_end;
+      },
+      false);
+  drop_discarded(j);  // nlohmann leaves a dropped array below depth 2 as a discarded value
+  return j;
+}
+
+static bool passes(const Object& o, const std::function<bool(const Json&)>& filter,
+                   bool selector_only) {
+  if (selector_only && o.bytes) return filter(parse_for_selector(*o.bytes));
+  return filter(*Object(o).json);  // parsed in a copy: the store stays lean
+}
+
 Store::ListResult Store::list_pods_on_node(const std::string& prefix, const std::string& node,
                                            const std::string& start, size_t limit,
-                                           const std::function<bool(const Json&)>& filter) const {
+                                           const std::function<bool(const Json&)>& filter,
+                                           bool selector_only) const {
   ListResult out;
   std::shared_lock lock(mu_);
   out.revision = rev_;
@@ -297,7 +329,7 @@ Store::ListResult Store::list_pods_on_node(const std::string& prefix, const std:
   for (auto it = keys.lower_bound(start.empty() || start < prefix ? prefix : start);
        it != keys.end() && it->compare(0, prefix.size(), prefix) == 0; ++it) {
     const Object& o = objects_.at(*it);
-    if (filter && !filter(*Object(o).json)) continue;  // parsed in a copy: the store stays lean
+    if (filter && !passes(o, filter, selector_only)) continue;
     if (limit && out.items.size() == limit) {
       out.next_key = *it;
       break;
@@ -362,13 +394,14 @@ Object Store::get(const std::string& key) const {
 }
 
 Store::ListResult Store::list(const std::string& prefix, const std::string& start, size_t limit,
-                              const std::function<bool(const Json&)>& filter) const {
+                              const std::function<bool(const Json&)>& filter,
+                              bool selector_only) const {
   ListResult out;
   std::shared_lock lock(mu_);
   out.revision = rev_;
   auto it = objects_.lower_bound(start.empty() || start < prefix ? prefix : start);
   for (; it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    if (filter && !filter(*Object(it->second).json)) continue;  // parsed in a copy
+    if (filter && !passes(it->second, filter, selector_only)) continue;
     if (limit && out.items.size() == limit) {
       out.next_key = it->first;
       break;

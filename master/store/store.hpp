@@ -171,13 +171,18 @@ class Store {
   };
   // Objects whose key starts with `prefix`, in key order, from `start` (inclusive), at most `limit`
   // (0 = all) of those `filter` accepts.
+  // `selector_only`: `filter` reads only objects and scalars (a label or field selector), so it
+  // is given each object parsed without its arrays (containers, conditions: most of a pod), a
+  // scan's cost; an object whose filter passes is returned whole.
   ListResult list(const std::string& prefix, const std::string& start = "", size_t limit = 0,
-                  const std::function<bool(const Json&)>& filter = nullptr) const;
+                  const std::function<bool(const Json&)>& filter = nullptr,
+                  bool selector_only = false) const;
   // list() of the pods under `prefix` whose spec.nodeName is `node` ("" = unscheduled), through
   // an index: a kubelet's fieldSelector=spec.nodeName list costs its own pods, not all pods.
   ListResult list_pods_on_node(const std::string& prefix, const std::string& node,
                                const std::string& start = "", size_t limit = 0,
-                               const std::function<bool(const Json&)>& filter = nullptr) const;
+                               const std::function<bool(const Json&)>& filter = nullptr,
+                               bool selector_only = false) const;
   // Number of objects under `prefix`.
   size_t count(const std::string& prefix) const;
 

@@ -316,6 +316,44 @@ TEST_P(StoreTest, PreviousVersionOnlyForWatchesThatAskForIt) {
   EXPECT_EQ((*r[0].prev.json)["v"], 1);
 }
 
+// A selector's scan parses each object without its arrays (the cost of a non-indexed list); what
+// it returns is the whole object.
+TEST_P(StoreTest, SelectorScanSeesObjectsWithoutArrays) {
+  auto s = open();
+  Json p = {{"metadata", {{"name", "p"}, {"labels", {{"app", "a1"}}}}},
+            {"spec",
+             {{"restartPolicy", "Never"},
+              {"containers", {{{"name", "c"}, {"image", "pause"}}}},
+              {"x", {{"y", {1, 2}}, {"z", "k"}}}}},
+            {"status", {{"phase", "Running"}, {"conditions", {{{"type", "Ready"}}}}}}};
+  ASSERT_TRUE(s->create("/pods/ns/p", p).ok());
+  Json q = p;
+  q["metadata"]["name"] = "q";
+  q["spec"]["restartPolicy"] = "Always";
+  ASSERT_TRUE(s->create("/pods/ns/q", q).ok());
+  int seen = 0;
+  auto filter = [&](const Json& j) {
+    seen++;
+    EXPECT_FALSE(j["spec"].contains("containers"));
+    EXPECT_FALSE(j["status"].contains("conditions"));
+    EXPECT_FALSE(j["spec"]["x"].contains("y"));  // a dropped array below depth 2 leaves nothing
+    EXPECT_EQ(j["spec"]["x"]["z"], "k");
+    EXPECT_EQ(j["metadata"]["labels"]["app"], "a1");
+    EXPECT_EQ(j["status"]["phase"], "Running");
+    return j["spec"]["restartPolicy"] == "Never";
+  };
+  auto got = s->list("/pods/", "", 0, filter, true);
+  EXPECT_EQ(seen, 2);
+  ASSERT_EQ(got.items.size(), 1u);
+  EXPECT_EQ((*got.items[0].json)["spec"]["containers"].size(), 1u);  // returned whole
+  EXPECT_EQ((*got.items[0].json)["metadata"]["name"], "p");
+  auto none = s->list_pods_on_node("/pods/", "", "", 0, filter, true);
+  ASSERT_EQ(none.items.size(), 1u);
+  // Without the flag the filter sees everything.
+  auto all = s->list("/pods/", "", 0, [](const Json& j) { return j["spec"].contains("containers"); });
+  EXPECT_EQ(all.items.size(), 2u);
+}
+
 // An API watch that leaves more than client_watcher_queue_limit events unread (beyond the
 // snapshot a from-0 watch starts with) is closed, as kube's cacher closes a slow watcher (the
 // client re-lists); the master's own watches have the larger watcher_queue_limit.
