@@ -1,7 +1,12 @@
 #include "kubelet/node/pod_sync.hpp"
 
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <climits>
 
 #include "api/meta.hpp"
@@ -57,10 +62,18 @@ void references(const Json& spec, std::set<std::pair<std::string, bool>>& cms,
     }
 }
 
-// What `skiff pod status` reads: the shim's live status, else its last checkpoint.
-Json local_status(const PodRecord& r) {
+std::string key_of(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+std::string key_of(const Json& pod) { return key_of(ns_of(pod), name_of(pod)); }
+
+// What `skiff pod status` reads: the shim's live status, else its last checkpoint; `pid` is the
+// shim's when it answered.
+Json local_status(const PodRecord& r, pid_t* pid = nullptr) {
+  if (pid) *pid = 0;
   auto answer = shim_request(r.node.shim_socket(r.uid), {{"op", "status"}}, 2000ms);
-  if (answer) return (*answer)["status"];
+  if (answer) {
+    if (pid) *pid = answer->value("pid", 0);
+    return (*answer)["status"];
+  }
   auto saved = read_json_file(r.node.pod_dir(r.uid) + "/status.json");
   if (!saved) return Json{{"phase", "Pending"}};
   Json s = (*saved)["status"];
@@ -69,6 +82,36 @@ Json local_status(const PodRecord& r) {
     s["reason"] = "ShimGone";
   }
   return s;
+}
+
+// A file's identity and last change (an atomic rewrite is a new inode), or none.
+std::optional<std::array<int64_t, 4>> file_sig(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) < 0) return std::nullopt;
+  return std::array<int64_t, 4>{
+      static_cast<int64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+      static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec};
+}
+
+// Settled: nothing is expected to change soon (Running with every container ready, or done).
+bool settled(const Json& status) {
+  std::string phase = status.value("phase", "");
+  if (phase == "Succeeded" || phase == "Failed") return true;
+  if (phase != "Running") return false;
+  for (const auto& c : status.value("conditions", Json::array()))
+    if (c.value("type", "") == "Ready") return c.value("status", "") == "True";
+  return false;
+}
+
+// The pod a record runs is a static pod (its manifest's first document: the pod as the kubelet
+// staged it, with config.source "file" and config.hash its uid).
+bool record_is_static(const PodRecord& r) {
+  std::string_view text = r.manifest_text;
+  if (text.starts_with("---\n")) text.remove_prefix(4);
+  auto pod = Json::parse(text.substr(0, text.find('\n')), nullptr, false);
+  return pod.is_object() && is_static_pod(pod) &&
+         api::str_at(pod, {"metadata", "annotations", kConfigHashAnnotation}) == r.uid;
 }
 
 }  // namespace
@@ -250,8 +293,9 @@ void PodSync::report_status(const std::string& uid, const Json& pod, Json status
   reported_[uid] = status;
 }
 
-void PodSync::begin_worker(const std::string& uid, std::function<void()> fn) {
-  busy_.insert(uid);  // mu_ held by the caller
+void PodSync::begin_worker(const std::string& uid, const std::string& key,
+                           std::function<void()> fn) {
+  busy_[uid] = key;  // mu_ held by the caller
   auto done = std::make_shared<std::atomic<bool>>(false);
   workers_.push_back({std::thread([this, uid, fn = std::move(fn), done] {
                         fn();
@@ -319,7 +363,9 @@ Result<void> PodSync::evict(const std::string& uid, const std::string& message) 
     if (it == desired_.end()) return error("pod ", uid, ": not bound here");
     if (busy_.count(uid)) return error("pod ", uid, ": busy");
     pod = it->second;
-    busy_.insert(uid);
+    for (const auto& [other, key] : busy_)
+      if (key == key_of(pod)) return error("pod ", uid, ": busy (", key, ")");
+    busy_[uid] = key_of(pod);
     evicted_.insert(uid);
   }
   std::string ns = ns_of(pod), name = name_of(pod);
@@ -345,7 +391,7 @@ void PodSync::sync_static_pods() {
   if (now < next_static_scan_) return;
   next_static_scan_ = now + o_.static_check;
   std::map<std::string, Json> found;
-  for (auto& f : read_static_pods(o_.static_pod_path, o_.node_name)) {
+  for (auto& f : static_reader_.read(o_.static_pod_path, o_.node_name)) {
     if (!f.pod) {
       std::string why = f.pod.error().what();
       if (static_errors_.insert(why).second) log::warn("static pod: ", why);
@@ -363,6 +409,7 @@ void PodSync::sync_static_pods() {
         log::info("static pod ", ns_of(pod), "/", name_of(pod), " from ", o_.static_pod_path);
     if (static_ != found) dirty_ = true;
     static_ = std::move(found);
+    static_read_ = true;
     for (const auto& [uid, pod] : static_) statics.push_back(pod);
     for (const auto& [uid, pod] : desired_)
       if (is_mirror_pod(pod) && !deleting(pod) && !deleted_.count(uid)) mirrors.push_back(pod);
@@ -435,36 +482,107 @@ void PodSync::sync_static_pods() {
     }
 }
 
+bool PodSync::local_name_is(const std::string& uid, const std::string& ns,
+                            const std::string& name) {
+  for (const auto& r : list_pod_records(o_.node.state_root))
+    if (r.name == name && r.namespace_ == ns) return r.uid == uid;
+  return false;
+}
+
+const std::map<std::string, PodSync::CachedRecord>& PodSync::local_records() {
+  std::map<std::string, CachedRecord> next;
+  if (DIR* d = opendir(o_.node.state_root.c_str())) {
+    while (struct dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::string dir = cat(o_.node.state_root, '/', e->d_name);
+      auto sig = file_sig(dir + "/pod.json");
+      if (!sig) continue;  // being made or removed
+      // A pod's directory is named by its uid.
+      if (auto known = records_.find(e->d_name);
+          known != records_.end() && known->second.sig == *sig) {
+        next.insert(*known);
+        continue;
+      }
+      auto r = load_pod_record(dir);
+      if (!r) continue;  // as list_pod_records: a record that cannot be read is skipped
+      std::string uid = r->uid;
+      bool is_static = record_is_static(*r);
+      next[uid] = CachedRecord{*sig, std::move(*r), is_static};
+    }
+    closedir(d);
+  }
+  records_ = std::move(next);
+  return records_;
+}
+
+Json PodSync::observe(const PodRecord& r, std::chrono::steady_clock::time_point now) {
+  std::optional<std::string> checkpoint;
+  if (auto text = read_file(r.node.pod_dir(r.uid) + "/status.json")) checkpoint = std::move(*text);
+  auto it = observed_.find(r.uid);
+  bool ask = it == observed_.end() || it->second.checkpoint != checkpoint;
+  if (!ask) {
+    const Observed& o = it->second;
+    auto age = now - o.asked;
+    ask = age >= (settled(o.status) ? o_.status_recheck : o_.period) ||
+          (o.shim_pid > 0 && ::kill(o.shim_pid, 0) < 0 && errno == ESRCH);
+  }
+  if (!ask) return it->second.status;
+  Observed o;
+  o.checkpoint = std::move(checkpoint);  // read before asking: a later one is seen next pass
+  o.status = local_status(r, &o.shim_pid);
+  o.asked = now;
+  o.changed = it == observed_.end() || it->second.status != o.status ? now : it->second.changed;
+  observed_[r.uid] = o;
+  return o.status;
+}
+
 void PodSync::sync_once() {
   if (!o_.static_pod_path.empty()) sync_static_pods();
-  auto records = list_pod_records(o_.node.state_root);
-  std::map<std::string, PodRecord> local;
-  for (auto& r : records) local.emplace(r.uid, std::move(r));
-
-  std::vector<Json> to_start;
-  std::vector<std::pair<Json, PodRecord>> to_report;
+  // The workers running now: one that ends while the records are read is still treated as
+  // running in this pass (its record may be read from before or after its change).
+  std::map<std::string, std::string> busy_before;
   {
     std::lock_guard lock(mu_);
-    // Finished workers are joined.
     for (auto& w : workers_)
       if (*w.done && w.thread.joinable()) w.thread.join();
     std::erase_if(workers_, [](const Worker& w) { return !w.thread.joinable(); });
+    busy_before = busy_;
+  }
+  const auto& local = local_records();
+  std::map<std::string, std::set<std::string>> local_by_name;  // namespace/name -> uids
+  for (const auto& [uid, c] : local)
+    local_by_name[key_of(c.record.namespace_, c.record.name)].insert(uid);
 
-    auto now = std::chrono::steady_clock::now();
+  std::vector<Json> to_start;
+  std::vector<std::pair<Json, const PodRecord*>> to_report;
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    auto busy = [&](const std::string& uid) {
+      return busy_.count(uid) > 0 || busy_before.count(uid) > 0;
+    };
+    // Another worker holds the name (skiff-pod finds pods by name: one at a time).
+    auto name_taken = [&](const std::string& key, const std::string& uid) {
+      for (const auto* m : {&busy_, &busy_before})
+        for (const auto& [u, k] : *m)
+          if (k == key && u != uid) return true;
+      return false;
+    };
     for (const auto& [uid, pod] : desired_) {
-      if (busy_.count(uid) || deleted_.count(uid)) continue;
+      if (busy(uid) || deleted_.count(uid)) continue;
       // A mirror pod is the API's view of a static pod, which runs under its own uid; only its
       // deletion is acted on (it is created again by sync_static_pods).
       if (is_mirror_pod(pod) && !deleting(pod)) continue;
       if (evicted_.count(uid) && !deleting(pod)) continue;
       auto it = local.find(uid);
       if (deleting(pod)) {
+        if (name_taken(key_of(pod), uid)) continue;  // after the worker on its name
         int64_t grace = pod["metadata"].value("deletionGracePeriodSeconds", int64_t{30});
         bool have = it != local.end();
         Json p = pod;
-        begin_worker(uid, [this, p, have, grace] {
+        begin_worker(uid, key_of(pod), [this, p, have, grace] {
           std::string ns = ns_of(p), name = name_of(p), uid = uid_of(p);
-          if (have) {
+          if (have && local_name_is(uid, ns, name)) {
             auto stopped = skiff_pod(ns, {"stop", "-t", std::to_string(grace), name},
                                      std::chrono::seconds(grace + 60));
             if (!stopped) log::warn("stop pod ", ns, "/", name, ": ", stopped.error().what());
@@ -512,15 +630,15 @@ void PodSync::sync_once() {
         if (a == attempts_.end() || a->second.next <= now) to_start.push_back(pod);
       } else {
         admitted_.insert(uid);
-        to_report.emplace_back(pod, it->second);
+        to_report.emplace_back(pod, &it->second.record);
       }
     }
     // Static pods: the manifests' pods, whatever the API says.
     for (const auto& [uid, pod] : static_) {
-      if (busy_.count(uid)) continue;
+      if (busy(uid)) continue;
       auto it = local.find(uid);
       if (it != local.end()) {
-        to_report.emplace_back(pod, it->second);
+        to_report.emplace_back(pod, &it->second.record);
         continue;
       }
       bool host_network = pod["spec"].value("hostNetwork", false);
@@ -528,23 +646,35 @@ void PodSync::sync_once() {
       auto a = attempts_.find(uid);
       if (a == attempts_.end() || a->second.next <= now) to_start.push_back(pod);
     }
-    // Orphans: local pods the API does not have (known only once a list has succeeded), and
-    // static pods whose manifest is gone.
-    if (listed_ || !o_.static_pod_path.empty())
-      for (const auto& [uid, r] : local) {
-        if (desired_.count(uid) || static_.count(uid) || busy_.count(uid)) continue;
-        if (!listed_ &&
-            !is_static_pod(
-                read_json_file(r.node.pod_dir(uid) + "/pod.json").value_or(Json::object())))
-          continue;
-        std::string ns = r.namespace_, name = r.name;
-        begin_worker(uid, [this, ns, name] {
-          log::info("pod ", ns, "/", name, " is not in the API any more: stopping it");
-          auto removed = skiff_pod(ns, {"rm", "-f", name});
-          if (!removed) log::warn("remove orphan ", ns, "/", name, ": ", removed.error().what());
-        });
-        reported_.erase(uid);
-      }
+    // Orphans: local pods no source has. Only once the sources are known, as the kubelet's
+    // housekeeping (which waits for all sources to be ready): the API's pods after its first
+    // list, the static pods once the manifests were read. A static pod whose manifest changed
+    // or went is removed once they are read, with or without the API (its successor waits for
+    // it: control-plane static pods start before there is an API).
+    bool statics_known = o_.static_pod_path.empty() || static_read_;
+    for (const auto& [uid, c] : local) {
+      if (desired_.count(uid) || static_.count(uid) || busy(uid)) continue;
+      if (!statics_known || !(listed_ || c.is_static)) continue;
+      std::string ns = c.record.namespace_, name = c.record.name;
+      if (name_taken(key_of(ns, name), uid)) continue;
+      begin_worker(uid, key_of(ns, name), [this, uid, ns, name] {
+        if (!local_name_is(uid, ns, name)) return;  // gone meanwhile
+        log::info("pod ", ns, "/", name, " (uid ", uid, ") has no source any more: removing it");
+        auto removed = skiff_pod(ns, {"rm", "-f", name});
+        if (!removed) log::warn("remove orphan ", ns, "/", name, ": ", removed.error().what());
+      });
+      reported_.erase(uid);
+    }
+    // A pod starts only when its name is free: no worker on it, no local pod of that name under
+    // another uid (removed first, above or by its deletion).
+    std::erase_if(to_start, [&](const Json& pod) {
+      std::string uid = uid_of(pod), key = key_of(pod);
+      if (name_taken(key, uid)) return true;
+      auto l = local_by_name.find(key);
+      return l != local_by_name.end() &&
+             std::any_of(l->second.begin(), l->second.end(),
+                         [&](const std::string& u) { return u != uid; });
+    });
   }
 
   // Starts run in workers, a few at a time (each waits for its sandbox), so statuses and
@@ -578,7 +708,7 @@ void PodSync::sync_once() {
         admitted_.insert(uid);
       }
       starting_++;
-      begin_worker(uid_of(pod), [this, pod] {
+      begin_worker(uid, key_of(pod), [this, pod] {
         start_and_record(pod);
         std::lock_guard lock(mu_);
         starting_--;
@@ -590,18 +720,19 @@ void PodSync::sync_once() {
     report_status(uid_of(pod), pod,
                   {{"phase", "Failed"}, {"reason", a.reason}, {"message", a.message}});
   }
+  // Statuses. Pods on their way up (or changing) keep the passes at 100 ms; a pod that stays
+  // unready without changing (a failing readiness probe) does not.
   bool settling = !to_start.empty();
+  std::erase_if(observed_, [&](const auto& kv) { return !local.count(kv.first); });
   for (const auto& [pod, record] : to_report) {
-    Json status = local_status(record);
+    Json status = observe(*record, now);
     std::string phase = status.value("phase", "");
-    bool ready = false;
-    for (const auto& c : status.value("conditions", Json::array()))
-      if (c.value("type", "") == "Ready") ready = c.value("status", "") == "True";
-    if (phase == "Pending" || (phase == "Running" && !ready)) settling = true;
+    if (phase == "Pending" || (!settled(status) && now - observed_[record->uid].changed < 10s))
+      settling = true;
     report_status(uid_of(pod), pod, std::move(status));
   }
   settling_ = settling;
-  if (auto now = std::chrono::steady_clock::now(); now >= next_refresh_) {
+  if (now >= next_refresh_) {
     next_refresh_ = now + o_.config_refresh;
     std::vector<Json> running;
     for (const auto& [pod, record] : to_report) running.push_back(pod);

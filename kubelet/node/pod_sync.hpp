@@ -10,9 +10,26 @@
 // missing waits (CreateContainerConfigError) and starts once it is there; the configMap and
 // secret volumes of running pods are kept current (fetched every config_refresh, swapped in
 // atomically through ..data).
+//
+// Pod workers, as the kubelet's: at most one worker acts on a pod's namespace/name at a time
+// (skiff-pod addresses pods by name), and a pod does not start while a local pod of the same
+// name but another uid (a static pod whose manifest changed, a pod deleted and created again)
+// is still there: that one is removed first. Local pods the sources no longer have are removed
+// only once both sources are known (the first list from the API; the static pod manifests read),
+// a static pod whose manifest changed or went as soon as the manifests were read.
+//
+// Cost when idle (a PLEG that relists cheaply): the pod records are kept and read again only
+// when their pod.json changes (a new inode: it is written atomically); a shim is asked for its
+// status only when its checkpoint (status.json, which the shim rewrites whenever its status may
+// have changed: a read and a compare) changed, its process is gone, or the last answer is older
+// than the period (pods on their way up or down) or status_recheck (settled pods: Running and
+// ready, or finished).
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -25,6 +42,8 @@
 #include "kubelet/engine/config.hpp"
 #include "kubelet/node/admission.hpp"
 #include "kubelet/node/api_client.hpp"
+#include "kubelet/node/static_pods.hpp"
+#include "kubelet/shim/pod_record.hpp"
 
 namespace skiff::kubelet::node {
 
@@ -46,6 +65,9 @@ struct PodSyncOptions {
   // Static pods (static_pods.hpp): the manifests in this directory, looked at this often.
   std::string static_pod_path;
   std::chrono::milliseconds static_check{std::chrono::seconds(1)};
+  // A settled pod's shim is asked for its status at least this often even when its checkpoint
+  // did not change (a safety net: the checkpoint is the change signal).
+  std::chrono::milliseconds status_recheck{std::chrono::seconds(10)};
 };
 
 class PodSync {
@@ -64,7 +86,7 @@ class PodSync {
   // A container's current log, as `skiff pod logs` prints it.
   Result<std::string> logs(const std::string& ns, const std::string& pod,
                            const std::string& container, bool previous = false);
-  // One pass (tests).
+  // One pass (tests). Runs on one thread at a time (the records and status caches are its own).
   void sync_once();
   // Hard eviction (eviction.hpp): stops the pod at once, frees its local state and reports it
   // Failed with reason Evicted and `message`; it is not started here again.
@@ -83,7 +105,27 @@ class PodSync {
   bool patch_status(const Json& pod, const Json& status);
   // Reads the static pod manifests, and makes the API's mirror pods match them.
   void sync_static_pods();
-  void begin_worker(const std::string& uid, std::function<void()> fn);
+  // A worker for `uid`, holding the pod's namespace/name `key` until it ends.
+  void begin_worker(const std::string& uid, const std::string& key, std::function<void()> fn);
+  // True when the pod `ns`/`name` under skiff-pod (which finds pods by name) is `uid`'s: a worker
+  // never stops or removes another pod of the same name.
+  bool local_name_is(const std::string& uid, const std::string& ns, const std::string& name);
+  struct CachedRecord {
+    std::array<int64_t, 4> sig{};  // pod.json: inode, size, mtime ns, ctime ns
+    PodRecord record;
+    bool is_static = false;  // its manifest is a static pod's (the file source)
+  };
+  // The pod records under the state root (uid -> record), pod.json parsed again only when it
+  // changed.
+  const std::map<std::string, CachedRecord>& local_records();
+  struct Observed {
+    std::optional<std::string> checkpoint;  // status.json's text when the shim was last asked
+    Json status;
+    pid_t shim_pid = 0;  // from the shim's answer (0: the status came from the checkpoint)
+    std::chrono::steady_clock::time_point asked, changed;
+  };
+  // The pod's status: the shim's answer when its state may have changed, else the last one.
+  Json observe(const PodRecord& r, std::chrono::steady_clock::time_point now);
   // The configMap and secret volumes of `pods` (running here) rewritten where their object
   // changed.
   void refresh_volumes(const std::vector<Json>& pods);
@@ -102,12 +144,12 @@ class PodSync {
   std::map<std::string, Json> reported_;     // uid -> last status PATCHed
   std::map<std::string, Attempt> attempts_;  // uid -> start back-off
   static constexpr int kMaxParallelStarts = 4;
-  int starting_ = 0;                // start workers running
-  std::set<std::string> busy_;      // uids a worker is stopping or deleting
-  std::set<std::string> deleted_;   // uids finally deleted (awaiting the watch)
-  std::set<std::string> evicted_;   // uids evicted: never started again
-  std::set<std::string> admitted_;  // uids admitted (started, or found running)
-  std::set<std::string> rejected_;  // uids admission refused (Failed, never started)
+  int starting_ = 0;                         // start workers running
+  std::map<std::string, std::string> busy_;  // uid -> its namespace/name, while a worker acts
+  std::set<std::string> deleted_;            // uids finally deleted (awaiting the watch)
+  std::set<std::string> evicted_;            // uids evicted: never started again
+  std::set<std::string> admitted_;           // uids admitted (started, or found running)
+  std::set<std::string> rejected_;           // uids admission refused (Failed, never started)
   std::chrono::steady_clock::time_point next_refresh_{};
   std::map<std::string, Json> static_;             // uid (the manifest's hash) -> static pod
   std::map<std::string, std::string> mirror_uid_;  // static pod uid -> its mirror pod's uid
@@ -115,6 +157,10 @@ class PodSync {
   std::set<std::string> static_errors_;  // bad manifests, logged once each
   std::string node_uid_;
   std::chrono::steady_clock::time_point next_static_scan_{};
+  bool static_read_ = false;  // the manifests were read once (the file source is known)
+  StaticPodReader static_reader_;
+  std::map<std::string, CachedRecord> records_;  // sync thread only
+  std::map<std::string, Observed> observed_;     // uid -> status, sync thread only
   struct Worker {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;

@@ -50,8 +50,10 @@ Result<Json> static_pod(const Json& manifest, const std::string& node, const std
   return p;
 }
 
-std::vector<StaticPodFile> read_static_pods(const std::string& dir, const std::string& node) {
-  std::vector<StaticPodFile> out;
+namespace {
+
+// The regular files in `dir` not starting with '.', sorted.
+std::vector<std::string> manifest_files(const std::string& dir) {
   std::vector<std::string> names;
   if (DIR* d = opendir(dir.c_str())) {
     while (struct dirent* e = readdir(d))
@@ -59,20 +61,55 @@ std::vector<StaticPodFile> read_static_pods(const std::string& dir, const std::s
     closedir(d);
   }
   std::sort(names.begin(), names.end());
+  std::vector<std::string> out;
   for (const auto& n : names) {
     std::string path = cat(dir, '/', n);
     struct stat st {};
     if (::stat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
-    StaticPodFile f{path};
-    f.pod = [&]() -> Result<Json> {
-      std::string text = TRY(read_file(path));
-      auto docs = TRY(yaml_documents(text, path));  // JSON is YAML too
-      if (docs.size() != 1)
-        return error(quote(path), ": want one Pod, found ", docs.size(), " documents");
-      return TRY_CTX(static_pod(docs[0], node, "file"), quote(path));
-    }();
-    out.push_back(std::move(f));
+    out.push_back(path);
   }
+  return out;
+}
+
+StaticPodFile parse_manifest_text(const std::string& path, Result<std::string>& text,
+                                  const std::string& node) {
+  StaticPodFile f{path};
+  f.pod = [&]() -> Result<Json> {
+    if (!text) return text.error();
+    auto docs = TRY(yaml_documents(*text, path));  // JSON is YAML too
+    if (docs.size() != 1)
+      return error(quote(path), ": want one Pod, found ", docs.size(), " documents");
+    return TRY_CTX(static_pod(docs[0], node, "file"), quote(path));
+  }();
+  return f;
+}
+
+}  // namespace
+
+std::vector<StaticPodFile> read_static_pods(const std::string& dir, const std::string& node) {
+  std::vector<StaticPodFile> out;
+  for (const auto& path : manifest_files(dir)) {
+    auto text = read_file(path);
+    out.push_back(parse_manifest_text(path, text, node));
+  }
+  return out;
+}
+
+std::vector<StaticPodFile> StaticPodReader::read(const std::string& dir, const std::string& node) {
+  std::vector<StaticPodFile> out;
+  std::map<std::string, Entry> next;
+  for (const auto& path : manifest_files(dir)) {
+    auto text = read_file(path);
+    auto it = cache_.find(path);
+    if (text && it != cache_.end() && it->second.text == *text && it->second.node == node) {
+      next[path] = std::move(it->second);
+    } else {
+      std::string t = text ? *text : std::string();
+      next[path] = Entry{std::move(t), node, parse_manifest_text(path, text, node)};
+    }
+    out.push_back(next[path].file);
+  }
+  cache_ = std::move(next);
   return out;
 }
 

@@ -8,6 +8,7 @@
 // the hash, ownerReferences to the Node) that shows its status; the mirror goes when the
 // manifest does.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,21 @@ struct StaticPodFile {
 // Every manifest in `dir` (YAML or JSON, one Pod each) as the pod the kubelet runs. A missing
 // directory gives none.
 std::vector<StaticPodFile> read_static_pods(const std::string& dir, const std::string& node);
+
+// read_static_pods for a caller that looks every second: a file is parsed again only when its
+// text changed (reading a manifest costs little, parsing its YAML is what a pass would spend), so
+// an unchanged directory costs a readdir and a read per file.
+class StaticPodReader {
+ public:
+  std::vector<StaticPodFile> read(const std::string& dir, const std::string& node);
+
+ private:
+  struct Entry {
+    std::string text, node;
+    StaticPodFile file;
+  };
+  std::map<std::string, Entry> cache_;  // path -> its last parse
+};
 
 // The manifest's pod made a static pod of `node` (name, namespace, uid, nodeName, annotations);
 // an error names what is wrong (not a Pod, no name, ...).

@@ -287,13 +287,6 @@ TEST_F(PodInputsTest, AdmissionRefusesWhatDoesNotFit_OutOfcpuAndNodePorts) {
 // uid, new mirror); a removed one stops it and deletes the mirror. The node may create nothing
 // but mirror pods of its own.
 TEST_F(PodInputsTest, StaticPodRunsWithAMirrorPod_ChangedRestarts_RemovedStopsAndDeletesIt) {
-  // Known defect (found at the end of the session that built static pods, on main at da688bb):
-  // right after the static pod starts, the kubelet runs `skiff-pod rm -f static-web-NODE`
-  // (the orphan pass, before the first API list, does not recognise the static pod's record) and
-  // that rm lingers for the rest of the test, so the last check below fails every time. Skipped
-  // until the orphan pass is fixed, rather than run red.
-  GTEST_SKIP() << "known defect: the orphan pass runs a lingering `skiff-pod rm -f` against a "
-                  "running static pod (see the comment above; issue 9)";
   std::string dir = roots_ + "/static";
   ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
   Json manifest = pod_spec("static-web");
@@ -369,13 +362,23 @@ TEST_F(PodInputsTest, StaticPodRunsWithAMirrorPod_ChangedRestarts_RemovedStopsAn
   auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   std::cout << "changed static manifest: new pod and mirror after " << ms.count() << " ms\n";
+  // One pod worker per name: the old pod (by its uid) was removed before the new one started,
+  // and no skiff-pod of the kubelet failed or lingered (two `rm -f` of one pod: the second
+  // waited 30 s for a checkpoint the first had removed, and the new pod's start with it).
+  std::string log = kubelet_log();
+  auto removed_old = log.find(cat("(uid ", hash, ") has no source any more: removing it"));
+  ASSERT_NE(removed_old, std::string::npos) << log;
+  EXPECT_NE(log.find("pod default/" + name + " started", removed_old), std::string::npos) << log;
+  EXPECT_EQ(log.find("warning"), std::string::npos) << log;
 
   // Removed: the pod stops, the mirror goes.
   ASSERT_EQ(::unlink((dir + "/web.yaml").c_str()), 0);
   EXPECT_TRUE(wait_for([&] { return local_uid().empty(); }, 20s)) << kubelet_log();
   EXPECT_TRUE(wait_for([&] { return !mirror().is_object(); }, 10s)) << mirror().dump();
   EXPECT_TRUE(wait_for([&] { return helpers().empty(); }, 20s))
-      << "the kubelet's skiff-pod rm is done: " << helpers();
+      << "the kubelet's skiff-pod rm is done: " << helpers() << "\n"
+      << sh("ps -o pid,etimes,args -p \"$(echo " + helpers() + " | tr ' ' ,)\"").out << "\n"
+      << kubelet_log();
 }
 
 // imagePullSecrets against a real docker-registry with htpasswd (plain HTTP on loopback, which

@@ -292,6 +292,43 @@ TEST(StaticPods, ReadFromTheDirectoryBadFilesNamed) {
   EXPECT_TRUE(read_static_pods(dir / "missing", "n").empty());
 }
 
+// The reader the kubelet looks with every second: what read_static_pods gives, a rewritten file
+// seen at once (a new uid), a new file picked up, a removed one gone.
+TEST(StaticPods, ReaderSeesEveryChangeAsReadStaticPodsDoes) {
+  test::TempDir dir("skiff-static");
+  auto pod = [](const std::string& image) {
+    return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers:\n"
+           "  - name: c\n    image: " +
+           image + "\n";
+  };
+  auto uids = [](std::vector<StaticPodFile> files) {
+    std::vector<std::string> out;
+    for (auto& f : files)
+      out.push_back(f.pod ? std::string((*f.pod)["metadata"]["uid"]) : f.pod.error().what());
+    return out;
+  };
+  test::write_file(dir / "a.yaml", pod("busybox:1.35"));
+  StaticPodReader reader;
+  auto first = reader.read(dir.path(), "n");
+  EXPECT_EQ(uids(first), uids(read_static_pods(dir.path(), "n")));
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(uids(reader.read(dir.path(), "n")), uids(first)) << "unchanged: the same pod";
+  EXPECT_NE(uids(reader.read(dir.path(), "m")), uids(first)) << "another node: parsed again";
+
+  test::write_file(dir / "a.yaml", pod("busybox:1.36"));  // in place, the same size
+  test::write_file(dir / "b.yaml", "kind: Service\n");
+  auto second = reader.read(dir.path(), "n");
+  EXPECT_EQ(uids(second), uids(read_static_pods(dir.path(), "n")));
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_NE(uids(second)[0], uids(first)[0]) << "the changed manifest is a new pod";
+  EXPECT_FALSE(second[1].pod.ok());
+
+  ASSERT_EQ(::unlink((dir / "a.yaml").c_str()), 0);
+  auto third = reader.read(dir.path(), "n");
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(third[0].file, dir / "b.yaml");
+}
+
 }  // namespace
 }  // namespace node
 }  // namespace skiff::kubelet
