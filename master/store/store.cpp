@@ -1,5 +1,7 @@
 #include "master/store/store.hpp"
 
+#include <malloc.h>
+
 #include <future>
 
 #include "common/defer.hpp"
@@ -397,10 +399,17 @@ Store::ListResult Store::list(const std::string& prefix, const std::string& star
                               const std::function<bool(const Json&)>& filter,
                               bool selector_only) const {
   ListResult out;
+  size_t parsed = 0;
+  // A scan parses every object it passes; glibc keeps what those parses freed in the thread's
+  // arena (150,000 pods: RSS 457 MiB -> 1.7 GiB after a scan, 489 MiB once trimmed).
+  Defer trim([&] {
+    if (parsed >= 10000) malloc_trim(0);
+  });
   std::shared_lock lock(mu_);
   out.revision = rev_;
   auto it = objects_.lower_bound(start.empty() || start < prefix ? prefix : start);
   for (; it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    if (filter) parsed++;
     if (filter && !passes(it->second, filter, selector_only)) continue;
     if (limit && out.items.size() == limit) {
       out.next_key = it->first;
