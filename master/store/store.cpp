@@ -636,8 +636,7 @@ void Store::publish_locked(WatchEvent e) {
       prune = true;
       continue;
     }
-    if (e.key.compare(0, sp->prefix().size(), sp->prefix()) == 0)
-      sp->push(fan);
+    if (e.key.compare(0, sp->prefix().size(), sp->prefix()) == 0) sp->push(fan);
   }
   if (prune)
     std::erase_if(watchers_, [](const std::weak_ptr<Watcher>& w) {

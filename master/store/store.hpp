@@ -150,9 +150,9 @@ class Store {
   struct Options {
     size_t event_window = 10000;            // recent events kept for watches (each holds a version)
     size_t event_window_bytes = 64u << 20;  // and at most this many bytes of their objects
-    size_t watcher_queue_limit = 100000;        // the master's own controllers
+    size_t watcher_queue_limit = 100000;    // the master's own controllers
     size_t client_watcher_queue_limit = 10000;  // API watches (kube's cacher closes slow ones)
-    size_t max_batch = 512;  // writes per backend transaction
+    size_t max_batch = 512;                     // writes per backend transaction
   };
   // Loads state and the recent event history from the backend and starts the committer.
   static Result<std::unique_ptr<Store>> open(std::unique_ptr<Backend> backend, Options options);
@@ -248,8 +248,8 @@ class Store {
   std::vector<std::weak_ptr<Watcher>> watchers_;
   int64_t rev_ = 0;
   int64_t compacted_ = 0;
-  int64_t dropped_ = 0;                     // newest revision the event window has dropped
-  size_t events_bytes_ = 0;                 // bytes of the objects in events_
+  int64_t dropped_ = 0;      // newest revision the event window has dropped
+  size_t events_bytes_ = 0;  // bytes of the objects in events_
   // Shared backends: writers waiting for the feed to apply a revision, each woken alone when it
   // has (a broadcast to all of them per feed message cost more CPU than the writes).
   struct RevWaiter {

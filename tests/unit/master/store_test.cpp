@@ -350,7 +350,8 @@ TEST_P(StoreTest, SelectorScanSeesObjectsWithoutArrays) {
   auto none = s->list_pods_on_node("/pods/", "", "", 0, filter, true);
   ASSERT_EQ(none.items.size(), 1u);
   // Without the flag the filter sees everything.
-  auto all = s->list("/pods/", "", 0, [](const Json& j) { return j["spec"].contains("containers"); });
+  auto all =
+      s->list("/pods/", "", 0, [](const Json& j) { return j["spec"].contains("containers"); });
   EXPECT_EQ(all.items.size(), 2u);
 }
 
