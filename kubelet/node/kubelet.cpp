@@ -462,7 +462,11 @@ Result<void> run_kubelet(KubeletOptions o) {
     oo.cni_conf_dir = o.node.cni_conf_dir;
     oo.cluster_cidr = o.cluster_cidr;
     overlay =
-        std::thread([&, oo] { run_overlay(*overlay_api, oo, stopper.flag(), network_ready); });
+        std::thread([&, oo] {
+          run_overlay(
+              *overlay_api, oo, [&](std::chrono::milliseconds d) { return stopper.sleep(d); },
+              network_ready);
+        });
   }
 
   int sig = 0;

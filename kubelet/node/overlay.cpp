@@ -28,12 +28,6 @@ Result<std::string> skiff_net(const OverlayOptions& o, const std::vector<std::st
   return r.output;
 }
 
-bool sleep_unless(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
-  auto end = std::chrono::steady_clock::now() + d;
-  while (!stop && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(50ms);
-  return !stop;
-}
-
 }  // namespace
 
 Json overlay_peers(const Json& node_list, const std::string& self) {
@@ -63,14 +57,14 @@ Json overlay_conflist(const OverlayOptions& o, const std::string& pod_cidr, int 
   return {{"cniVersion", "1.1.0"}, {"name", "skiff"}, {"plugins", {bridge}}};
 }
 
-void run_overlay(ApiClient& api, const OverlayOptions& o, const std::atomic<bool>& stop,
+void run_overlay(ApiClient& api, const OverlayOptions& o, const Sleeper& sleep_unless_stopped,
                  std::atomic<bool>& ready) {
   std::string node_path = "/api/v1/nodes/" + o.node_name;
   // 1. The pod CIDR the master allocates.
   std::string cidr;
   while (cidr.empty()) {
     if (auto n = api.get_json(node_path); n.ok()) cidr = api::str_at(*n, {"spec", "podCIDR"});
-    if (cidr.empty() && !sleep_unless(stop, 500ms)) return;
+    if (cidr.empty() && !sleep_unless_stopped(500ms)) return;
   }
   // 2. WireGuard for it, the key published, the pods' network written.
   while (true) {
@@ -100,13 +94,13 @@ void run_overlay(ApiClient& api, const OverlayOptions& o, const std::atomic<bool
     } else {
       log::warn("overlay: ", key.error().what());
     }
-    if (!sleep_unless(stop, 2s)) return;
+    if (!sleep_unless_stopped(2s)) return;
   }
   ready = true;
   log::info("overlay: ", o.ifname, " up for ", cidr);
   // 3. The mesh: every other node's key, endpoint and pod CIDR.
   Json applied;
-  while (!stop) {
+  do {
     auto nodes = api.get_json("/api/v1/nodes");
     if (nodes.ok()) {
       Json peers = overlay_peers(*nodes, o.node_name);
@@ -122,8 +116,7 @@ void run_overlay(ApiClient& api, const OverlayOptions& o, const std::atomic<bool
     } else {
       log::warn("overlay: list nodes: ", nodes.error().what());
     }
-    sleep_unless(stop, 2s);
-  }
+  } while (sleep_unless_stopped(2s));
 }
 
 }  // namespace skiff::kubelet::node

@@ -6,6 +6,8 @@
 // a pod CIDR) whenever it changes; skiff-net changes only what differs.
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <string>
 
 #include "common/json_util.hpp"
@@ -31,8 +33,12 @@ Json overlay_peers(const Json& node_list, const std::string& self);
 // The pods' CNI network on this node: skiff-bridge on `pod_cidr`, MTU `mtu`.
 Json overlay_conflist(const OverlayOptions& o, const std::string& pod_cidr, int mtu);
 
-// Runs until `stop`; `ready` turns true once the device and the CNI network exist.
-void run_overlay(ApiClient& api, const OverlayOptions& o, const std::atomic<bool>& stop,
+// Waits up to the given time; false once the kubelet is stopping (a condition wait, so an idle
+// overlay thread wakes once per list, not in polling steps).
+using Sleeper = std::function<bool(std::chrono::milliseconds)>;
+
+// Runs until `sleep` says stop; `ready` turns true once the device and the CNI network exist.
+void run_overlay(ApiClient& api, const OverlayOptions& o, const Sleeper& sleep,
                  std::atomic<bool>& ready);
 
 }  // namespace skiff::kubelet::node
