@@ -521,6 +521,8 @@ Result<void> stop_pod(const PodRecord& r, std::optional<int64_t> grace) {
   auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(grace.value_or(30) + 30);
   while (std::chrono::steady_clock::now() < limit) {
     if (!path_exists(sock) && checkpoint_finished(r)) return ok();
+    // Another stop/rm of this pod got there first and removed its directory: it is gone.
+    if (!path_exists(sock) && !path_exists(r.node.pod_dir(r.uid))) return ok();
     std::this_thread::sleep_for(20ms);
   }
   return error("pod ", quote(r.name), " did not stop in time");

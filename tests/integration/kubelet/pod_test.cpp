@@ -355,6 +355,36 @@ spec:
   expect_nothing_left();
 }
 
+// Two `rm -f` of one running pod at once (the kubelet's orphan pass and a start worker did this):
+// the one that loses the race must not wait out the stop timeout for a pod directory the other
+// already removed.
+TEST_F(PodTest, TwoRemovesOfOnePodAtOnceBothEndPromptly) {
+  auto file = write_pod("twice", R"(apiVersion: v1
+kind: Pod
+metadata: {name: twice}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: s, image: busybox:1.35, command: [sleep, '1000']}
+)");
+  ASSERT_EQ(pod({"run", file}).exit_code, 0);
+  auto t0 = std::chrono::steady_clock::now();
+  CommandResult a, b;
+  std::thread other([&] { b = pod({"rm", "-f", "twice"}); });
+  a = pod({"rm", "-f", "twice"});
+  other.join();
+  auto took = std::chrono::steady_clock::now() - t0;
+  // One of them removed it; the other did too or found no pod of that name any more.
+  EXPECT_TRUE(a.exit_code == 0 || b.exit_code == 0) << a.err << b.err;
+  for (const auto* r : {&a, &b})
+    if (r->exit_code != 0) {
+      EXPECT_NE(r->err.find("twice"), std::string::npos) << r->err;
+    }
+  // The stop timeout is the grace period + 30 s; the losing rm waited all of it before.
+  EXPECT_LT(took, 20s) << a.err << b.err;
+  expect_nothing_left();
+}
+
 TEST_F(PodTest, NativeSidecarStartsFirstAndStopsLast) {
   // The sidecar serves on localhost; the next init container and the main container reach it, so
   // it was running before them. The main container ends the pod (a job): the sidecar does not
