@@ -277,10 +277,10 @@ spec:
 }
 
 // A container whose image is present starts as soon as the store check ends (in the shim for
-// a tag, else a child of it), not at the pull gate's 200 ms re-check. Six spellings of the one stored image: each is its
-// own check, so five init containers and the main one cross five such gates; waiting for the
-// re-check would put at least 5 x 200 ms between the first init container's line and the main
-// container's, whatever the load.
+// a tag, else a child of it), not at the pull gate's 200 ms re-check. Six spellings of the one
+// stored image: each is its own check, so five init containers and the main one cross five such
+// gates; waiting for the re-check would put at least 5 x 200 ms between the first init container's
+// line and the main container's, whatever the load.
 TEST_F(PodTest, PresentImageStartsWhenItsCheckEndsNotAtTheRecheck) {
   auto file = write_pod("prompt", R"(apiVersion: v1
 kind: Pod
