@@ -461,12 +461,11 @@ Result<void> run_kubelet(KubeletOptions o) {
     oo.node_ip = o.node_ip;
     oo.cni_conf_dir = o.node.cni_conf_dir;
     oo.cluster_cidr = o.cluster_cidr;
-    overlay =
-        std::thread([&, oo] {
-          run_overlay(
-              *overlay_api, oo, [&](std::chrono::milliseconds d) { return stopper.sleep(d); },
-              network_ready);
-        });
+    overlay = std::thread([&, oo] {
+      run_overlay(
+          *overlay_api, oo, [&](std::chrono::milliseconds d) { return stopper.sleep(d); },
+          network_ready);
+    });
   }
 
   int sig = 0;

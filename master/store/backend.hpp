@@ -61,8 +61,9 @@ class Backend {
   // The backend's current revision (a consistent read point).
   virtual Result<int64_t> current_revision() { return error("not a shared backend"); }
   // Streams every change after `after_rev` to `on_records` (in revision order; a deletion may come
-  // without the previous value, which the store has) until stop_feed(). Returns an error with code kGone (ERANGE) when
-  // `after_rev` has been compacted, any other error when the backend is unreachable.
+  // without the previous value, which the store has) until stop_feed(). Returns an error with code
+  // kGone (ERANGE) when `after_rev` has been compacted, any other error when the backend is
+  // unreachable.
   using FeedFn = std::function<void(std::vector<LogRecord>&&)>;
   virtual Result<void> feed(int64_t, const FeedFn&) { return error("not a shared backend"); }
   virtual void stop_feed() {}
