@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -12,25 +11,6 @@
 #include "runtime/linux/sync.hpp"
 
 namespace skiff::kubelet {
-
-namespace {
-
-Result<UniqueFd> listen_console(const std::string& path) {
-  struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return error("console socket path too long: ", quote(path));
-  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return errno_error("socket");
-  ::unlink(path.c_str());
-  if (::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
-    return errno_error("bind ", quote(path));
-  if (::listen(fd.get(), 1) < 0) return errno_error("listen ", quote(path));
-  return fd;
-}
-
-}  // namespace
 
 Result<pid_t> launch_container(const runtime::GlobalOptions& g, const std::string& id,
                                const std::string& bundle, const Stdio& stdio) {
@@ -67,7 +47,7 @@ Result<pid_t> launch_container(const runtime::GlobalOptions& g, const std::strin
   o.detach = true;
   UniqueFd listener;
   if (stdio.console) {
-    auto l = listen_console(stdio.console_socket);
+    auto l = runtime::linux::listen_unix(stdio.console_socket, 1);
     if (!l) {
       restore();
       return std::move(l).error();

@@ -25,26 +25,12 @@
 #include "kubelet/engine/pod_engine.hpp"
 #include "kubelet/shim/pod_record.hpp"
 #include "runtime/linux/self_exe.hpp"
+#include "runtime/linux/sync.hpp"
 
 extern char** environ;
 
 namespace skiff::kubelet {
 namespace {
-
-Result<UniqueFd> listen_unix(const std::string& path) {
-  struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return error("socket path too long: ", quote(path));
-  strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return errno_error("socket");
-  ::unlink(path.c_str());
-  if (::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
-    return errno_error("bind ", quote(path));
-  chmod(path.c_str(), 0600);
-  if (::listen(fd.get(), 16) < 0) return errno_error("listen ", quote(path));
-  return fd;
-}
 
 // Reads one line with a deadline (a client that sends nothing cannot hang the shim for long).
 Result<std::string> read_line(int fd, int timeout_ms) {
@@ -249,7 +235,8 @@ int run_shim(const ShimOptions& o) {
   std::string sock_path = record->node.shim_socket(record->uid);
   std::string run_dir = record->node.shim_run_dir(record->uid);
   auto made = mkdir_p(run_dir, 0700);
-  Result<UniqueFd> listener = made ? listen_unix(sock_path) : Result<UniqueFd>(made.error());
+  Result<UniqueFd> listener =
+      made ? runtime::linux::listen_unix(sock_path, 16, 0600) : Result<UniqueFd>(made.error());
   if (!listener) {
     report(ready_fd, "error: shim socket: " + listener.error().what());
     (void)remove_tree(run_dir);
@@ -486,8 +473,8 @@ Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_d
     }
     int ready = dup(wr.get());  // without O_CLOEXEC: the shim inherits it
     std::string fd_arg = std::to_string(ready);
-    const char* argv[] = {"skiff-shim", "--pod-dir", pod_dir.c_str(), "--ready-fd",
-                          fd_arg.c_str(), "--adopt",  adopt ? "1" : "0", nullptr};
+    const char* argv[] = {"skiff-shim",   "--pod-dir", pod_dir.c_str(),   "--ready-fd",
+                          fd_arg.c_str(), "--adopt",   adopt ? "1" : "0", nullptr};
     if (sealed)
       syscall(SYS_execveat, sealed->get(), "", const_cast<char**>(argv), environ, AT_EMPTY_PATH);
     execv(shim_binary.c_str(), const_cast<char**>(argv));

@@ -1,6 +1,7 @@
 #include "runtime/linux/sync.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <cstring>
@@ -121,6 +122,23 @@ Result<UniqueFd> connect_unix(const std::string& path) {
   if (!s) return errno_error("socket");
   if (::connect(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
     return errno_error("connect to ", quote(path));
+  return s;
+}
+
+Result<UniqueFd> listen_unix(const std::string& path, int backlog, int mode) {
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path)
+    return error("unix socket path ", quote(path), " is empty or too long");
+  memcpy(addr.sun_path, path.data(), path.size());
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!s) return errno_error("socket");
+  ::unlink(path.c_str());
+  if (::bind(s.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
+    return errno_error("bind ", quote(path));
+  if (mode >= 0 && ::chmod(path.c_str(), static_cast<mode_t>(mode)) < 0)
+    return errno_error("chmod ", quote(path));
+  if (::listen(s.get(), backlog) < 0) return errno_error("listen ", quote(path));
   return s;
 }
 

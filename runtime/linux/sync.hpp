@@ -58,5 +58,8 @@ Result<void> send_fd_over(int sock, int fd, std::string_view name);
 Result<UniqueFd> recv_fd_over(int sock, std::string* name = nullptr);
 // A connected SOCK_STREAM unix socket (the console socket, the seccomp listener).
 Result<UniqueFd> connect_unix(const std::string& path);
+// A listening, non-blocking SOCK_STREAM unix socket at `path` (a stale socket file there is
+// replaced), its file mode set to `mode` when given (the shim's 0600 control socket).
+Result<UniqueFd> listen_unix(const std::string& path, int backlog, int mode = -1);
 
 }  // namespace skiff::runtime::linux
