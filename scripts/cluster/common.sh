@@ -31,6 +31,19 @@ cl_init() {
   kubectl="${kubectl:-$(find_kubectl)}"
 }
 cl_node() { echo "$name-n$1"; }
+# cl_innode I CMD...: CMD in node I's network and mount namespaces.
+cl_innode() {
+  local i=$1
+  shift
+  nsenter --net="/run/netns/$(cl_node "$i")" --mount="$dir/ns/n$i" "$@"
+}
+# cl_pod I ARGS...: skiff-pod on node I's roots, inside the node.
+cl_pod() {
+  local i=$1 d="$dir/n$1"
+  shift
+  cl_innode "$i" "${build:-${SKIFF_BUILD:?}}/kubelet/skiff-pod" --state-root "$d/state" \
+    --run-root "$d/run" --log-root "$d/log" --image-root "$d/images" --snapshot-root "$d/snapshots" "$@"
+}
 kc() { "${kubectl:-kubectl}" --kubeconfig "$dir/admin.kubeconfig" --request-timeout=20s "$@"; }
 # find_kubectl: prints the kubectl to use — $SKIFF_KUBECTL, else Debian's 1.20 (/opt/skiff-kubectl-1.20
 # where another package owns /usr/bin/kubectl, see install-deps.sh), else any on PATH; 1: none.

@@ -26,12 +26,11 @@ for tool in wireguard-go wg ip jq python3 nsenter unshare docker-registry skopeo
   command -v "$tool" >/dev/null || skip "\`$tool' not installed (scripts/install-deps.sh)"
 done
 # shellcheck source=SCRIPTDIR/../../scripts/cluster/common.sh
-source "$repo/scripts/cluster/common.sh"  # kc, cl_wait, cl_node, find_kubectl
+source "$repo/scripts/cluster/common.sh"  # kc, cl_wait, cl_node, cl_innode, cl_pod, find_kubectl
 kubectl=$(find_kubectl) || skip "no kubectl (apt-get install kubernetes-client)"  # for kc
 [[ -c /dev/net/tun ]] || skip "no /dev/net/tun (wireguard-go needs TUN)"
 build="$(dirname "$(dirname "$(realpath "${SKIFF_BIN:-$repo/build/runtime/skiff}")")")"
 export SKIFF_BUILD="$build"
-skiffpod="$build/kubelet/skiff-pod"
 for b in master/skiff-master kubelet/skiff-kubelet kubelet/skiff-pod kubelet/skiff-shim \
   cni/skiff-net cni/skiff-bridge runtime/skiff runtime/skiff-pull; do
   [[ -x "$build/$b" ]] || skip "\`$build/$b' not built"
@@ -39,7 +38,7 @@ done
 
 work="$(mktemp -d /tmp/skiff-e2e-cluster.XXXXXX)"
 name="ske$(($$ % 10000))" c="$work/c" net=237
-dir=$c  # for kc and cl_init
+dir=$c  # for kc, cl_init, cl_innode and cl_pod
 cl_init || exit 1  # $hostif, $cg: this cluster's names
 up=("$repo/scripts/cluster/up.sh") down=("$repo/scripts/cluster/down.sh" --name "$name" --dir "$c")
 cleanup() {
@@ -56,19 +55,8 @@ fail() {
   failures=$((failures + 1))
 }
 pass() { echo "ok: $*"; }
-innode() {  # innode I CMD...: in node I's network and mount namespaces
-  local i=$1
-  shift
-  nsenter --net="/run/netns/$(cl_node "$i")" --mount="$c/ns/n$i" "$@"
-}
-pod_cmd() {  # skiff-pod on node I's roots
-  local i=$1 d="$c/n$1"
-  shift
-  innode "$i" "$skiffpod" --state-root "$d/state" --run-root "$d/run" --log-root "$d/log" \
-    --image-root "$d/images" --snapshot-root "$d/snapshots" "$@"
-}
 kubelet_pid() { cat "$c/n$1/kubelet.pid"; }
-peers() { innode "$1" wg show skiffwg0 peers 2>/dev/null | sort; }
+peers() { cl_innode "$1" wg show skiffwg0 peers 2>/dev/null | sort; }
 key_of() { kc get node "$(cl_node "$1")" -o jsonpath='{.metadata.annotations.skiff\.dev/wireguard-public-key}'; }
 web_pods() {  # name node podIP, one line per live (not terminating) web pod
   kc get pods -l app=web -o json |
@@ -192,31 +180,31 @@ python3 -c 'import ipaddress,sys; sys.exit(ipaddress.ip_address(sys.argv[1]) not
 
 # --- across nodes over WireGuard: ICMP and TCP ---
 for p in "$b" "$c3"; do
-  if cl_wait 15 pod_cmd 1 exec "$a" -- ping -c 1 -W 1 "${ip_of[$p]}"; then
+  if cl_wait 15 cl_pod 1 exec "$a" -- ping -c 1 -W 1 "${ip_of[$p]}"; then
     pass "ping: $a (node 1) reaches $p (${ip_of[$p]})"
   else
     fail "ping $a -> $p"
   fi
   # (busybox-static's wget crashes resolving; nc speaks the HTTP)
-  got=$(pod_cmd 1 exec "$a" -- sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 ${ip_of[$p]} 8080" 2>&1 | tail -n 1)
+  got=$(cl_pod 1 exec "$a" -- sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 ${ip_of[$p]} 8080" 2>&1 | tail -n 1)
   [[ "$got" == "$p" ]] && pass "TCP: $a fetches http://${ip_of[$p]}:8080/ from $p" ||
     fail "TCP $a -> $p: $got"
 done
-rx=$(innode 2 wg show skiffwg0 transfer | awk '{s += $2} END {print s + 0}')
+rx=$(cl_innode 2 wg show skiffwg0 transfer | awk '{s += $2} END {print s + 0}')
 ((rx > 0)) && pass "node 2's WireGuard received $rx bytes" || fail "no WireGuard traffic on node 2"
 
 # --- what the pods see and the kubelet serves ---
-[[ "$(pod_cmd 1 exec "$a" -- cat /etc/web/greeting)" == hello-from-the-api ]] &&
+[[ "$(cl_pod 1 exec "$a" -- cat /etc/web/greeting)" == hello-from-the-api ]] &&
   pass "$a sees the ConfigMap in its volume" || fail "configmap volume"
 [[ "$(kc logs "$a")" == started ]] && pass "kubectl logs $a (through node 1's kubelet API)" ||
   fail "kubectl logs: $(kc logs "$a" 2>&1)"
 kubelet_api 2 /pods | jq -e --arg p "$b" '[.items[].metadata.name] | index($p)' >/dev/null &&
   pass "kubelet API: node 2's /pods lists $b" || fail "kubelet API /pods"
 shim=$(pgrep -f "skiff-shim --pod-dir $c/n1/state/" | head -1)
-if [[ -n $shim ]] && ! innode 1 ss -tnpH | grep -q "pid=$shim,"; then
+if [[ -n $shim ]] && ! cl_innode 1 ss -tnpH | grep -q "pid=$shim,"; then
   pass "the shim holds none of the kubelet's connections"
 else
-  fail "shim $shim: $(innode 1 ss -tnpH | grep "pid=$shim,")"
+  fail "shim $shim: $(cl_innode 1 ss -tnpH | grep "pid=$shim,")"
 fi
 
 # --- kubelet SIGKILL + restart: its pods keep running and are adopted ---
@@ -238,7 +226,7 @@ sleep 3
 after=$(node1_state)
 if [[ "$(kubelet_pid 1)" != "$old" && "$after" == "$before" && "$before" == *'"r":0'* &&
   "$before" != *null* && "$(pgrep -f "skiff-shim --pod-dir $c/n1/state/" | sort | tr '\n' ' ')" == "$shims" &&
-  "$(pod_cmd 1 ls -o json | jq length)" == "$(jq length <<<"$before")" ]]; then
+  "$(cl_pod 1 ls -o json | jq length)" == "$(jq length <<<"$before")" ]]; then
   pass "kubelet SIGKILL + restart: node 1's $(jq length <<<"$before") pods keep their shims, containers, restartCount 0 and start times"
 else
   fail "after the kubelet restart: $before -> $after (shims $shims)"
@@ -249,9 +237,9 @@ start=$SECONDS
 kc delete pod "$a" --wait=true >/dev/null || fail "kubectl delete pod $a"
 took=$((SECONDS - start))
 ((took < 10)) && pass "kubectl delete pod $a in ${took} s" || fail "delete took ${took} s"
-gone_from() { ! pod_cmd "$1" ls -o json | jq -e --arg p "$2" 'map(.name) | index($p)' >/dev/null; }
+gone_from() { ! cl_pod "$1" ls -o json | jq -e --arg p "$2" 'map(.name) | index($p)' >/dev/null; }
 cl_wait 10 gone_from 1 "$a" && [[ -z "$(ls -d "$c/n1/log/default_${a}_"* 2>/dev/null)" ]] &&
-  pass "nothing of $a left on node 1" || fail "node 1 still has $a: $(pod_cmd 1 ls)"
+  pass "nothing of $a left on node 1" || fail "node 1 still has $a: $(cl_pod 1 ls)"
 
 # --- a pod deleted while its kubelet is down: removed when it comes back ---
 kill -9 "$(kubelet_pid 2)"
@@ -259,7 +247,7 @@ kc delete pod "$b" --grace-period=0 --force >/dev/null 2>&1
 gone_from 2 "$b" && fail "$b should still run on node 2"
 "$c/n2/start-kubelet"
 cl_wait 20 gone_from 2 "$b" && pass "the orphan $b is stopped and removed by node 2's restarted kubelet" ||
-  fail "orphan on node 2: $(pod_cmd 2 ls)"
+  fail "orphan on node 2: $(cl_pod 2 ls)"
 kc rollout status deployment/web --timeout=60s >/dev/null && pass "the Deployment is whole again" ||
   fail "rollout after the deletions"
 

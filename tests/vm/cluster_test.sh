@@ -17,14 +17,8 @@ set -uo pipefail
 src=${SKIFF_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 bin=${SKIFF_BINARY_DIR:-$src/build}
 
-# kubectl 1.20 (Debian's): /usr/bin/kubectl or where install-deps.sh unpacked it.
-find_kubectl() {
-  local k
-  for k in /usr/bin/kubectl /opt/skiff-kubectl-1.20/usr/bin/kubectl "$(command -v kubectl)"; do
-    [[ -x $k ]] && "$k" version --client 2>/dev/null | grep -q 'Minor:"20"' && { echo "$k"; return 0; }
-  done
-  command -v kubectl
-}
+# shellcheck source=SCRIPTDIR/../../scripts/cluster/common.sh
+source "$src/scripts/cluster/common.sh"  # find_kubectl, cl_wait, cl_node, cl_innode, cl_pod
 
 if [[ ${1-} != --in-guest ]]; then
   for t in master/skiff-master kubelet/skiff-kubelet kubelet/skiff-pod kubelet/skiff-shim \
@@ -49,6 +43,7 @@ export PATH=$kbin:$PATH
 
 name=skvmc net=226
 c=/tmp/skiff-vm-cluster
+dir=$c build=$bin  # for cl_innode and cl_pod
 down=("$src/scripts/cluster/down.sh" --name "$name" --dir "$c")
 cleanup() { "${down[@]}" >/dev/null 2>&1; rm -rf "$kbin"; }
 trap cleanup EXIT
@@ -64,27 +59,6 @@ fatal() {
   exit 1
 }
 k() { kubectl --kubeconfig "$c/admin.kubeconfig" --request-timeout=30s "$@"; }
-wait_for() {  # wait_for SECONDS CMD...: CMD every 0.3 s until it succeeds
-  local end=$((SECONDS + $1))
-  shift
-  while ((SECONDS < end)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.3
-  done
-  "$@" >/dev/null 2>&1
-}
-node() { echo "$name-n$1"; }
-innode() {  # innode I CMD...: in node I's network and mount namespaces
-  local i=$1
-  shift
-  nsenter --net="/run/netns/$(node "$i")" --mount="$c/ns/n$i" "$@"
-}
-pod_cmd() {  # skiff-pod on node I's roots
-  local i=$1 d="$c/n$1"
-  shift
-  innode "$i" "$bin/kubelet/skiff-pod" --state-root "$d/state" --run-root "$d/run" --log-root "$d/log" \
-    --image-root "$d/images" --snapshot-root "$d/snapshots" "$@"
-}
 kubelet_api() {  # kubelet_api I PATH: GET on node I's kubelet API with the admin's certificate
   curl -sfk --max-time 20 --cert "$c/master/pki/admin.crt" --key "$c/master/pki/admin.key" \
     "https://10.$net.0.$1:10250$2"
@@ -98,11 +72,11 @@ pass "up.sh 2: both nodes joined and Ready in $((SECONDS - start)) s"
 image=$(sed -n 's/^image: //p' <<<"$out")
 # The overlay comes up after the node registers (once the master gave it a pod CIDR): Ready
 # does not wait for it.
-meshed() { [[ $(innode 1 wg show skiffwg0 peers | wc -l) == 1 && $(innode 2 wg show skiffwg0 peers | wc -l) == 1 ]]; }
-wait_for 60 meshed && pass "each node has the other as its WireGuard peer" ||
-  fail "mesh: n1 $(innode 1 wg show skiffwg0 peers 2>&1) / n2 $(innode 2 wg show skiffwg0 peers 2>&1)"
+meshed() { [[ $(cl_innode 1 wg show skiffwg0 peers | wc -l) == 1 && $(cl_innode 2 wg show skiffwg0 peers | wc -l) == 1 ]]; }
+cl_wait 60 meshed && pass "each node has the other as its WireGuard peer" ||
+  fail "mesh: n1 $(cl_innode 1 wg show skiffwg0 peers 2>&1) / n2 $(cl_innode 2 wg show skiffwg0 peers 2>&1)"
 for i in 1 2; do
-  link=$(innode "$i" ip -d link show skiffwg0 2>&1)
+  link=$(cl_innode "$i" ip -d link show skiffwg0 2>&1)
   grep -qw wireguard <<<"$link" && pass "node $i: skiffwg0 is a kernel wireguard link (ip -d link show)" ||
     fail "node $i: skiffwg0 is not a kernel wireguard link: $link"
 done
@@ -137,32 +111,32 @@ while read -r p nd ip; do
   pod_on[$nd]=$p ip_of[$p]=$ip
 done < <(k get pods -l app=web -o json | jq -r '.items[] | select(.status.phase == "Running") |
   "\(.metadata.name) \(.spec.nodeName) \(.status.podIP)"')
-a=${pod_on[$(node 1)]:-} b=${pod_on[$(node 2)]:-}
+a=${pod_on[$(cl_node 1)]:-} b=${pod_on[$(cl_node 2)]:-}
 [[ -n $a && -n $b ]] || { k get pods -o wide; fatal "want one pod on each node"; }
-pass "spread: $a on $(node 1) (${ip_of[$a]}), $b on $(node 2) (${ip_of[$b]})"
+pass "spread: $a on $(cl_node 1) (${ip_of[$a]}), $b on $(cl_node 2) (${ip_of[$b]})"
 
 # --- across the nodes over kernel WireGuard: ICMP both ways and TCP ---
-wait_for 30 pod_cmd 1 exec "$a" -- ping -c 1 -W 2 "${ip_of[$b]}" && pass "ping $a -> $b across nodes" ||
+cl_wait 30 cl_pod 1 exec "$a" -- ping -c 1 -W 2 "${ip_of[$b]}" && pass "ping $a -> $b across nodes" ||
   fail "no ping $a -> $b"
-wait_for 15 pod_cmd 2 exec "$b" -- ping -c 1 -W 2 "${ip_of[$a]}" && pass "ping $b -> $a across nodes" ||
+cl_wait 15 cl_pod 2 exec "$b" -- ping -c 1 -W 2 "${ip_of[$a]}" && pass "ping $b -> $a across nodes" ||
   fail "no ping $b -> $a"
 tcp() {  # tcp NODE FROM TO: FROM fetches TO's page (its name) with busybox nc
-  pod_cmd "$1" exec "$2" -- sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 ${ip_of[$3]} 8080" 2>&1 | tail -n 1
+  cl_pod "$1" exec "$2" -- sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 ${ip_of[$3]} 8080" 2>&1 | tail -n 1
 }
 got=$(tcp 1 "$a" "$b")
 [[ $got == "$b" ]] && pass "TCP: $a fetches http://${ip_of[$b]}:8080/ from $b (nc)" || fail "TCP $a -> $b: '$got'"
 got=$(tcp 2 "$b" "$a")
 [[ $got == "$a" ]] && pass "TCP: $b fetches http://${ip_of[$a]}:8080/ from $a (nc)" || fail "TCP $b -> $a: '$got'"
 for i in 1 2; do
-  hs=$(innode "$i" wg show skiffwg0 latest-handshakes | awk '{print $2}')
-  rx=$(innode "$i" wg show skiffwg0 transfer | awk '{print $2}')
+  hs=$(cl_innode "$i" wg show skiffwg0 latest-handshakes | awk '{print $2}')
+  rx=$(cl_innode "$i" wg show skiffwg0 transfer | awk '{print $2}')
   [[ $hs =~ ^[1-9][0-9]*$ ]] && ((rx > 0)) && pass "node $i: kernel handshake at $hs, $rx bytes received" ||
     fail "node $i: handshake '$hs', received '$rx'"
 done
 
 # --- the containers' cgroups: v2, under the node's --cgroup-parent, limits from the pod ---
 for i in 1 2; do
-  p=${pod_on[$(node "$i")]}
+  p=${pod_on[$(cl_node "$i")]}
   # The container's processes (its sh and httpd): the one whose cgroup is under this node's pods.
   pid=$(for h in $(pgrep -f 'httpd -f -p 8080'); do
     grep -q "^0::/skiffc-$name/n$i/pods/" "/proc/$h/cgroup" && echo "$h"
@@ -194,11 +168,11 @@ before=$(node1_state)
 shims=$(pgrep -f "skiff-shim --pod-dir $c/n1/state/" | sort | tr '\n' ' ')
 old=$(cat "$c/n1/kubelet.pid")
 kill -9 "$old"
-wait_for 10 bash -c "! kill -0 $old 2>/dev/null || grep -q '^State:.*Z' /proc/$old/status"
+cl_wait 10 bash -c "! kill -0 $old 2>/dev/null || grep -q '^State:.*Z' /proc/$old/status"
 start=$SECONDS
 "$c/n1/start-kubelet" || fail "start-kubelet of node 1"
 listed() { kubelet_api 1 /pods | jq -e --arg p "$a" '[.items[].metadata.name] | index($p)'; }
-wait_for 60 listed || fail "the restarted kubelet's API does not list $a"
+cl_wait 60 listed || fail "the restarted kubelet's API does not list $a"
 sleep 3  # a sync pass of the restarted kubelet: it would restart a container it failed to adopt
 after=$(node1_state)
 if [[ $(cat "$c/n1/kubelet.pid") != "$old" && $after == "$before" && $before == *'"r":0'* &&
@@ -207,8 +181,8 @@ if [[ $(cat "$c/n1/kubelet.pid") != "$old" && $after == "$before" && $before == 
 else
   fail "after the kubelet restart: $before -> $after (shims $shims -> $(pgrep -f "skiff-shim --pod-dir $c/n1/state/" | tr '\n' ' '))"
 fi
-grep -qw wireguard <<<"$(innode 1 ip -d link show skiffwg0 2>&1)" && [[ -z $(pgrep -x wireguard-go) ]] ||
-  fail "node 1's overlay after the restart: $(innode 1 ip -d link show skiffwg0 2>&1)"
+grep -qw wireguard <<<"$(cl_innode 1 ip -d link show skiffwg0 2>&1)" && [[ -z $(pgrep -x wireguard-go) ]] ||
+  fail "node 1's overlay after the restart: $(cl_innode 1 ip -d link show skiffwg0 2>&1)"
 got=$(tcp 2 "$b" "$a")
 [[ $got == "$a" ]] && pass "after the restart: $b still fetches from $a over kernel WireGuard" ||
   fail "TCP $b -> $a after the kubelet restart: '$got'"
