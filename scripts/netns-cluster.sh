@@ -20,6 +20,10 @@
 #   pod CIDR 10.NC_POD_NET.I.0/24, bridge skbr0  WireGuard NAMEwgI (wireguard-go's sockets in
 #   state NC_ROOT/NAME/nI/{wireguard,leases,cache}  /var/run/wireguard are shared: names differ)
 #   pods: netns NAME-nI-POD, eth0 with an IP from the node's pod CIDR
+# Masquerading (pods reaching beyond the cluster's pod CIDR 10.NC_POD_NET.0.0/16), as the kubelet
+# does it: one rule per node from `skiff-net up --cluster-cidr`, the bridge without ipMasq; nodes
+# listed in NC_BRIDGE_MASQ (e.g. "3") instead use skiff-bridge's per-pod ipMasq (ipMasqExclude the
+# cluster CIDR), as the kubelet's single-host default network does.
 # Binaries: SKIFF_NET (skiff-net) and SKIFF_CNI_DIR (skiff-bridge, skiff-ipam); by default the
 # build tree next to this script.
 
@@ -29,6 +33,7 @@ NC_UNDERLAY="${NC_UNDERLAY:-250}"
 NC_POD_NET="${NC_POD_NET:-244}"
 NC_UNDERLAY_MTU="${NC_UNDERLAY_MTU:-1500}"
 NC_PORT="${NC_PORT:-51820}"
+NC_BRIDGE_MASQ="${NC_BRIDGE_MASQ:-}"
 _nc_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SKIFF_NET="${SKIFF_NET:-$_nc_repo/build/cni/skiff-net}"
 SKIFF_CNI_DIR="${SKIFF_CNI_DIR:-$_nc_repo/build/cni}"
@@ -43,6 +48,7 @@ _nc_pod() { echo "$NC_NAME-n$1-$2"; }
 _nc_state() { echo "$NC_ROOT/$NC_NAME/n$1"; }
 _nc_wg() { echo "${NC_NAME}wg$1"; }
 _nc_mtu() { echo $((NC_UNDERLAY_MTU - 80)); }
+_nc_bridge_masq() { [[ " $NC_BRIDGE_MASQ " == *" $1 "* ]]; }
 _nc_in() {
   local ns=$1
   shift
@@ -67,15 +73,16 @@ nc_nodes() {
 }
 
 # The CNI config of node I (skiff-bridge + skiff-ipam on the node's pod CIDR, overlay MTU).
-# ipMasq as the kubelet's default network has it, except towards the cluster's pod CIDR
-# (10.NC_POD_NET.0.0/16): pod to pod across the overlay keeps the pods' addresses.
+# No ipMasq (skiff-net masquerades for the node), except on NC_BRIDGE_MASQ nodes: ipMasq but not
+# towards the cluster's pod CIDR. Either way pod to pod across the overlay keeps the pods'
+# addresses.
 _nc_conf() {
-  local i=$1 state
+  local i=$1 state masq='"ipMasq":false'
   state="$(_nc_state "$i")"
+  _nc_bridge_masq "$i" && masq="\"ipMasq\":true,\"ipMasqExclude\":[\"10.$NC_POD_NET.0.0/16\"]"
   cat <<JSON
 {"cniVersion":"1.1.0","name":"$NC_NAME","type":"skiff-bridge","bridge":"skbr0",
- "isGateway":true,"isDefaultGateway":true,"mtu":$(_nc_mtu),
- "ipMasq":true,"ipMasqExclude":["10.$NC_POD_NET.0.0/16"],
+ "isGateway":true,"isDefaultGateway":true,"mtu":$(_nc_mtu),$masq,
  "ipam":{"type":"skiff-ipam","dataDir":"$state/leases",
          "ranges":[[{"subnet":"10.$NC_POD_NET.$i.0/24"}]]}}
 JSON
@@ -102,8 +109,10 @@ _nc_node_up() {
   # The underlay gateway: nodes need a default route so skiff-net finds the underlay MTU.
   _nc_in "$node" ip route add default via "10.$NC_UNDERLAY.0.254" dev eth0 onlink
   _nc_in "$node" sysctl -qw net.ipv4.ip_forward=1 || return 1
-  _nc_net "$i" up --pod-cidr "10.$NC_POD_NET.$i.0/24" --listen-port "$NC_PORT" >/dev/null ||
-    return 1
+  local masq=(--cluster-cidr "10.$NC_POD_NET.0.0/16")
+  _nc_bridge_masq "$i" && masq=()
+  _nc_net "$i" up --pod-cidr "10.$NC_POD_NET.$i.0/24" "${masq[@]}" --listen-port "$NC_PORT" \
+    >/dev/null || return 1
 }
 
 nc_up() {

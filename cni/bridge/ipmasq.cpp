@@ -177,30 +177,54 @@ std::string masq_rule_tag(const std::string& container_id, const std::string& if
   return tag;
 }
 
+namespace {
+
+// One rule per source: traffic from `saddr` (a pod's address, or a whole pod subnet) to anywhere
+// but `own` (its subnet), the `exclude` networks of its family and multicast is masqueraded.
+std::string masq_rule(const std::string& table, const std::string& tag, const std::string& saddr,
+                      const IpNet& own, const std::vector<IpNet>& exclude) {
+  bool v4 = own.addr().is_v4();
+  // The destinations left alone; nft refuses overlapping intervals in one set, so a network
+  // inside another one of the list goes (the pod subnet inside the cluster CIDR, say).
+  std::vector<IpNet> nets = {own.network()};
+  for (const auto& ex : exclude)
+    if (ex.addr().is_v4() == v4) nets.push_back(ex.network());
+  std::string keep;
+  for (size_t i = 0; i < nets.size(); ++i) {
+    bool inside = false;
+    for (size_t k = 0; k < nets.size() && !inside; ++k)
+      inside = k != i && nets[k].contains(nets[i].addr()) &&
+               (nets[k].prefix() < nets[i].prefix() || (nets[k] == nets[i] && k < i));
+    if (!inside) keep += cat(keep.empty() ? "" : ", ", nets[i].str());
+  }
+  return cat("add rule inet ", table, " postrouting ", v4 ? "ip" : "ip6", " saddr ", saddr, ' ',
+             v4 ? "ip" : "ip6", " daddr != { ", keep, ", ", v4 ? "224.0.0.0/4" : "ff00::/8",
+             " } masquerade comment \"", tag, "\"\n");
+}
+
+std::string masq_table_script(const std::string& table) {
+  return cat("add table inet ", table, "\n", "add chain inet ", table,
+             " postrouting { type nat hook postrouting priority 100; policy accept; }\n");
+}
+
+}  // namespace
+
 std::string masq_add_script(const std::string& network, const std::string& tag,
                             const std::vector<IpNet>& ips, const std::vector<IpNet>& exclude) {
   auto table = masq_table_name(network);
-  std::string s = cat("add table inet ", table, "\n", "add chain inet ", table,
-                      " postrouting { type nat hook postrouting priority 100; policy accept; }\n");
-  for (const auto& ip : ips) {
-    bool v4 = ip.addr().is_v4();
-    // The destinations left alone; nft refuses overlapping intervals in one set, so a network
-    // inside another one of the list goes (the pod subnet inside the cluster CIDR, say).
-    std::vector<IpNet> nets = {ip.network()};
-    for (const auto& ex : exclude)
-      if (ex.addr().is_v4() == v4) nets.push_back(ex.network());
-    std::string keep;
-    for (size_t i = 0; i < nets.size(); ++i) {
-      bool inside = false;
-      for (size_t k = 0; k < nets.size() && !inside; ++k)
-        inside = k != i && nets[k].contains(nets[i].addr()) &&
-                 (nets[k].prefix() < nets[i].prefix() || (nets[k] == nets[i] && k < i));
-      if (!inside) keep += cat(keep.empty() ? "" : ", ", nets[i].str());
-    }
-    s += cat("add rule inet ", table, " postrouting ", v4 ? "ip" : "ip6", " saddr ",
-             ip.addr().str(), ' ', v4 ? "ip" : "ip6", " daddr != { ", keep, ", ",
-             v4 ? "224.0.0.0/4" : "ff00::/8", " } masquerade comment \"", tag, "\"\n");
-  }
+  std::string s = masq_table_script(table);
+  for (const auto& ip : ips) s += masq_rule(table, tag, ip.addr().str(), ip, exclude);
+  return s;
+}
+
+std::string masq_subnet_script(const std::string& network, const std::string& tag,
+                               const std::vector<IpNet>& subnets, const std::vector<IpNet>& exclude,
+                               const std::vector<long>& replace) {
+  auto table = masq_table_name(network);
+  std::string s;
+  for (long h : replace) s += cat("delete rule inet ", table, " postrouting handle ", h, "\n");
+  s += masq_table_script(table);
+  for (const auto& net : subnets) s += masq_rule(table, tag, net.network().str(), net, exclude);
   return s;
 }
 
@@ -209,6 +233,19 @@ Result<void> add_masquerade(const std::string& network, const std::string& conta
                             const std::vector<IpNet>& exclude) {
   auto held = TRY(lock());
   TRY(nft(masq_add_script(network, masq_rule_tag(container_id, ifname), ips, exclude)));
+  return ok();
+}
+
+Result<void> set_subnet_masquerade(const std::string& network, const std::string& owner,
+                                   const std::string& ifname, const std::vector<IpNet>& subnets,
+                                   const std::vector<IpNet>& exclude) {
+  auto tag = masq_rule_tag(owner, ifname);
+  auto held = TRY(lock());
+  std::vector<long> replace;
+  if (auto rules = TRY(list_rules(masq_table_name(network))))
+    for (const auto& r : *rules)
+      if (r.comment == tag) replace.push_back(r.handle);
+  TRY(nft(masq_subnet_script(network, tag, subnets, exclude, replace)));
   return ok();
 }
 

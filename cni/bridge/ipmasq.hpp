@@ -24,9 +24,21 @@ std::string masq_rule_tag(const std::string& container_id, const std::string& if
 std::string masq_add_script(const std::string& network, const std::string& tag,
                             const std::vector<IpNet>& ips, const std::vector<IpNet>& exclude = {});
 
+// The same for whole subnets (a node's pod CIDR, flannel's --ip-masq): one rule per subnet with
+// the subnet as its source, after deleting the rules with handles `replace` in the same
+// transaction.
+std::string masq_subnet_script(const std::string& network, const std::string& tag,
+                               const std::vector<IpNet>& subnets, const std::vector<IpNet>& exclude,
+                               const std::vector<long>& replace = {});
+
 Result<void> add_masquerade(const std::string& network, const std::string& container_id,
                             const std::string& ifname, const std::vector<IpNet>& ips,
                             const std::vector<IpNet>& exclude = {});
+// Makes the rules tagged masq_rule_tag(owner, ifname) exactly those of masq_subnet_script (one
+// transaction: run again, it replaces them rather than adding more). Undone by remove_masquerade.
+Result<void> set_subnet_masquerade(const std::string& network, const std::string& owner,
+                                   const std::string& ifname, const std::vector<IpNet>& subnets,
+                                   const std::vector<IpNet>& exclude);
 // Removes the attachment's rules, and the table when none are left; fine when nothing is there.
 Result<void> remove_masquerade(const std::string& network, const std::string& container_id,
                                const std::string& ifname);

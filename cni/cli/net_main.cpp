@@ -2,7 +2,8 @@
 // master hands out peers. Each verb is one call into cni/overlay/overlay.hpp.
 //
 //   skiff-net [--state-dir DIR] [--ifname NAME] [--backend auto|kernel|wireguard-go] VERB
-//     up --pod-cidr CIDR [--listen-port N] [--mtu N | --underlay-mtu N]
+//     up --pod-cidr CIDR [--cluster-cidr CIDR] [--listen-port N] [--mtu N | --underlay-mtu N]
+//                                   with --cluster-cidr: pod traffic leaving it is masqueraded
 //     peers apply FILE.json|-       the whole desired peer set; only differences are changed
 //     show [--format text|json]
 //     pubkey
@@ -70,11 +71,14 @@ int run(int argc, char** argv) {
     exit(0);
   });
 
-  std::string pod_cidr;
+  std::string pod_cidr, cluster_cidr;
   uint16_t listen_port = 0;
   unsigned mtu = 0, underlay_mtu = 0;
   auto* up = app.add_subcommand("up", "create or recover the WireGuard device");
   up->add_option("--pod-cidr", pod_cidr, "this node's pod CIDR (peers may not overlap it)");
+  up->add_option("--cluster-cidr", cluster_cidr,
+                 "all pods' addresses: traffic from the pod CIDR to elsewhere is masqueraded "
+                 "(one nftables rule for the node; kept for later `up`s, removed by `down`)");
   up->add_option("--listen-port", listen_port, "UDP port")->check(CLI::Range(1, 65535));
   up->add_option("--mtu", mtu, "device MTU (default: underlay MTU - 80)")
       ->check(CLI::Range(1280, 65535));
@@ -109,6 +113,12 @@ int run(int argc, char** argv) {
     if (!net) return fail(Error(cat("--pod-cidr: ", quote(pod_cidr), " is not a CIDR"), EINVAL));
     o.pod_cidr = net->network();
   }
+  if (!cluster_cidr.empty()) {
+    auto net = IpNet::parse(cluster_cidr);
+    if (!net)
+      return fail(Error(cat("--cluster-cidr: ", quote(cluster_cidr), " is not a CIDR"), EINVAL));
+    o.cluster_cidr = net->network();
+  }
   if (listen_port) o.listen_port = listen_port;
   if (mtu) o.mtu = mtu;
   if (underlay_mtu) o.underlay_mtu = underlay_mtu;
@@ -122,6 +132,9 @@ int run(int argc, char** argv) {
     std::cout << o.ifname << ": up (" << r->backend << "), mtu " << r->mtu << ", public key "
               << r->public_key.base64() << (r->created ? ", created" : "")
               << (r->peers_restored ? cat(", ", r->peers_restored, " peers restored") : "")
+              << (r->masquerade ? cat(", masquerading ", overlay->options().pod_cidr->str(),
+                                      " beyond ", overlay->options().cluster_cidr->str())
+                                : "")
               << std::endl;
   } else if (apply->parsed()) {
     auto doc = read_peer_file(peer_file);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <set>
 
+#include "cni/bridge/ipmasq.hpp"
 #include "cni/netlink/netlink.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -41,6 +42,8 @@ bool owned_by_device(const IpNet& n) {
 
 }  // namespace
 
+std::string masquerade_network(const std::string& ifname) { return cat("net-", ifname); }
+
 std::string Overlay::state_file() const { return cat(o_.state_dir, "/", o_.ifname, ".json"); }
 
 Result<Overlay> Overlay::open(OverlayOptions o) {
@@ -66,6 +69,8 @@ Result<Overlay> Overlay::open(OverlayOptions o) {
   if (saved) {
     if (!opt.pod_cidr && saved->contains("podCIDR") && (*saved)["podCIDR"].is_string())
       opt.pod_cidr = IpNet::parse((*saved)["podCIDR"].get<std::string>());
+    if (!opt.cluster_cidr && saved->contains("clusterCIDR") && (*saved)["clusterCIDR"].is_string())
+      opt.cluster_cidr = IpNet::parse((*saved)["clusterCIDR"].get<std::string>());
     if (!opt.listen_port && saved->contains("listenPort") &&
         (*saved)["listenPort"].is_number_integer())
       opt.listen_port = (*saved)["listenPort"].get<uint16_t>();
@@ -105,6 +110,7 @@ Result<void> Overlay::save(const std::vector<Peer>& peers) {
   Json j = {{"ifname", o_.ifname}};
   if (o_.listen_port) j["listenPort"] = *o_.listen_port;
   if (o_.pod_cidr) j["podCIDR"] = o_.pod_cidr->str();
+  if (o_.cluster_cidr) j["clusterCIDR"] = o_.cluster_cidr->str();
   if (o_.mtu) j["mtu"] = *o_.mtu;
   Json list = Json::array();
   for (const auto& p : peers) list.push_back(to_json(p));
@@ -144,6 +150,16 @@ Result<void> Overlay::configure_device(unsigned mtu) {
 }
 
 Result<UpReport> Overlay::up(bool restore_peers) {
+  if (o_.cluster_cidr) {
+    if (!o_.pod_cidr)
+      return Error(cat("cluster CIDR ", o_.cluster_cidr->str(),
+                       ": masquerading needs this node's pod CIDR (--pod-cidr)"),
+                   EINVAL);
+    if (o_.cluster_cidr->family() != o_.pod_cidr->family())
+      return Error(cat("cluster CIDR ", o_.cluster_cidr->str(), " and pod CIDR ",
+                       o_.pod_cidr->str(), ": not the same address family"),
+                   EINVAL);
+  }
   auto held = TRY(lock(o_));
   auto priv = TRY(load_or_create_private_key(o_.state_dir));
   UpReport report;
@@ -153,7 +169,15 @@ Result<UpReport> Overlay::up(bool restore_peers) {
   report.mtu = mtu;
 
   report.created = TRY_CTX(backend_->ensure_device(), "bring up ", quote(o_.ifname));
-  if (auto configured = configure_device(mtu); !configured) {
+  auto configured = configure_device(mtu);
+  // The pod CIDR's traffic leaving the cluster, masqueraded (replacing the rule an earlier `up`
+  // put there: still one rule however often this runs).
+  if (configured && o_.cluster_cidr) {
+    configured = bridge::set_subnet_masquerade(masquerade_network(o_.ifname), kMasqueradeOwner,
+                                               o_.ifname, {*o_.pod_cidr}, {*o_.cluster_cidr});
+    if (configured) report.masquerade = true;
+  }
+  if (!configured) {
     // A device made by this call and left half-configured is removed again.
     if (report.created) (void)backend_->remove_device();
     return std::move(configured).error();
@@ -248,6 +272,12 @@ Result<Status> Overlay::status() {
 
 Result<bool> Overlay::down() {
   auto held = TRY(lock(o_));
+  // Tried even without a known cluster CIDR (a state file lost); a host without libnftables
+  // then cannot have the rule, so only a failure with one is an error.
+  if (auto m =
+          bridge::remove_masquerade(masquerade_network(o_.ifname), kMasqueradeOwner, o_.ifname);
+      !m && o_.cluster_cidr)
+    return std::move(m).error().wrap("remove the pod CIDR's masquerade");
   bool existed = TRY_CTX(backend_->remove_device(), "remove ", quote(o_.ifname));
   if (unlink(state_file().c_str()) < 0 && errno != ENOENT)
     return errno_error("remove ", quote(state_file()));

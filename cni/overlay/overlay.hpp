@@ -3,6 +3,9 @@
 // with AllowedIPs = that node's pod CIDR and a route to it through the device. `up` is
 // idempotent and recovers after a restart (same key, saved peers re-applied); `apply` changes
 // only what differs from the device's current state. Calls are serialised by a lock file.
+// Given the cluster CIDR, `up` also masquerades the node's pods' traffic that leaves the cluster
+// (flanneld --ip-masq): one nftables rule for the whole pod CIDR, so the pods' bridge plugin
+// runs without ipMasq (an nft transaction per pod ADD and DEL); `down` removes it.
 
 #include <memory>
 #include <optional>
@@ -25,10 +28,17 @@ struct OverlayOptions {
   std::string backend = "auto";  // auto | kernel | wireguard-go
   std::string wireguard_go = "wireguard-go";
   std::optional<IpNet> pod_cidr;         // this node's: peers may not overlap it
+  std::optional<IpNet> cluster_cidr;     // all pods': traffic from the pod CIDR leaving it is
+                                         // masqueraded (none when unset)
   std::optional<uint16_t> listen_port;   // default kDefaultListenPort
   std::optional<unsigned> mtu;           // the device's; else underlay MTU - 80
   std::optional<unsigned> underlay_mtu;  // else the MTU of the default route's device (or 1500)
 };
+
+// The node-wide masquerade's nftables table (cni/bridge/ipmasq's machinery, its own network
+// name so no bridge network's GC ever sees the rule) and the tag of its rule.
+std::string masquerade_network(const std::string& ifname);
+inline constexpr const char* kMasqueradeOwner = "skiff-net";
 
 struct UpReport {
   Key public_key;
@@ -36,6 +46,7 @@ struct UpReport {
   unsigned mtu = 0;
   bool created = false;       // the device was (re)created now
   size_t peers_restored = 0;  // saved peers re-applied to a recreated device
+  bool masquerade = false;    // the pod CIDR's masquerade rule is in place
 };
 
 struct ApplyReport {
@@ -68,7 +79,8 @@ class Overlay {
   // with a route per allowed IP through the device, and saves them.
   Result<ApplyReport> apply(const std::vector<Peer>& desired);
   Result<Status> status();
-  // Removes the device (its routes go with it) and the saved peers; the key stays.
+  // Removes the masquerade rule, the device (its routes go with it) and the saved peers; the key
+  // stays.
   Result<bool> down();
   // The node's public key (creating the key if needed).
   Result<Key> public_key();

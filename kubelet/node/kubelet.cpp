@@ -460,6 +460,7 @@ Result<void> run_kubelet(KubeletOptions o) {
     oo.node_name = o.node_name;
     oo.node_ip = o.node_ip;
     oo.cni_conf_dir = o.node.cni_conf_dir;
+    oo.cni_data_dir = o.node.cni_data_dir;
     oo.cluster_cidr = o.cluster_cidr;
     overlay = std::thread([&, oo] {
       run_overlay(

@@ -46,13 +46,14 @@ Json overlay_peers(const Json& node_list, const std::string& self) {
 }
 
 Json overlay_conflist(const OverlayOptions& o, const std::string& pod_cidr, int mtu) {
-  Json bridge = {{"type", "skiff-bridge"},
-                 {"bridge", "skbr0"},
-                 {"isGateway", true},
-                 {"isDefaultGateway", true},
-                 {"ipMasq", true},
-                 {"ipMasqExclude", {o.cluster_cidr}},
-                 {"ipam", {{"type", "skiff-ipam"}, {"ranges", {{{{"subnet", pod_cidr}}}}}}}};
+  Json ipam = {{"type", "skiff-ipam"}, {"ranges", {{{{"subnet", pod_cidr}}}}}};
+  // The node's own lease directory: host-local's default (/var/lib/cni/networks) would be shared
+  // by every node on the host, and an ADD reads every lease in it.
+  if (!o.cni_data_dir.empty()) ipam["dataDir"] = o.cni_data_dir;
+  // ipMasq off: `skiff-net up --cluster-cidr` masquerades the whole pod CIDR once, instead of an
+  // nft transaction (libnftables loaded, rules listed) in every pod's ADD and DEL.
+  Json bridge = {{"type", "skiff-bridge"},   {"bridge", "skbr0"}, {"isGateway", true},
+                 {"isDefaultGateway", true}, {"ipMasq", false},   {"ipam", ipam}};
   if (mtu > 0) bridge["mtu"] = mtu;
   return {{"cniVersion", "1.1.0"}, {"name", "skiff"}, {"plugins", {bridge}}};
 }
@@ -68,8 +69,10 @@ void run_overlay(ApiClient& api, const OverlayOptions& o, const Sleeper& sleep_u
   }
   // 2. WireGuard for it, the key published, the pods' network written.
   while (true) {
-    auto up =
-        skiff_net(o, {"up", "--pod-cidr", cidr, "--listen-port", std::to_string(o.listen_port)});
+    std::vector<std::string> up_args = {"up", "--pod-cidr", cidr, "--listen-port",
+                                        std::to_string(o.listen_port)};
+    if (!o.cluster_cidr.empty()) up_args.insert(up_args.end(), {"--cluster-cidr", o.cluster_cidr});
+    auto up = skiff_net(o, up_args);
     auto key = up.ok() ? skiff_net(o, {"pubkey"}) : Result<std::string>(up.error());
     if (key.ok()) {
       int mtu = 0;

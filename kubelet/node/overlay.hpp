@@ -25,12 +25,16 @@ struct OverlayOptions {
   int listen_port = 51820;
   std::string node_name, node_ip;
   std::string cni_conf_dir;
-  std::string cluster_cidr = "10.244.0.0/16";  // pod-to-pod traffic is not masqueraded
+  std::string cni_data_dir;  // the node's IPAM leases (the conflist's ipam.dataDir)
+  // All pods' addresses: skiff-net masquerades the pod CIDR's traffic to anywhere else, one
+  // nftables rule for the node (flanneld --ip-masq); pod-to-pod traffic keeps its addresses.
+  std::string cluster_cidr = "10.244.0.0/16";
 };
 
 // The peer set for `self` from a NodeList: {"peers":[{publicKey, endpoint, podCIDR}]}, sorted.
 Json overlay_peers(const Json& node_list, const std::string& self);
-// The pods' CNI network on this node: skiff-bridge on `pod_cidr`, MTU `mtu`.
+// The pods' CNI network on this node: skiff-bridge on `pod_cidr`, MTU `mtu`, leases in the node's
+// cni_data_dir, no ipMasq (skiff-net's node-wide rule masquerades instead).
 Json overlay_conflist(const OverlayOptions& o, const std::string& pod_cidr, int mtu);
 
 // Waits up to the given time; false once the kubelet is stopping (a condition wait, so an idle

@@ -3,7 +3,9 @@
 # pod to pod on one node and across nodes (ICMP and TCP), a peer-set change that leaves an
 # unchanged peer's session alone, a node removed (its peer and route gone on the others, the
 # others still talking), a crashed overlay restarted with the same key and its peers, leases
-# freed on DEL, and `down` leaving nothing behind.
+# freed on DEL, and `down` leaving nothing behind. Masquerading: nodes 1 and 2 the kubelet's way
+# (skiff-net's one node-wide nftables rule, kept at one by a repeated `up`, gone with `down`),
+# node 3 with skiff-bridge's per-pod ipMasq; both leave pod-to-pod traffic alone.
 #
 #   SKIFF_BIN=build/runtime/skiff tests/e2e/net_overlay_test.sh
 #
@@ -27,6 +29,7 @@ export SKIFF_NET="$build/cni/skiff-net" SKIFF_CNI_DIR="$build/cni"
   skip "skiff-net or skiff-bridge not built under \`$build'"
 
 export NC_NAME="sko$(($$ % 10000))" NC_ROOT="$(mktemp -d /tmp/skiff-e2e-net.XXXXXX)"
+export NC_BRIDGE_MASQ=3  # node 3's pods masquerade per pod (skiff-bridge ipMasq)
 # shellcheck source=scripts/netns-cluster.sh
 source "$repo/scripts/netns-cluster.sh"
 trap 'nc_down >/dev/null 2>&1; rm -rf "$NC_ROOT"' EXIT
@@ -91,8 +94,9 @@ check "cross node: 2/a -> 1/a (TCP)" tcp_ok 1/a 2/a "$p1a" 7001
 check "cross node: 1/b -> 3/a (TCP)" tcp_ok 3/a 1/b "$p3a" 7002
 check "same node: 1/b -> 1/a (TCP)" tcp_ok 1/a 1/b "$p1a" 7003
 
-# ipMasq (on, except towards the cluster's pod CIDR): a pod on another node sees the client
-# pod's own address; a node outside the pod network sees the client's node.
+# Masquerading (except towards the cluster's pod CIDR): a pod on another node sees the client
+# pod's own address; a node outside the pod network sees the client's node. Nodes 1 and 2: one
+# rule of skiff-net's for the node's pod CIDR; node 3: skiff-bridge's ipMasq, a rule per pod.
 seen_from() {  # seen_from SERVER CLIENT IP PORT -> the source address SERVER saw
   local server=$1 client=$2 ip=$3 port=$4 out=$NC_ROOT/seen-$4
   nc_exec "$server" timeout 10 python3 -c '
@@ -116,6 +120,31 @@ check "across the overlay the pod's own address arrives (saw $seen, want $p1a)" 
 seen=$(seen_from 2 1/a "10.$NC_UNDERLAY.0.2" 7011)
 check "towards the underlay the pod is masqueraded (saw $seen, want 10.$NC_UNDERLAY.0.1)" \
   [ "$seen" = "10.$NC_UNDERLAY.0.1" ]
+seen=$(seen_from 2/a 3/a "$p2a" 7012)
+check "bridge ipMasq (node 3): across the overlay the pod's own address (saw $seen, want $p3a)" \
+  [ "$seen" = "$p3a" ]
+seen=$(seen_from 2 3/a "10.$NC_UNDERLAY.0.2" 7013)
+check "bridge ipMasq (node 3): towards the underlay masqueraded (saw $seen, want 10.$NC_UNDERLAY.0.3)" \
+  [ "$seen" = "10.$NC_UNDERLAY.0.3" ]
+node_table() { echo "skiff-net-$(_nc_wg "$1")"; }
+masq_rules() {  # node I -> its node-wide masquerade rules, one a line
+  nc_exec "$1" nft list table inet "$(node_table "$1")" 2>/dev/null | grep masquerade
+}
+rules=$(masq_rules 1)
+check "node 1: one node-wide rule, pod CIDR beyond the cluster CIDR ($rules)" \
+  [ "$(grep -c "ip saddr 10.$NC_POD_NET.1.0/24 ip daddr != { 10.$NC_POD_NET.0.0/16, 224.0.0.0/4 } masquerade" <<<"$rules")" = 1 -a "$(wc -l <<<"$rules")" = 1 ]
+check "node 1: no per-pod masquerade table" bash -c "! ip netns exec $(_nc_node 1) nft list tables | grep -q 'skiff-$NC_NAME\$'"
+check "node 3: its pod's rule in the bridge's table" \
+  grep -q "comment \"a/eth0\"" <<<"$(nc_exec 3 nft list table inet "skiff-$NC_NAME" 2>&1)"
+check "node 3: no node-wide rule" bash -c "! ip netns exec $(_nc_node 3) nft list tables | grep -q 'skiff-net-'"
+out=$(_nc_net 1 up 2>&1)
+check "up again keeps the cluster CIDR ($out)" grep -q "masquerading 10.$NC_POD_NET.1.0/24 beyond 10.$NC_POD_NET.0.0/16" <<<"$out"
+check "up again: still one node-wide rule" [ "$(masq_rules 1 | wc -l)" = 1 ]
+msg=$(_nc_net 1 up --cluster-cidr 10.999.0.0/16 2>&1)
+check "a bad --cluster-cidr is refused naming it ($msg)" grep -q -- "--cluster-cidr: \`10.999.0.0/16\` is not a CIDR" <<<"$msg"
+msg=$(_nc_net 1 up --cluster-cidr fd00::/8 2>&1)
+check "a cluster CIDR of another family is refused ($msg)" grep -q "not the same address family" <<<"$msg"
+check "after refusals: still one node-wide rule" [ "$(masq_rules 1 | wc -l)" = 1 ]
 
 # The overlay's MTU everywhere: WireGuard device, node bridge, pod interface.
 mtu=$(_nc_mtu)
@@ -212,6 +241,7 @@ for _ in $(seq 100); do nc_exec 1 ip link show "$(_nc_wg 1)" >/dev/null 2>&1 || 
 out=$(_nc_net 1 up)
 echo "restart: $out"
 check "restarted overlay recreated with its peer restored" grep -q "created, 1 peers restored" <<<"$out"
+check "restarted overlay: still one node-wide rule" [ "$(masq_rules 1 | wc -l)" = 1 ]
 check "restarted overlay keeps its key" [ "$(_nc_net 1 pubkey)" = "$key1" ]
 check "node 2 still knows node 1 by that key" grep -q "$key1" <<<"$(wg_peers 2)"
 check "after restart: 1/a -> 2/a (ICMP)" ping_ok 1/a "$p2a"
@@ -223,6 +253,11 @@ check "lease of 1/b held" [ -e "$leases/$p1b" ]
 nc_pod_del 1 b || fail "pod-del 1 b"
 check "lease of 1/b freed on DEL" [ ! -e "$leases/$p1b" ]
 check "1/a's lease still there" [ -e "$leases/$p1a" ]
+
+# skiff-net down takes its masquerade along (node 2; nc_down's own down finds nothing then).
+out=$(_nc_net 2 down 2>&1)
+check "node 2: skiff-net down ($out)" grep -q ": removed" <<<"$out"
+check "node 2: no nftables table left after down" [ -z "$(nc_exec 2 nft list tables)" ]
 
 # down removes everything: namespaces, devices, wireguard-go processes and sockets, state.
 pids=$(cat "$(_nc_state 1)"/wireguard/*.pid "$(_nc_state 2)"/wireguard/*.pid 2>/dev/null)

@@ -54,6 +54,43 @@ TEST(IpMasq, ExcludedNetworksAreNotMasqueraded) {
       << s;
 }
 
+TEST(IpMasq, SubnetScriptMasqueradesTheWholePodCidrLeavingTheCluster) {
+  // skiff-net's node-wide rule (flanneld --ip-masq): source the node's pod CIDR, destinations
+  // outside the cluster CIDR (which holds the pod CIDR: one set entry) and multicast.
+  auto s = masq_subnet_script("net-skiffwg0", "skiff-net/skiffwg0",
+                              {*IpNet::parse("10.244.1.0/24")}, {*IpNet::parse("10.244.0.0/16")});
+  EXPECT_EQ(s,
+            "add table inet skiff-net-skiffwg0\n"
+            "add chain inet skiff-net-skiffwg0 postrouting { type nat hook postrouting priority "
+            "100; policy accept; }\n"
+            "add rule inet skiff-net-skiffwg0 postrouting ip saddr 10.244.1.0/24 ip daddr != { "
+            "10.244.0.0/16, 224.0.0.0/4 } masquerade comment \"skiff-net/skiffwg0\"\n");
+  // Run again (`up` after a kubelet restart): the earlier rules are deleted in the same
+  // transaction, before the table and the one new rule.
+  auto again =
+      masq_subnet_script("net-skiffwg0", "skiff-net/skiffwg0", {*IpNet::parse("10.244.1.7/24")},
+                         {*IpNet::parse("10.244.0.0/16")}, {4, 9});
+  EXPECT_EQ(again.rfind("delete rule inet skiff-net-skiffwg0 postrouting handle 4\n"
+                        "delete rule inet skiff-net-skiffwg0 postrouting handle 9\n"
+                        "add table inet skiff-net-skiffwg0\n",
+                        0),
+            0u)
+      << again;
+  EXPECT_NE(again.find("ip saddr 10.244.1.0/24 ip daddr"), std::string::npos) << again;
+  EXPECT_EQ(again.find("add rule"), again.rfind("add rule")) << "one rule: " << again;
+  // A pod CIDR outside the cluster CIDR: both left alone; IPv6 keeps its own family's set.
+  auto v6 = masq_subnet_script("n", "t", {*IpNet::parse("fd10:0:0:1::/64")},
+                               {*IpNet::parse("10.244.0.0/16"), *IpNet::parse("fd10::/48")});
+  EXPECT_NE(v6.find("ip6 saddr fd10:0:0:1::/64 ip6 daddr != { fd10::/48, ff00::/8 } masquerade"),
+            std::string::npos)
+      << v6;
+  auto apart = masq_subnet_script("n", "t", {*IpNet::parse("10.9.1.0/24")},
+                                  {*IpNet::parse("10.244.0.0/16")});
+  EXPECT_NE(apart.find("ip daddr != { 10.9.1.0/24, 10.244.0.0/16, 224.0.0.0/4 }"),
+            std::string::npos)
+      << apart;
+}
+
 TEST(BridgeConfig, IpMasqExcludeTakesCidrsAndNamesTheBadOne) {
   auto conf = [](Json extra) {
     Json j = {{"cniVersion", "1.1.0"},

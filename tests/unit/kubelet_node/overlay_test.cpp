@@ -36,16 +36,23 @@ TEST(OverlayPeers, EveryOtherCompleteNodeSortedByCidr) {
   EXPECT_TRUE(overlay_peers(Json::object(), "self")["peers"].empty());
 }
 
-TEST(OverlayConflist, BridgeOnThePodCidrWithoutMasqueradeInsideTheCluster) {
+TEST(OverlayConflist, BridgeOnThePodCidrLeasesInTheNodesDirNoPerPodMasquerade) {
   OverlayOptions o;
   o.cluster_cidr = "10.246.0.0/16";
+  o.cni_data_dir = "/var/lib/skiff-cluster/c/n2/cni-data";
   Json c = overlay_conflist(o, "10.246.3.0/24", 1420);
   const Json& p = c["plugins"][0];
   EXPECT_EQ(p["type"], "skiff-bridge");
   EXPECT_EQ(p["ipam"]["ranges"][0][0]["subnet"], "10.246.3.0/24");
-  EXPECT_EQ(p["ipMasqExclude"][0], "10.246.0.0/16");
+  // The node's own leases (--cni-data-dir), not host-local's default shared by every node.
+  EXPECT_EQ(p["ipam"]["dataDir"], "/var/lib/skiff-cluster/c/n2/cni-data");
+  // skiff-net's node-wide rule masquerades (up --cluster-cidr), not the bridge per pod.
+  EXPECT_EQ(p["ipMasq"], false);
+  EXPECT_FALSE(p.contains("ipMasqExclude"));
   EXPECT_EQ(p["mtu"], 1420);
   EXPECT_FALSE(overlay_conflist(o, "10.246.3.0/24", 0)["plugins"][0].contains("mtu"));
+  o.cni_data_dir.clear();
+  EXPECT_FALSE(overlay_conflist(o, "10.246.3.0/24", 0)["plugins"][0]["ipam"].contains("dataDir"));
 }
 
 }  // namespace
