@@ -177,6 +177,18 @@ cidr1=$(kc get node "$(cl_node 1)" -o jsonpath='{.spec.podCIDR}')
 python3 -c 'import ipaddress,sys; sys.exit(ipaddress.ip_address(sys.argv[1]) not in ipaddress.ip_network(sys.argv[2]))' \
   "${ip_of[$a]}" "$cidr1" && pass "$a's IP ${ip_of[$a]} is from node 1's pod CIDR $cidr1" ||
   fail "pod IP ${ip_of[$a]} not in $cidr1"
+# The node's pods' network: leases in its own --cni-data-dir (not the host's shared
+# /var/lib/cni/networks), no per-pod ipMasq; skiff-net masquerades the pod CIDR, one rule.
+leases1="$c/n1/cni-data/skiff"
+[[ -e "$leases1/${ip_of[$a]}" ]] &&
+  jq -e --arg d "$c/n1/cni-data" '.plugins[0] | .ipam.dataDir == $d and .ipMasq == false' \
+    "$c/n1/net.d/10-skiff.conflist" >/dev/null &&
+  pass "node 1's leases are in its --cni-data-dir ($leases1), its bridge has no ipMasq" ||
+  fail "node 1's CNI network: $(cat "$c/n1/net.d/10-skiff.conflist"); leases: $(ls "$leases1" 2>&1)"
+masq=$(cl_innode 1 nft list ruleset 2>&1 | grep masquerade)
+[[ "$(wc -l <<<"$masq")" == 1 && "$masq" == *"ip saddr $cidr1 ip daddr != { $cluster_cidr, 224.0.0.0/4 } masquerade"* ]] &&
+  pass "node 1: one node-wide masquerade rule for $cidr1 beyond $cluster_cidr" ||
+  fail "node 1's masquerade rules: $masq"
 
 # --- across nodes over WireGuard: ICMP and TCP ---
 for p in "$b" "$c3"; do
@@ -240,6 +252,8 @@ took=$((SECONDS - start))
 gone_from() { ! cl_pod "$1" ls -o json | jq -e --arg p "$2" 'map(.name) | index($p)' >/dev/null; }
 cl_wait 10 gone_from 1 "$a" && [[ -z "$(ls -d "$c/n1/log/default_${a}_"* 2>/dev/null)" ]] &&
   pass "nothing of $a left on node 1" || fail "node 1 still has $a: $(cl_pod 1 ls)"
+cl_wait 10 test ! -e "$leases1/${ip_of[$a]}" && pass "$a's lease ${ip_of[$a]} freed (CNI DEL)" ||
+  fail "$a's lease left: $(ls "$leases1")"
 
 # --- a pod deleted while its kubelet is down: removed when it comes back ---
 kill -9 "$(kubelet_pid 2)"
@@ -303,7 +317,8 @@ procs=$(ps -eo stat=,args= | awk -v d="$c" '$1 !~ /^Z/ && index($0, d)' | grep -
 [[ -n $procs ]] && left+=" processes: $procs"
 ls -d /sys/fs/cgroup/*/"$cg" >/dev/null 2>&1 && left+=" cgroups"
 [[ -e $c ]] && left+=" $c"
-[[ -z $left ]] && pass "down.sh left no netns, link, mount, process, cgroup or state" ||
+ls /var/lib/cni/networks/*/ 2>/dev/null | grep -q "^10\.$((net + 1))\." && left+=" leases in /var/lib/cni/networks"
+[[ -z $left ]] && pass "down.sh left no netns, link, mount, process, cgroup, state or lease" ||
   fail "down.sh left:$left"
 out=$("${down[@]}" 2>&1) && pass "down.sh again: nothing to do ($out)" || fail "down.sh again: $out"
 
