@@ -240,28 +240,7 @@ Result<int> cmd_run(Globals& g, const std::string& file, bool wait, bool detach,
   std::string shim = find_helper_binary("skiff-shim", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-shim"));
   if (shim.empty()) return error("skiff-shim not found next to skiff-pod");
 
-  PodRecord rec;
-  rec.uid = m.pod.uid;
-  rec.name = m.pod.name;
-  rec.namespace_ = m.pod.namespace_;
-  rec.manifest_text = text;
-  rec.manifest_name = file == "-" ? "stdin" : file;
-  rec.node = g.node;
-  std::string dir = g.node.pod_dir(rec.uid);
-  TRY(mkdir_p(g.node.state_root, 0700));
-  if (::mkdir(dir.c_str(), 0700) < 0) return errno_error("create ", quote(dir));
-  auto cleanup = [&] {
-    (void)remove_tree(dir);
-    (void)remove_tree(g.node.log_dir(rec.namespace_, rec.name, rec.uid));
-  };
-  if (auto saved = save_pod_record(dir, rec); !saved) {
-    cleanup();
-    return std::move(saved).error();
-  }
-  if (auto spawned = spawn_shim(shim, dir); !spawned) {
-    cleanup();
-    return spawned.error().wrap(cat("pod ", quote(rec.name)));
-  }
+  auto rec = TRY(create_pod(g.node, m, text, file == "-" ? "stdin" : file, shim));
   if (detach) {
     std::cout << "pod/" << rec.name << " started (uid " << rec.uid << ")\n";
     return 0;

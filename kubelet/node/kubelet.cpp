@@ -1,6 +1,7 @@
 #include "kubelet/node/kubelet.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -312,6 +313,24 @@ Result<void> run_kubelet(KubeletOptions o) {
   if (o.skiff_pod.empty())
     o.skiff_pod = find_helper_binary("skiff-pod", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-pod"));
   if (o.skiff_pod.empty()) return error("skiff-pod not found next to skiff-kubelet");
+  // The kubelet starts pods itself (PodSync::start_pod): the shim and the helpers skiff-pod would
+  // use are found as skiff-pod finds them, next to it or in the build tree.
+  auto next_to_skiff_pod = [&](const char* name, const std::string& build_path) {
+    std::string candidate = cat(o.skiff_pod.substr(0, o.skiff_pod.rfind('/') + 1), name);
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    return access(build_path.c_str(), X_OK) == 0 ? build_path : std::string();
+  };
+  std::string shim = next_to_skiff_pod("skiff-shim", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-shim"));
+  if (shim.empty()) return error("skiff-shim not found next to ", quote(o.skiff_pod));
+  NodeConfig pod_node = o.node;
+  if (pod_node.pause_binary.empty())
+    pod_node.pause_binary =
+        next_to_skiff_pod("skiff-pause", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-pause"));
+  if (pod_node.pull_binary.empty())
+    pod_node.pull_binary =
+        next_to_skiff_pod("skiff-pull", cat(SKIFF_BINARY_DIR, "/runtime/skiff-pull"));
+  if (pod_node.cni_bin_dirs.empty())
+    pod_node.cni_bin_dirs = default_cni_plugin_dirs(o.skiff_pod, SKIFF_BINARY_DIR);
   ClientConfig cc{kc.server, kc.ca_pem, false, kc.cert_pem, kc.key_pem, "", 30s};
   auto main_api = TRY(ApiClient::create(cc));
   auto lease_api = TRY(ApiClient::create(cc));
@@ -396,11 +415,11 @@ Result<void> run_kubelet(KubeletOptions o) {
     } while (stopper.sleep(o.status_check));
   });
   PodSyncOptions po;
-  po.node = o.node;
+  po.node = pod_node;
   po.skiff_pod = o.skiff_pod;
+  po.shim = shim;
   po.node_name = o.node_name;
   po.node_ip = o.node_ip;
-  po.manifest_dir = o.data_dir + "/manifests";
   po.allocatable = Allocatable::from_json(node_status(facts, api::now_rfc3339())["allocatable"]);
   po.config_refresh = o.config_refresh;
   po.static_pod_path = o.static_pod_path;

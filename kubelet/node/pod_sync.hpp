@@ -48,10 +48,12 @@
 namespace skiff::kubelet::node {
 
 struct PodSyncOptions {
-  NodeConfig node;        // the roots skiff-pod is given
+  // The roots (skiff-pod is given them; new pods' records hold them) with the helper binaries
+  // (pause, skiff-pull, CNI plugin directories) resolved as skiff-pod resolves them.
+  NodeConfig node;
   std::string skiff_pod;  // the skiff-pod binary
+  std::string shim;       // the skiff-shim binary: pods are started here, without skiff-pod
   std::string node_name, node_ip;
-  std::string manifest_dir;  // where manifests are staged for skiff-pod run
   std::chrono::milliseconds period{1000};
   // When set, no pod starts before it turns true (the overlay's pod network is not there yet).
   const std::atomic<bool>* network_ready = nullptr;

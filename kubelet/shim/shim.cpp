@@ -458,33 +458,56 @@ Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_d
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
   UniqueFd rd(p[0]), wr(p[1]);
+  // Everything the child needs is made before fork: the caller may be a multi-threaded daemon
+  // (the kubelet), whose other threads' locks a forked child must not depend on.
+  constexpr int kReadyFd = 3;  // as argv says
+  const char* argv[] = {"skiff-shim", "--pod-dir", pod_dir.c_str(),   "--ready-fd",
+                        "3",          "--adopt",   adopt ? "1" : "0", nullptr};
+  std::string exec_failed = "error: exec " + quote(shim_binary) + ": ";
+  int sealed_fd = sealed ? sealed->get() : -1;
   pid_t pid = fork();
   if (pid < 0) return errno_error("fork");
   if (pid == 0) {
+    // Nothing of the caller's survives into the shim but the ready pipe: no signal mask, no
+    // ignored signal (dispositions survive execve), no descriptor (a daemon's sockets without
+    // O_CLOEXEC would otherwise live on in every pod's shim), no session, no working directory.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig = 1; sig < NSIG; ++sig)
+      if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
     setsid();
     (void)!chdir("/");
     pid_t again = fork();
     if (again != 0) _exit(again < 0 ? 1 : 0);
-    int null = ::open("/dev/null", O_RDWR);
+    // The ready pipe goes to fd 3 (without O_CLOEXEC), the sealed binary to 4, stdio to
+    // /dev/null, nothing above: both are first moved above 10, out of the way of the targets.
+    int ready_hi = fcntl(wr.get(), F_DUPFD_CLOEXEC, 10);
+    int sealed_hi = sealed_fd >= 0 ? fcntl(sealed_fd, F_DUPFD_CLOEXEC, 10) : -1;
+    if (ready_hi < 0) _exit(1);
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
       dup2(null, 0);
       dup2(null, 1);
       dup2(null, 2);
     }
-    int ready = dup(wr.get());  // without O_CLOEXEC: the shim inherits it
-    std::string fd_arg = std::to_string(ready);
-    const char* argv[] = {"skiff-shim",   "--pod-dir", pod_dir.c_str(),   "--ready-fd",
-                          fd_arg.c_str(), "--adopt",   adopt ? "1" : "0", nullptr};
-    if (sealed)
-      syscall(SYS_execveat, sealed->get(), "", const_cast<char**>(argv), environ, AT_EMPTY_PATH);
+    dup2(ready_hi, kReadyFd);
+    constexpr int kSealedFd = kReadyFd + 1;
+    if (sealed_hi >= 0 && dup3(sealed_hi, kSealedFd, O_CLOEXEC) < 0) sealed_hi = -1;
+    syscall(SYS_close_range, sealed_hi >= 0 ? kSealedFd + 1 : kSealedFd, ~0U, 0);
+    if (sealed_hi >= 0)
+      syscall(SYS_execveat, kSealedFd, "", const_cast<char**>(argv), environ, AT_EMPTY_PATH);
     execv(shim_binary.c_str(), const_cast<char**>(argv));
-    std::string msg = "error: " + errno_error("exec ", quote(shim_binary)).what() + "\n";
-    (void)!::write(ready, msg.data(), msg.size());
+    int e = errno;
+    (void)!::write(kReadyFd, exec_failed.data(), exec_failed.size());
+    const char* why = strerror(e);  // no allocation: the static table
+    (void)!::write(kReadyFd, why, strlen(why));
     _exit(127);
   }
   wr.reset();
   int status;
-  waitpid(pid, &status, 0);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   std::string answer;
   char buf[4096];
   ssize_t n;
@@ -494,6 +517,33 @@ Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_d
   if (a == "ok") return ok();
   if (a.starts_with("error: ")) return Error(std::string(a.substr(7)));
   return error("the shim exited without reporting (see ", quote(pod_dir + "/shim.log"), ")");
+}
+
+Result<PodRecord> create_pod(const NodeConfig& node, const Manifest& m, const std::string& text,
+                             const std::string& source, const std::string& shim_binary) {
+  PodRecord rec;
+  rec.uid = m.pod.uid;
+  rec.name = m.pod.name;
+  rec.namespace_ = m.pod.namespace_;
+  rec.manifest_text = text;
+  rec.manifest_name = source;
+  rec.node = node;
+  std::string dir = node.pod_dir(rec.uid);
+  TRY(mkdir_p(node.state_root, 0700));
+  if (::mkdir(dir.c_str(), 0700) < 0) return errno_error("create ", quote(dir));
+  auto cleanup = [&] {
+    (void)remove_tree(dir);
+    (void)remove_tree(node.log_dir(rec.namespace_, rec.name, rec.uid));
+  };
+  if (auto saved = save_pod_record(dir, rec); !saved) {
+    cleanup();
+    return std::move(saved).error();
+  }
+  if (auto spawned = spawn_shim(shim_binary, dir); !spawned) {
+    cleanup();
+    return spawned.error().wrap(cat("pod ", quote(rec.name)));
+  }
+  return rec;
 }
 
 }  // namespace skiff::kubelet

@@ -28,6 +28,7 @@
 #include "common/error.hpp"
 #include "common/json_util.hpp"
 #include "common/unique_fd.hpp"
+#include "kubelet/shim/pod_record.hpp"
 
 namespace skiff::kubelet {
 
@@ -57,7 +58,15 @@ Result<ShimAttach> shim_attach(const std::string& socket_path, const std::string
 
 // Starts a shim for the pod in `pod_dir`, detached from the caller (setsid, double fork, stdio on
 // /dev/null), and waits until it reports the sandbox ready or fails (its message returned).
+// Only fd 3 (the ready pipe) is inherited; signal mask and dispositions are reset.
 Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir,
                         bool adopt = false);
+
+// A new pod on the node's roots: its state directory and record (pod.json) from the manifest
+// (`text`, named `source` in messages), then its shim (spawn_shim); returns once the sandbox is up.
+// A failure removes the directory and the pod's logs. `skiff-pod run` and the kubelet (in-process:
+// no skiff-pod exec per pod) both start pods here.
+Result<PodRecord> create_pod(const NodeConfig& node, const Manifest& m, const std::string& text,
+                             const std::string& source, const std::string& shim_binary);
 
 }  // namespace skiff::kubelet

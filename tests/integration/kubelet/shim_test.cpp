@@ -6,12 +6,15 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <thread>
 
+#include "kubelet/shim/shim.hpp"
 #include "tests/integration/kubelet/pod_fixture.hpp"
 
 namespace skiff::test {
@@ -121,6 +124,73 @@ spec:
   ASSERT_EQ(pod({"stop", "adopt", "-t", "1"}).exit_code, 0);
   ASSERT_EQ(pod({"rm", "adopt"}).exit_code, 0);
   EXPECT_EQ(sh("pgrep -f '[w]hile true; do echo'").out, "");
+  expect_nothing_left();
+}
+
+// The kubelet starts pods in its own process (create_pod, no skiff-pod exec): the shim forked
+// from a daemon must inherit none of its descriptors (Asio's sockets lack O_CLOEXEC: a kubelet
+// socket kept by every shim would outlive the kubelet), its signal mask or its ignored signals —
+// nor may the pod's containers.
+TEST_F(ShimTest, ShimStartedInProcessInheritsNoFdsMaskOrIgnoredSignals) {
+  const std::string text = R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: inherit}
+spec:
+  containers:
+  - {name: c, image: busybox:1.35, command: [sh, -c, 'sleep 1000 & wait']}
+)Y";
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);  // without SOCK_CLOEXEC
+  struct stat st {};
+  ASSERT_EQ(::fstat(sv[0], &st), 0);
+  const std::string ours = cat("socket:[", st.st_ino, "]");
+  sigset_t usr1, saved;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &usr1, &saved), 0);
+  auto old_usr2 = ::signal(SIGUSR2, SIG_IGN);
+
+  auto m = kubelet::parse_manifest(text, "inherit.yaml");
+  ASSERT_TRUE(m) << m.error().what();
+  kubelet::NodeConfig n;
+  n.state_root = dir_ / "state";
+  n.run_root = dir_ / "run";
+  n.log_root = dir_ / "logs";
+  n.image_root = *shared_ / "images";
+  n.snapshot_root = *shared_ / "snapshots";
+  n.cni_conf_dir = dir_ / "net.d";
+  n.cni_cache_dir = dir_ / "cni-cache";
+  n.cni_bin_dirs = {binary("cni")};
+  n.pause_binary = binary("kubelet/skiff-pause");
+  n.pull_binary = binary("runtime/skiff-pull");
+  auto rec = kubelet::create_pod(n, *m, text, "inherit.yaml", binary("kubelet/skiff-shim"));
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  ::signal(SIGUSR2, old_usr2);
+  ::close(sv[0]);
+  ::close(sv[1]);
+  ASSERT_TRUE(rec) << rec.error().what();
+  ASSERT_TRUE(
+      wait_until([&] { return container(status("inherit"), "c")["state"].contains("running"); }));
+
+  std::string shim = shim_pid();
+  ASSERT_FALSE(shim.empty());
+  EXPECT_TRUE(runs_sealed(shim));
+  std::string sleeper = std::string(trim(sh("pgrep -xf 'sleep 1000' | head -1").out));
+  ASSERT_FALSE(sleeper.empty());
+  for (const auto& pid : {shim, sleeper}) {
+    std::string fds = sh(cat("ls -l /proc/", pid, "/fd")).out;
+    EXPECT_EQ(fds.find(ours), std::string::npos) << pid << " holds our socket:\n" << fds;
+    // SigBlk/SigIgn are hex masks, bit N-1 for signal N.
+    for (auto [field, sig] : {std::pair{"SigBlk", SIGUSR1}, std::pair{"SigIgn", SIGUSR2}}) {
+      std::string mask(trim(sh(cat("sed -n 's/^", field, ":\\s*//p' /proc/", pid, "/status")).out));
+      ASSERT_FALSE(mask.empty()) << pid;
+      EXPECT_EQ(std::stoull(mask, nullptr, 16) & (1ull << (sig - 1)), 0u)
+          << pid << " " << field << " " << mask;
+    }
+  }
+
+  ASSERT_EQ(pod({"stop", "inherit", "-t", "1"}).exit_code, 0);
+  ASSERT_EQ(pod({"rm", "inherit"}).exit_code, 0);
   expect_nothing_left();
 }
 
