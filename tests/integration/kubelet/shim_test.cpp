@@ -130,7 +130,7 @@ spec:
 // The kubelet starts pods in its own process (create_pod, no skiff-pod exec): the shim forked
 // from a daemon must inherit none of its descriptors (Asio's sockets lack O_CLOEXEC: a kubelet
 // socket kept by every shim would outlive the kubelet), its signal mask or its ignored signals —
-// nor may the pod's containers.
+// nor may the pod's containers, which also start with the SIGPIPE the shim ignores at default.
 TEST_F(ShimTest, ShimStartedInProcessInheritsNoFdsMaskOrIgnoredSignals) {
   const std::string text = R"Y(apiVersion: v1
 kind: Pod
@@ -188,6 +188,10 @@ spec:
           << pid << " " << field << " " << mask;
     }
   }
+  // The shim ignores SIGPIPE; its containers must not (`yes | head` would never end).
+  std::string ign(trim(sh(cat("sed -n 's/^SigIgn:\\s*//p' /proc/", sleeper, "/status")).out));
+  ASSERT_FALSE(ign.empty());
+  EXPECT_EQ(std::stoull(ign, nullptr, 16) & (1ull << (SIGPIPE - 1)), 0u) << "SigIgn " << ign;
 
   ASSERT_EQ(pod({"stop", "inherit", "-t", "1"}).exit_code, 0);
   ASSERT_EQ(pod({"rm", "inherit"}).exit_code, 0);
