@@ -42,6 +42,32 @@ TEST(Digest, Sha256KnownVectorsAndStreaming) {
   EXPECT_EQ(h->finish(), *sha256_of(""));  // starts over after finish
 }
 
+// The portable SHA-256 that sha256_of uses for data in memory: FIPS 180-4's vectors, and the same
+// digest as libcrypto's (Sha256) at every length across the one- and two-block padding edges and
+// for larger inputs.
+TEST(Digest, InMemorySha256MatchesLibcrypto) {
+  EXPECT_EQ(sha256_in_memory("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq").hex,
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(sha256_in_memory(std::string(1000000, 'a')).hex,
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  auto h = Sha256::create();
+  ASSERT_TRUE(h) << h.error().what();
+  std::string data;
+  uint32_t x = 12345;
+  for (size_t n = 0; n <= 300; ++n) {
+    h->update(data);
+    ASSERT_EQ(sha256_in_memory(data), h->finish()) << n << " bytes";
+    x = x * 1103515245 + 12345;
+    data.push_back(static_cast<char>(x >> 16));
+  }
+  data.resize(kSha256InMemoryMax + 1, 'x');
+  h->update(data);
+  EXPECT_EQ(*sha256_of(data), h->finish());  // beyond the limit: libcrypto
+  data.resize(kSha256InMemoryMax);
+  h->update(data);
+  EXPECT_EQ(*sha256_of(data), h->finish());
+}
+
 TEST(Digest, ChainIdsFollowTheImageSpec) {
   auto ids = chain_ids({*parse_digest(kA), *parse_digest(kB), *parse_digest(kC)});
   ASSERT_TRUE(ids);
