@@ -244,6 +244,13 @@ else
   fail "after the kubelet restart: $before -> $after (shims $shims)"
 fi
 
+# The restarted kubelet ran `skiff-net up --cluster-cidr` again: still one masquerade rule.
+overlay_ups() { grep -c "overlay: skiffwg0 up for" "$c/n1/kubelet.log"; }
+cl_wait 20 test "$(overlay_ups)" -ge 2 &&
+  [[ "$(cl_innode 1 nft list ruleset 2>&1 | grep -c masquerade)" == 1 ]] &&
+  pass "node 1's overlay up again after the restart: still one masquerade rule" ||
+  fail "after the restart ($(overlay_ups) overlay ups): $(cl_innode 1 nft list ruleset 2>&1 | grep masquerade)"
+
 # --- kubectl delete pod: graceful, nothing left on the node ---
 start=$SECONDS
 kc delete pod "$a" --wait=true >/dev/null || fail "kubectl delete pod $a"
