@@ -1,13 +1,16 @@
 #include "kubelet/node/pod_sync.hpp"
 
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 
 #include "api/meta.hpp"
 #include "common/base64.hpp"
@@ -155,6 +158,25 @@ void PodSync::wake() {
 }
 
 void PodSync::run(const std::atomic<bool>& stop) {
+  checkpoints_.reset(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!checkpoints_) log::warn(errno_error("inotify_init1").what(), ": pod statuses polled only");
+  std::thread watcher;
+  if (checkpoints_)
+    watcher = std::thread([this, &stop] {
+      alignas(struct inotify_event) char buf[4096];
+      while (!stop) {
+        struct pollfd p = {checkpoints_.get(), POLLIN, 0};
+        if (::poll(&p, 1, 500) <= 0) continue;
+        ssize_t n = ::read(checkpoints_.get(), buf, sizeof buf);
+        bool changed = false;
+        for (ssize_t at = 0; n > 0 && at + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+          auto* ev = reinterpret_cast<const struct inotify_event*>(buf + at);
+          changed |= ev->len > 0 && std::strcmp(ev->name, "status.json") == 0;
+          at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+        }
+        if (changed) wake();
+      }
+    });
   while (!stop) {
     {
       std::unique_lock lock(mu_);
@@ -167,6 +189,7 @@ void PodSync::run(const std::atomic<bool>& stop) {
     if (stop) break;
     sync_once();
   }
+  if (watcher.joinable()) watcher.join();
 }
 
 Json PodSync::pod_list() {
@@ -513,6 +536,21 @@ const std::map<std::string, PodSync::CachedRecord>& PodSync::local_records() {
     closedir(d);
   }
   records_ = std::move(next);
+  if (checkpoints_) {
+    for (auto it = watches_.begin(); it != watches_.end();)
+      if (!records_.count(it->first)) {
+        (void)inotify_rm_watch(checkpoints_.get(), it->second);  // EINVAL once the dir is gone
+        it = watches_.erase(it);
+      } else {
+        ++it;
+      }
+    for (const auto& [uid, c] : records_)
+      if (!watches_.count(uid)) {
+        int wd = inotify_add_watch(checkpoints_.get(), cat(o_.node.state_root, '/', uid).c_str(),
+                                   IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+        if (wd >= 0) watches_[uid] = wd;
+      }
+  }
   return records_;
 }
 

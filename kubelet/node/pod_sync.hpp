@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "common/json_util.hpp"
+#include "common/unique_fd.hpp"
 #include "kubelet/engine/config.hpp"
 #include "kubelet/node/admission.hpp"
 #include "kubelet/node/api_client.hpp"
@@ -162,7 +163,11 @@ class PodSync {
   bool static_read_ = false;  // the manifests were read once (the file source is known)
   StaticPodReader static_reader_;
   std::map<std::string, CachedRecord> records_;  // sync thread only
-  std::map<std::string, Observed> observed_;     // uid -> status, sync thread only
+  // inotify on the pods' directories: a shim's new status.json (checkpoint) wakes a pass at once
+  // instead of at the next 100 ms poll. uid -> watch descriptor, sync thread only.
+  UniqueFd checkpoints_;
+  std::map<std::string, int> watches_;
+  std::map<std::string, Observed> observed_;  // uid -> status, sync thread only
   struct Worker {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
