@@ -180,6 +180,8 @@ spec:
   for (const auto& pid : {shim, sleeper}) {
     std::string fds = sh(cat("ls -l /proc/", pid, "/fd")).out;
     EXPECT_EQ(fds.find(ours), std::string::npos) << pid << " holds our socket:\n" << fds;
+    // Nor the sealed view of the shim's binary it was exec'd through.
+    EXPECT_EQ(fds.find("skiff-shim"), std::string::npos) << pid << ":\n" << fds;
     // SigBlk/SigIgn are hex masks, bit N-1 for signal N.
     for (auto [field, sig] : {std::pair{"SigBlk", SIGUSR1}, std::pair{"SigIgn", SIGUSR2}}) {
       std::string mask(trim(sh(cat("sed -n 's/^", field, ":\\s*//p' /proc/", pid, "/status")).out));
