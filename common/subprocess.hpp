@@ -32,7 +32,7 @@ struct SubprocessResult {
   std::string describe() const;  // "exit status 3", "killed by signal 9", "timed out"
 };
 
-// Forks, execs and waits. An error means it could not be started; a non-zero exit is a result.
+// Spawns (posix_spawn), waits. An error means it could not be started; a non-zero exit is a result.
 Result<SubprocessResult> run_subprocess(const SubprocessOptions& options);
 
 }  // namespace skiff
