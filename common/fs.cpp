@@ -77,6 +77,11 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, m
 
 Result<void> mkdir_p(const std::string& path, mode_t mode) {
   if (path.empty()) return ok();
+  // The leaf first: its parents nearly always exist (a pod start made ~180 mkdirs that walked
+  // from "/" down, EEXIST at every level of every cgroup hierarchy). Only a missing parent
+  // (ENOENT, or ENOTDIR: the walk names the component) makes the walk from the top.
+  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return ok();
+  if (errno != ENOENT && errno != ENOTDIR) return errno_error("mkdir ", quote(path));
   std::string cur;
   for (const auto& part : split(path, '/', true)) {
     cur += (cur.empty() && path[0] != '/') ? part : "/" + part;

@@ -252,6 +252,7 @@ Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, con
   image::BundleOptions o;
   o.image = c.image;
   o.dir = dir;
+  o.durable_spec = false;  // rewritten below (not durably either: the bundle is remade per start)
   // With a command, Cmd is dropped and the args are rewritten below; an image with no
   // Entrypoint/Cmd must still produce a spec.
   if (!c.command.empty())

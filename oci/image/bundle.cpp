@@ -122,7 +122,7 @@ Result<BundleInfo> create_bundle(const Store& store, Snapshotter& snapshots,
   auto rootfs_fd = TRY(open_dir(rootfs));
   Json spec = TRY_CTX(runtime_spec_for_image(image.config, rootfs_fd.get(), o.spec), "image ",
                       quote(image.name));
-  TRY(write_file_atomic(info.dir + "/config.json", spec.dump(2) + "\n", 0644));
+  TRY(write_file_atomic(info.dir + "/config.json", spec.dump(2) + "\n", 0644, o.durable_spec));
   Json meta = {
       {"image", info.image},   {"id", info.id.str()},       {"manifest", info.manifest.str()},
       {"rootfs", info.rootfs}, {"snapshot", info.snapshot}, {"snapshotRoot", snapshots.root()}};

@@ -26,6 +26,9 @@ struct BundleOptions {
   Platform platform = host_platform();
   RootfsMode rootfs = RootfsMode::kAuto;
   BundleSpecOptions spec;
+  // config.json written durably (fsync). The kubelet rewrites it at once with the container's
+  // settings, so its first copy need not reach the disk.
+  bool durable_spec = true;
 };
 
 struct BundleInfo {

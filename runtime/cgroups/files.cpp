@@ -131,17 +131,36 @@ Result<std::vector<pid_t>> read_procs_recursive(const std::string& dir) {
 
 Result<void> make_cgroup_dirs(const std::string& base, const std::string& relative,
                               std::vector<std::string>& created) {
+  auto parts = split(relative, '/', true);
+  auto is_dir = [](const std::string& path) -> Result<void> {
+    struct stat st;
+    if (::stat(path.c_str(), &st) < 0) return errno_error("stat ", quote(path));
+    if (!S_ISDIR(st.st_mode)) return error("mkdir ", quote(path), ": exists and is not a directory");
+    return ok();
+  };
+  // The leaf first: a container's cgroup is made below its pod's, which exists (per pod start,
+  // ~30 of these walked every hierarchy from its mount point down, mkdir and stat at each level).
+  // A missing parent (ENOENT; ENOTDIR: the walk names the component) makes the walk from the top,
+  // which records what it created.
+  if (!parts.empty()) {
+    std::string leaf = base;
+    for (const auto& part : parts) leaf = path_join(leaf, part);
+    if (::mkdir(leaf.c_str(), 0755) == 0) {
+      created.push_back(leaf);
+      return ok();
+    }
+    if (errno == EEXIST) return is_dir(leaf);
+    if (errno != ENOENT && errno != ENOTDIR) return errno_error("mkdir ", quote(leaf));
+  }
   std::string cur = base;
-  for (const auto& part : split(relative, '/', true)) {
+  for (const auto& part : parts) {
     cur = path_join(cur, part);
     if (::mkdir(cur.c_str(), 0755) == 0) {
       created.push_back(cur);
       continue;
     }
     if (errno != EEXIST) return errno_error("mkdir ", quote(cur));
-    struct stat st;
-    if (::stat(cur.c_str(), &st) < 0) return errno_error("stat ", quote(cur));
-    if (!S_ISDIR(st.st_mode)) return error("mkdir ", quote(cur), ": exists and is not a directory");
+    TRY(is_dir(cur));
   }
   return ok();
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/cgroups/files.hpp"
 #include "runtime/cgroups/manager.hpp"
 #include "tests/support/test_util.hpp"
 
@@ -19,6 +20,29 @@ struct Case {
   const char* given;
   const char* resolved;
 };
+
+// make_cgroup_dirs tries the leaf first (its parents usually exist: a container's cgroup below its
+// pod's); what it created is recorded either way, for the clean-up of a failed create.
+TEST(MakeCgroupDirs, LeafFirstRecordsWhatItCreated) {
+  test::TempDir dir;
+  std::vector<std::string> created;
+  ASSERT_TRUE(make_cgroup_dirs(dir.path(), "kube/pod1/c-0", created).ok());
+  EXPECT_EQ(created, (std::vector<std::string>{dir / "kube", dir / "kube/pod1",
+                                               dir / "kube/pod1/c-0"}));
+  created.clear();
+  ASSERT_TRUE(make_cgroup_dirs(dir.path(), "kube/pod1/c-1", created).ok());
+  EXPECT_EQ(created, std::vector<std::string>{dir / "kube/pod1/c-1"});
+  created.clear();
+  ASSERT_TRUE(make_cgroup_dirs(dir.path(), "kube/pod1", created).ok());  // exists
+  EXPECT_TRUE(created.empty());
+  test::write_file(dir / "kube/pod1/file", "");
+  auto r = make_cgroup_dirs(dir.path(), "kube/pod1/file", created);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().what().find("not a directory"), std::string::npos) << r.error().what();
+  r = make_cgroup_dirs(dir.path(), "kube/pod1/file/x", created);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(created.empty());
+}
 
 TEST(CgroupsPath, ResolvesUnderTheHierarchyRoot) {
   const Case cases[] = {

@@ -34,6 +34,28 @@ TEST(WriteFileAtomic, ReplacesWholeAndLeavesNoTemp) {
   EXPECT_EQ(listing.out, "state.json\n");
 }
 
+// mkdir_p tries the leaf first and walks from the top only when a parent is missing.
+TEST(MkdirP, LeafFirstThenMissingParentsWithTheirMode) {
+  test::TempDir dir;
+  std::string deep = dir / "a/b/c";
+  ASSERT_TRUE(mkdir_p(deep, 0700).ok());
+  struct stat st {};
+  for (const std::string& p : {dir / "a", dir / "a/b", deep}) {
+    ASSERT_EQ(::stat(p.c_str(), &st), 0) << p;
+    EXPECT_TRUE(S_ISDIR(st.st_mode)) << p;
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << p;
+  }
+  EXPECT_TRUE(mkdir_p(deep).ok());  // exists
+  ASSERT_TRUE(mkdir_p(dir / "a/b/d").ok());  // the parent exists: the leaf alone
+  EXPECT_TRUE(path_exists(dir / "a/b/d"));
+  EXPECT_TRUE(mkdir_p("").ok());
+  test::write_file(dir / "file", "x");
+  auto r = mkdir_p(dir / "file/sub/leaf");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().what().find(dir / "file/sub"), std::string::npos) << r.error().what();
+  EXPECT_FALSE(path_exists(dir / "file/sub"));
+}
+
 TEST(ReadFile, MissingNamesPathAndReason) {
   auto r = read_file("/nonexistent/skiff/x");
   ASSERT_FALSE(r.ok());
