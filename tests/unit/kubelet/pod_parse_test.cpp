@@ -147,6 +147,70 @@ TEST(PodValidate, MissingImageAndEverythingElseAtOnce) {
   EXPECT_NE(e.find("spec.restartPolicy: unsupported value \"Sometimes\""), std::string::npos);
 }
 
+// The name checks (DNS-1123 labels and subdomains, env names, header tokens, the uid) at their
+// edges: each bad one named, none of the good ones.
+TEST(PodValidate, NameRulesAtTheirEdges) {
+  std::string l63(63, 'a'), l64(64, 'a');
+  Json pod = {
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata", {{"name", "web.a-1.b"}, {"uid", "Ab-09-z"}}},
+      {"spec",
+       {{"containers",
+         Json::array(
+             {{{"name", "a"},
+               {"image", "busybox"},
+               {"env", Json::array({{{"name", "_X.y-1"}, {"value", "1"}},
+                                    {{"name", "1X"}, {"value", "1"}},
+                                    {{"name", "A=B"}, {"value", "1"}}})},
+               {"readinessProbe",
+                {{"httpGet",
+                  {{"port", 80},
+                   {"path", "/"},
+                   {"httpHeaders", Json::array({{{"name", "X-Ok!#$%&'*+.^_`|~"}, {"value", "v"}},
+                                                {{"name", "X Bad"}, {"value", "v"}},
+                                                {{"name", ""}, {"value", "v"}}})}}}}}},
+              {{"name", "a-1"}, {"image", "busybox"}},
+              {{"name", l63}, {"image", "busybox"}},
+              {{"name", "-a"}, {"image", "busybox"}},
+              {{"name", "a-"}, {"image", "busybox"}},
+              {{"name", "A"}, {"image", "busybox"}},
+              {{"name", l64}, {"image", "busybox"}}})}}}};
+  auto m = parse_manifest(pod.dump(), "p.json");
+  ASSERT_FALSE(m.ok());
+  std::string e = m.error().what();
+  for (int i : {3, 4, 5, 6})
+    EXPECT_NE(e.find(cat("spec.containers[", i, "].name: ")), std::string::npos) << i << e;
+  for (int i : {0, 1, 2})
+    EXPECT_EQ(e.find(cat("spec.containers[", i, "].name: ")), std::string::npos) << i << e;
+  EXPECT_EQ(e.find("\"_X.y-1\" is not a valid"), std::string::npos) << e;
+  EXPECT_NE(e.find("\"1X\" is not a valid environment variable name"), std::string::npos) << e;
+  EXPECT_NE(e.find("\"A=B\" is not a valid environment variable name"), std::string::npos) << e;
+  EXPECT_EQ(e.find("httpHeaders[0]"), std::string::npos) << e;
+  EXPECT_NE(e.find("httpHeaders[1].name: \"X Bad\" is not a valid HTTP header name"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("httpHeaders[2].name"), std::string::npos) << e;
+  EXPECT_EQ(e.find("metadata."), std::string::npos) << e;
+
+  pod["spec"]["containers"] = Json::array({{{"name", "a"}, {"image", "busybox"}}});
+  EXPECT_TRUE(parse_manifest(pod.dump(), "p.json").ok());
+  for (const std::string& bad : {std::string("a_b"), std::string(65, 'a')}) {
+    pod["metadata"]["uid"] = bad;
+    auto r = parse_manifest(pod.dump(), "p.json");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().what().find("metadata.uid: "), std::string::npos) << r.error().what();
+  }
+  pod["metadata"]["uid"] = std::string(64, 'a');
+  pod["metadata"]["name"] = "web..a";
+  auto r = parse_manifest(pod.dump(), "p.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().what().find("metadata.uid"), std::string::npos) << r.error().what();
+  EXPECT_NE(r.error().what().find("metadata.name: \"web..a\" must be a DNS-1123 subdomain"),
+            std::string::npos)
+      << r.error().what();
+}
+
 TEST(PodValidate, ConflictingHostPortsAndDuplicatePorts) {
   auto m = parse_containers(
       "  - name: a\n    image: busybox\n    ports:\n    - {containerPort: 80, hostPort: 8080}\n"
