@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,6 +35,9 @@ int main(int argc, char** argv) {
     std::cerr << "usage: skiff-shim --pod-dir DIR [--ready-fd N] [--adopt 1] [--detach 1]\n";
     return 2;
   }
+  // Exec'd through /proc/self/fd/N by spawn_shim, the kernel named it "N": ps and pgrep want
+  // its name.
+  prctl(PR_SET_NAME, "skiff-shim");
   // Nothing inherited stays open but stdio and the ready pipe (spawn_shim's descriptor of the
   // sealed binary among them: exec'd through, no longer needed).
   syscall(SYS_close_range, std::max(o.ready_fd, 2) + 1, ~0U, 0);

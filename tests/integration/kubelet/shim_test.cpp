@@ -175,6 +175,8 @@ spec:
   std::string shim = shim_pid();
   ASSERT_FALSE(shim.empty());
   EXPECT_TRUE(runs_sealed(shim));
+  // Exec'd through /proc/self/fd/4, it names itself for ps and pgrep.
+  EXPECT_EQ(trim(sh(cat("cat /proc/", shim, "/comm")).out), "skiff-shim");
   std::string sleeper = std::string(trim(sh("pgrep -xf 'sleep 1000' | head -1").out));
   ASSERT_FALSE(sleeper.empty());
   for (const auto& pid : {shim, sleeper}) {
