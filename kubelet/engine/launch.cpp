@@ -77,19 +77,23 @@ Result<pid_t> launch_container(const runtime::GlobalOptions& g, const std::strin
   sigaction(SIGPIPE, &saved_pipe, nullptr);
   sigprocmask(SIG_SETMASK, &saved_mask, nullptr);
   restore();
-  if (listener) {
-    ::unlink(stdio.console_socket.c_str());
-    if (ran) {
+  if (listener) ::unlink(stdio.console_socket.c_str());
+  if (!ran) return std::move(ran).error();
+  // The container runs from here on: a failure below must not leave it behind (the caller only
+  // removes the bundle).
+  auto started = [&]() -> Result<pid_t> {
+    if (listener) {
       // The runtime connected and sent the master before the container started: both wait in
       // the socket.
       UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
       if (!conn) return errno_error("accept on the console socket");
       *stdio.console = TRY_CTX(runtime::linux::recv_fd_over(conn.get()), "the container's pty");
     }
-  }
-  if (!ran) return std::move(ran).error();
-  auto info = TRY(runtime::state(g, id));
-  return info.pid;
+    auto info = TRY(runtime::state(g, id));
+    return info.pid;
+  }();
+  if (!started) (void)runtime::remove(g, id, true);
+  return started;
 }
 
 }  // namespace skiff::kubelet
