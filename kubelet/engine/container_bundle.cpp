@@ -1,6 +1,7 @@
 #include "kubelet/engine/container_bundle.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "kubelet/engine/volumes.hpp"
 #include "oci/image/bundle.hpp"
 #include "oci/image/images.hpp"
+#include "oci/image/snapshots.hpp"
 #include "oci/runtime_spec.hpp"
 
 namespace skiff::kubelet {
@@ -286,10 +288,37 @@ Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, con
   return ok();
 }
 
+namespace {
+
+// Every layer of the container's image is unpacked already (and overlayfs is there): the bundle is
+// a mount and a few small files, nothing that needs an address space of its own. Unpacking
+// (libarchive, libcrypto, worker threads) is what the child keeps out of the long-lived shim.
+bool layers_unpacked(const NodeConfig& cfg, const Container& c) {
+  if (!image::overlay_available()) return false;
+  auto store = image::Store::open(cfg.image_root);
+  if (!store) return false;
+  auto img = image::resolve_image(*store, c.image, image::host_platform());
+  if (!img || img->manifest.layers.empty()) return false;
+  auto snapshots = image::Snapshotter::open(cfg.snapshot_root);
+  if (!snapshots) return false;
+  for (const auto& id : img->chain_ids)
+    if (!snapshots->has_layer(id)) return false;
+  return true;
+}
+
+}  // namespace
+
 Result<void> make_container_bundle_in_child(const NodeConfig& cfg, const Manifest& m,
                                             const Container& c, const Sandbox& s,
                                             const std::string& pod_dir, const std::string& dir,
                                             CreateFailure* failure) {
+  // In this process when nothing is to be unpacked (a fork, the child's copy-on-write faults and
+  // its exit were ~3 ms of CPU per container start); the parses' freed memory goes back at once.
+  if (layers_unpacked(cfg, c)) {
+    auto made = make_container_bundle(cfg, m, c, s, pod_dir, dir, failure);
+    malloc_trim(0);
+    return made;
+  }
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
   UniqueFd rd(p[0]), wr(p[1]);

@@ -38,9 +38,10 @@ Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, con
                                    const Sandbox& s, const std::string& pod_dir,
                                    const std::string& dir, CreateFailure* failure);
 
-// make_container_bundle in a forked child: the image code's libraries (libcrypto, libarchive,
-// loaded on first use) and unpacking threads never enter the long-lived caller — the shim, whose
-// memory is paid once per pod.
+// make_container_bundle in a forked child when a layer of the image must be unpacked: the image
+// code's libraries (libcrypto, libarchive, loaded on first use) and unpacking threads never enter
+// the long-lived caller — the shim, whose memory is paid once per pod. With every layer unpacked
+// already, in this process (no fork).
 Result<void> make_container_bundle_in_child(const NodeConfig& cfg, const Manifest& m,
                                             const Container& c, const Sandbox& s,
                                             const std::string& pod_dir, const std::string& dir,
