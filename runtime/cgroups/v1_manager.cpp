@@ -17,9 +17,16 @@ namespace {
 
 // A new cpuset cgroup starts with empty cpus and mems, and the kernel refuses tasks until both
 // are set: copy them down from the parent at every level we made (cgroup-v1/cpusets.rst).
-Result<void> init_cpuset(const std::vector<std::string>& new_dirs) {
-  for (const auto& dir : new_dirs) {
-    std::string parent = dir.substr(0, dir.find_last_of('/'));
+// A new cpuset cgroup starts with empty cpuset.cpus and cpuset.mems and takes no task until both
+// are set: every cgroup from the hierarchy's root down to `relative` gets its parent's where they
+// are empty — not only the ones this process made: another (a second kubelet starting at the same
+// time, a parallel create) may have made an ancestor and not filled it in yet, and a cgroup left
+// empty refuses every task below it for good (ENOSPC). Top down, so a parent is filled first.
+Result<void> init_cpuset(const std::string& mountpoint, const std::string& relative) {
+  std::string dir = mountpoint;
+  for (const auto& part : split(relative, '/', true)) {
+    std::string parent = dir;
+    dir = path_join(dir, part);
     for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
       auto own = TRY(read_trimmed(path_join(dir, file)));
       if (!own.empty()) continue;
@@ -68,16 +75,11 @@ Result<void> V1Manager::create() {
   std::vector<std::string> created;
   Defer undo([&] { remove_created_dirs(created); });
   for (const auto& h : hierarchies_) {
-    size_t first_new = created.size();
     auto made = make_cgroup_dirs(h.mountpoint, relative_, created);
     if (!made)
       return std::move(
           made.error().wrap(cat("create cgroup ", quote(relative_), " in ", quote(h.mountpoint))));
-    if (h.has("cpuset")) {
-      std::vector<std::string> new_dirs(created.begin() + static_cast<long>(first_new),
-                                        created.end());
-      TRY(init_cpuset(new_dirs));
-    }
+    if (h.has("cpuset")) TRY(init_cpuset(h.mountpoint, relative_));
   }
   undo.cancel();
   std::vector<std::string> leaves;

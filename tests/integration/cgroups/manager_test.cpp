@@ -304,6 +304,35 @@ TEST_F(CgroupsOnKernel, CpusetIsCopiedIntoEveryNewLevel) {
   EXPECT_TRUE(added.ok()) << added.error().what();
 }
 
+// A cpuset ancestor made by someone else and not filled in yet (two kubelets starting at once
+// raced here: the loser's pods all failed with ENOSPC for good) is filled in too.
+TEST_F(CgroupsOnKernel, CpusetFillsAnEmptyAncestorAnotherProcessMade) {
+  if (v2()) GTEST_SKIP() << "cgroup v2 cpusets inherit their parent's effective set";
+  auto hs = discover_hierarchies("/sys/fs/cgroup");
+  ASSERT_TRUE(hs.ok());
+  std::string mount;
+  for (const auto& h : *hs)
+    if (!h.cgroup2 && h.has("cpuset")) mount = h.mountpoint;
+  if (mount.empty()) GTEST_SKIP() << "no cpuset hierarchy";
+  std::string top = mount + "/" + top_, a = top + "/a";
+  ASSERT_EQ(::mkdir(top.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(a.c_str(), 0755), 0);
+  ASSERT_EQ(trim(test::read_file(a + "/cpuset.cpus")), "");  // as the kernel makes it
+  auto& m = make("a/b");
+  std::string root_cpus(trim(test::read_file(mount + "/cpuset.cpus")));
+  for (const auto& d : {top, a, dir_of("cpuset")})
+    EXPECT_EQ(trim(test::read_file(d + "/cpuset.cpus")), root_cpus) << d;
+  auto& c = child(testing::ticker);
+  auto added = m.add_process(c.pid());
+  EXPECT_TRUE(added.ok()) << added.error().what();
+  children_.clear();
+  EXPECT_TRUE(manager_->destroy().ok());
+  manager_.reset();
+  EXPECT_EQ(::rmdir(a.c_str()), 0);
+  EXPECT_EQ(::rmdir(top.c_str()), 0);
+  expect_nothing_left();
+}
+
 TEST_F(CgroupsOnKernel, ProcessesFreezeThawStats) {
   auto& m = make();
   auto& c = child(testing::ticker);
