@@ -1,7 +1,7 @@
 #pragma once
 // The pods the master assigns to this node, made real: each pod bound here gets one skiff-shim
-// (started by exec'ing `skiff-pod run --detach` with the pod and the ConfigMaps and Secrets it
-// uses, the code path `skiff pod run` takes — the kubelet itself never forks without exec) once
+// (started in this process by create_pod with the pod and the ConfigMaps and Secrets it uses, the
+// code path `skiff pod run` takes; the shim is posix_spawn'ed: the kubelet never forks) once
 // admission lets it (admission.hpp; else it is Failed with OutOfcpu, NodePorts, ...), its
 // status is PATCHed when the shim reports a change, a pod being deleted is stopped within its
 // grace period and then deleted for good (uid precondition), and local pods the API no longer
