@@ -49,12 +49,12 @@ class Sha256 {
   void* ctx_ = nullptr;  // EVP_MD_CTX
 };
 
-// The digest of `data` in one call: up to kSha256InMemoryMax bytes by sha256_in_memory (no
-// libcrypto: reading a manifest and config per container start need not load it), more by
-// libcrypto.
+// The digest of `data` in one call: up to kSha256InMemoryMax bytes by sha256_in_memory (reading a
+// manifest and config per container start need not load libcrypto.so), more by Sha256.
 Result<Digest> sha256_of(std::string_view data);
 inline constexpr size_t kSha256InMemoryMax = 1 << 20;
-// SHA-256 (FIPS 180-4) in portable code, for data in memory; the same digest as Sha256.
+// SHA-256 by OpenSSL's low-level SHA256_* functions, linked statically (no dlopen, no provider
+// set-up); the same digest as Sha256.
 Digest sha256_in_memory(std::string_view data);
 
 // The chain ID of a layer stack (image-spec config.md): ChainID(L0) = DiffID(L0),

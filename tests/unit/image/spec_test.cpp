@@ -45,7 +45,11 @@ TEST(Digest, Sha256KnownVectorsAndStreaming) {
 // The portable SHA-256 that sha256_of uses for data in memory: FIPS 180-4's vectors, and the same
 // digest as libcrypto's (Sha256) at every length across the one- and two-block padding edges and
 // for larger inputs.
+// OpenSSL's low-level SHA-256 (linked from libcrypto.a) against FIPS 180-4's examples and against
+// libcrypto.so's EVP for every length 0..300 and at the size limit.
 TEST(Digest, InMemorySha256MatchesLibcrypto) {
+  EXPECT_EQ(sha256_in_memory("abc").hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(sha256_in_memory("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq").hex,
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   EXPECT_EQ(sha256_in_memory(std::string(1000000, 'a')).hex,
