@@ -83,12 +83,12 @@ Json pause_spec(const Pod& pod, const std::string& hostname) {
   spec["linux"]["namespaces"] = ns;
   // /dev on a small tmpfs: the runtime's default devices and /dev symlinks (12 entries) were
   // made on the state root's disk (ext4 inodes allocated and freed per pod).
-  spec["mounts"] = Json::array(
-      {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-       {{"destination", "/dev"},
-        {"type", "tmpfs"},
-        {"source", "tmpfs"},
-        {"options", {"nosuid", "noexec", "strictatime", "mode=755", "size=64k"}}}});
+  spec["mounts"] =
+      Json::array({{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+                   {{"destination", "/dev"},
+                    {"type", "tmpfs"},
+                    {"source", "tmpfs"},
+                    {"options", {"nosuid", "noexec", "strictatime", "mode=755", "size=64k"}}}});
   spec["annotations"] = {{"io.kubernetes.cri.container-type", "sandbox"},
                          {"io.kubernetes.pod.name", pod.name},
                          {"io.kubernetes.pod.namespace", pod.namespace_},

@@ -135,7 +135,8 @@ Result<void> make_cgroup_dirs(const std::string& base, const std::string& relati
   auto is_dir = [](const std::string& path) -> Result<void> {
     struct stat st;
     if (::stat(path.c_str(), &st) < 0) return errno_error("stat ", quote(path));
-    if (!S_ISDIR(st.st_mode)) return error("mkdir ", quote(path), ": exists and is not a directory");
+    if (!S_ISDIR(st.st_mode))
+      return error("mkdir ", quote(path), ": exists and is not a directory");
     return ok();
   };
   // The leaf first: a container's cgroup is made below its pod's, which exists (per pod start,

@@ -27,8 +27,8 @@ TEST(MakeCgroupDirs, LeafFirstRecordsWhatItCreated) {
   test::TempDir dir;
   std::vector<std::string> created;
   ASSERT_TRUE(make_cgroup_dirs(dir.path(), "kube/pod1/c-0", created).ok());
-  EXPECT_EQ(created, (std::vector<std::string>{dir / "kube", dir / "kube/pod1",
-                                               dir / "kube/pod1/c-0"}));
+  EXPECT_EQ(created,
+            (std::vector<std::string>{dir / "kube", dir / "kube/pod1", dir / "kube/pod1/c-0"}));
   created.clear();
   ASSERT_TRUE(make_cgroup_dirs(dir.path(), "kube/pod1/c-1", created).ok());
   EXPECT_EQ(created, std::vector<std::string>{dir / "kube/pod1/c-1"});

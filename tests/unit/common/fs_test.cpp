@@ -45,7 +45,7 @@ TEST(MkdirP, LeafFirstThenMissingParentsWithTheirMode) {
     EXPECT_TRUE(S_ISDIR(st.st_mode)) << p;
     EXPECT_EQ(st.st_mode & 0777, 0700u) << p;
   }
-  EXPECT_TRUE(mkdir_p(deep).ok());  // exists
+  EXPECT_TRUE(mkdir_p(deep).ok());           // exists
   ASSERT_TRUE(mkdir_p(dir / "a/b/d").ok());  // the parent exists: the leaf alone
   EXPECT_TRUE(path_exists(dir / "a/b/d"));
   EXPECT_TRUE(mkdir_p("").ok());
