@@ -245,11 +245,14 @@ oci::Resources effective_resources(const oci::Linux& lx) {
   return r;
 }
 
-void reset_signals_in_child() {
+void reset_signals_in_child(bool default_dispositions) {
   sigset_t none;
   sigemptyset(&none);
-  // Only the mask: skiff installs no handlers, and dispositions the caller chose (SIG_IGN) pass
-  // on to the container as with runc.
+  // The mask; dispositions the caller chose (SIG_IGN) pass on to the container as with runc,
+  // unless it asks for the defaults (skiff installs no handlers: ignored ones are all there is).
+  if (default_dispositions)
+    for (int sig = 1; sig < NSIG; ++sig)
+      if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
@@ -369,7 +372,7 @@ Result<Created> create_container(const GlobalOptions& g, const CreateOptions& o,
   // Without clone3's CLONE_INTO_CGROUP the parent moves the child (the slow way).
   bool parent_moves = cgroup_join.cgroup2 && !placed;
   if (pid == 0) {
-    reset_signals_in_child();
+    reset_signals_in_child(o.default_signals);
     parent_sync.close();
     cgroup_join.cgroup2.reset();
     args.cgroup_tasks = &cgroup_join.tasks;

@@ -32,6 +32,10 @@ struct CreateOptions {
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;  // fds 3 .. 3+N-1 pass to the container (plus LISTEN_FDS, as runc)
+  // Every signal at its default action in the container, not the caller's ignored ones (which
+  // runc passes on, and so does skiff without this): for a caller that ignores SIGPIPE itself,
+  // like the pod shim, whose containers must start as containerd's do.
+  bool default_signals = false;
 };
 
 struct RunOptions : CreateOptions {

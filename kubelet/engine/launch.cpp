@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,6 +45,9 @@ Result<pid_t> launch_container(const runtime::GlobalOptions& g, const std::strin
   o.id = id;
   o.bundle = bundle;
   o.detach = true;
+  // The shim ignores SIGPIPE: its containers start with every signal at its default (`yes |
+  // head` ends), as containerd's do.
+  o.default_signals = true;
   UniqueFd listener;
   if (stdio.console) {
     auto l = runtime::linux::listen_unix(stdio.console_socket, 1);
@@ -56,26 +58,7 @@ Result<pid_t> launch_container(const runtime::GlobalOptions& g, const std::strin
     listener = std::move(*l);
     o.console_socket = stdio.console_socket;
   }
-  // The shim ignores SIGPIPE and the runtime passes dispositions on (as runc does): a container
-  // must start with SIGPIPE at its default (`yes | head` ends), as under containerd. Blocked
-  // meanwhile, so a write to a dead pipe in here fails with EPIPE instead of killing the shim;
-  // the signal then pending is taken before the mask is restored.
-  sigset_t pipe_only, saved_mask;
-  sigemptyset(&pipe_only);
-  sigaddset(&pipe_only, SIGPIPE);
-  sigprocmask(SIG_BLOCK, &pipe_only, &saved_mask);
-  struct sigaction dfl {
-  }, saved_pipe{};
-  dfl.sa_handler = SIG_DFL;
-  sigaction(SIGPIPE, &dfl, &saved_pipe);
   Result<int> ran = runtime::run(g, o);
-  sigset_t pending;
-  if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
-    struct timespec now {};
-    (void)sigtimedwait(&pipe_only, nullptr, &now);
-  }
-  sigaction(SIGPIPE, &saved_pipe, nullptr);
-  sigprocmask(SIG_SETMASK, &saved_mask, nullptr);
   restore();
   if (listener) ::unlink(stdio.console_socket.c_str());
   if (!ran) return std::move(ran).error();
