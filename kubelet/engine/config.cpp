@@ -76,13 +76,11 @@ Json default_conflist(const NodeConfig& c) {
   return {{"cniVersion", "1.0.0"}, {"name", kDefaultNetwork}, {"plugins", Json::array({bridge})}};
 }
 
-std::string find_helper_binary(const std::string& name, const std::string& build_path) {
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    std::string dir(self, static_cast<size_t>(n));
-    dir = dir.substr(0, dir.rfind('/'));
-    std::string candidate = cat(dir, '/', name);
+std::string find_helper_binary(const std::string& name, const std::string& build_path,
+                               const std::string& next_to) {
+  std::string beside = next_to.empty() ? self_exe_path() : next_to;
+  if (auto slash = beside.rfind('/'); slash != std::string::npos) {
+    std::string candidate = cat(beside.substr(0, slash), '/', name);
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   if (!build_path.empty() && access(build_path.c_str(), X_OK) == 0) return build_path;

@@ -67,9 +67,10 @@ inline constexpr const char* kDefaultNetwork = "skiff";
 // The conflist written when the configuration directory has none.
 Json default_conflist(const NodeConfig& c);
 
-// A sibling binary of the running one (same directory as /proc/self/exe), else the build tree's
-// `build_path`, else "" .
-std::string find_helper_binary(const std::string& name, const std::string& build_path);
+// A sibling binary of the running one (same directory as /proc/self/exe) or of `next_to` when
+// given, else the build tree's `build_path`, else "".
+std::string find_helper_binary(const std::string& name, const std::string& build_path,
+                               const std::string& next_to = "");
 
 // The CNI plugin directories when none are configured, in search order, for a process running
 // `self_exe`: its directory when skiff-bridge is there, <its directory>/../lib/cni (an installed

@@ -1,7 +1,6 @@
 #include "kubelet/node/kubelet.hpp"
 
 #include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -316,19 +315,15 @@ Result<void> run_kubelet(KubeletOptions o) {
   // The kubelet starts pods itself (PodSync::start_pod): the shim and the helpers skiff-pod would
   // use are found as skiff-pod finds them, next to it or in the build tree.
   auto next_to_skiff_pod = [&](const char* name, const std::string& build_path) {
-    std::string candidate = cat(o.skiff_pod.substr(0, o.skiff_pod.rfind('/') + 1), name);
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    return access(build_path.c_str(), X_OK) == 0 ? build_path : std::string();
+    return find_helper_binary(name, cat(SKIFF_BINARY_DIR, build_path), o.skiff_pod);
   };
-  std::string shim = next_to_skiff_pod("skiff-shim", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-shim"));
+  std::string shim = next_to_skiff_pod("skiff-shim", "/kubelet/skiff-shim");
   if (shim.empty()) return error("skiff-shim not found next to ", quote(o.skiff_pod));
   NodeConfig pod_node = o.node;
   if (pod_node.pause_binary.empty())
-    pod_node.pause_binary =
-        next_to_skiff_pod("skiff-pause", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-pause"));
+    pod_node.pause_binary = next_to_skiff_pod("skiff-pause", "/kubelet/skiff-pause");
   if (pod_node.pull_binary.empty())
-    pod_node.pull_binary =
-        next_to_skiff_pod("skiff-pull", cat(SKIFF_BINARY_DIR, "/runtime/skiff-pull"));
+    pod_node.pull_binary = next_to_skiff_pod("skiff-pull", "/runtime/skiff-pull");
   if (pod_node.cni_bin_dirs.empty())
     pod_node.cni_bin_dirs = default_cni_plugin_dirs(o.skiff_pod, SKIFF_BINARY_DIR);
   ClientConfig cc{kc.server, kc.ca_pem, false, kc.cert_pem, kc.key_pem, "", 30s};
