@@ -547,7 +547,7 @@ const std::map<std::string, PodSync::CachedRecord>& PodSync::local_records() {
     for (const auto& [uid, c] : records_)
       if (!watches_.count(uid)) {
         int wd = inotify_add_watch(checkpoints_.get(), cat(o_.node.state_root, '/', uid).c_str(),
-                                   IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+                                   IN_MOVED_TO | IN_ONLYDIR);  // status.json is renamed in
         if (wd >= 0) watches_[uid] = wd;
       }
   }

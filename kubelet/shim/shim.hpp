@@ -56,9 +56,10 @@ struct ShimAttach {
 Result<ShimAttach> shim_attach(const std::string& socket_path, const std::string& container,
                                bool stdin);
 
-// Starts a shim for the pod in `pod_dir`, detached from the caller (setsid, double fork, stdio on
-// /dev/null), and waits until it reports the sandbox ready or fails (its message returned).
-// Only fd 3 (the ready pipe) is inherited; signal mask and dispositions are reset.
+// Starts a shim for the pod in `pod_dir`, detached from the caller (posix_spawn into a new
+// session, stdio on /dev/null; the shim forks once more so it is not the caller's child), and
+// waits until it reports the sandbox ready or fails (its message returned). Only fd 3 (the ready
+// pipe) is inherited; signal mask and dispositions are reset.
 Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir,
                         bool adopt = false);
 

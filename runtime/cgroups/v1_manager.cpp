@@ -15,13 +15,12 @@
 namespace skiff::runtime::cgroups {
 namespace {
 
-// A new cpuset cgroup starts with empty cpus and mems, and the kernel refuses tasks until both
-// are set: copy them down from the parent at every level we made (cgroup-v1/cpusets.rst).
 // A new cpuset cgroup starts with empty cpuset.cpus and cpuset.mems and takes no task until both
 // are set: every cgroup from the hierarchy's root down to `relative` gets its parent's where they
 // are empty — not only the ones this process made: another (a second kubelet starting at the same
 // time, a parallel create) may have made an ancestor and not filled it in yet, and a cgroup left
-// empty refuses every task below it for good (ENOSPC). Top down, so a parent is filled first.
+// empty refuses every task below it for good (ENOSPC). Top down, so a parent is filled first
+// (cgroup-v1/cpusets.rst).
 Result<void> init_cpuset(const std::string& mountpoint, const std::string& relative) {
   std::string dir = mountpoint;
   for (const auto& part : split(relative, '/', true)) {
