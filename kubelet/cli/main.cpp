@@ -490,7 +490,7 @@ Result<void> stop_pod(const PodRecord& r, std::optional<int64_t> grace) {
     if (saved && saved->contains("sandbox"))
       sb = Sandbox::from_json((*saved)["sandbox"]);
     else
-      sb.pause_id = cat("pod-", r.uid, "-pause"), sb.bundle = r.node.pod_dir(r.uid) + "/sandbox";
+      sb.pause_id = cat("pod-", r.uid, "-pause"), sb.bundle = r.node.sandbox_bundle(r.uid);
     TRY_CTX(cleanup_pod_leftovers(r.node, m.pod, sb), "clean up after the shim of ", quote(r.name));
     // The pod's fd store (kubelet/engine/fd_store.hpp) outlived the shim: end it too.
     if (fd_store::connect(r.node.shim_run_dir(r.uid) + "/fds.sock")) fd_store::shutdown();

@@ -22,14 +22,15 @@ Result<void> cleanup_pod_leftovers(const NodeConfig& c, const Pod& pod, const Sa
       if (info.id.starts_with(prefix) && info.id != sandbox.pause_id)
         note(runtime::remove(g, info.id, true));
   }
-  std::string containers = c.pod_dir(pod.uid) + "/containers";
-  if (DIR* d = opendir(containers.c_str())) {
-    std::vector<std::string> dirs;
-    while (struct dirent* e = readdir(d))
-      if (e->d_name[0] != '.') dirs.push_back(cat(containers, '/', e->d_name));
-    closedir(d);
-    for (const auto& dir : dirs) note(remove_container_bundle(c, dir));
-  }
+  // The bundles, and where a shim before 2026-12 made them.
+  for (const auto& containers : {c.container_bundles(pod.uid), c.pod_dir(pod.uid) + "/containers"})
+    if (DIR* d = opendir(containers.c_str())) {
+      std::vector<std::string> dirs;
+      while (struct dirent* e = readdir(d))
+        if (e->d_name[0] != '.') dirs.push_back(cat(containers, '/', e->d_name));
+      closedir(d);
+      for (const auto& dir : dirs) note(remove_container_bundle(c, dir));
+    }
   if (!sandbox.pause_id.empty()) note(destroy_sandbox(c, pod, sandbox));
   note(cleanup_volumes(c.pod_dir(pod.uid)));
   if (first) return std::move(*first);

@@ -2,9 +2,10 @@
 // Where a node keeps its pods (every root configurable, so tests use temporary ones) and how the
 // engine finds the pieces it runs: the pause binary, the CNI network and plugins.
 //
-//   <state_root>/<uid>/        pod.json (the manifest), status.json (checkpoint), shim.log,
-//                              sandbox/ (the pause bundle), containers/<name>-<n>/ (bundles), etc/
-//   <run_root>/pods/<uid>/shim.sock   the shim's API
+//   <state_root>/<uid>/        pod.json (the manifest), status.json (checkpoint), shim.log, etc/
+//   <run_root>/pods/<uid>/     shim.sock (the shim's API), fds.sock (its fd store), sandbox/ (the
+//                              pause bundle), containers/<name>-<n>/ (bundles): remade at every
+//                              start, so kept where containerd keeps its bundles (/run, a tmpfs)
 //   <run_root>/runtime/        the runtime's container state (skiff's --root)
 //   <log_root>/<ns>_<name>_<uid>/<container>/<restart>.log   CRI-format logs
 
@@ -50,6 +51,12 @@ struct NodeConfig {
     return cat(run_root, "/pods/", uid, "/shim.sock");
   }
   std::string shim_run_dir(const std::string& uid) const { return cat(run_root, "/pods/", uid); }
+  std::string sandbox_bundle(const std::string& uid) const {
+    return shim_run_dir(uid) + "/sandbox";
+  }
+  std::string container_bundles(const std::string& uid) const {
+    return shim_run_dir(uid) + "/containers";
+  }
   std::string runtime_root() const { return run_root + "/runtime"; }
   std::string log_dir(const std::string& ns, const std::string& name,
                       const std::string& uid) const {

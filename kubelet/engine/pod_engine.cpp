@@ -100,7 +100,7 @@ PodEngine::~PodEngine() = default;
 Result<void> PodEngine::start() {
   start_time_ = now_rfc3339();
   TRY(mkdir_p(pod_dir_));
-  sandbox_ = TRY(create_sandbox(config_, manifest_.pod, pod_dir_));
+  sandbox_ = TRY(create_sandbox(config_, manifest_.pod));
   Result<void> r = write_pod_etc(manifest_.pod, sandbox_, pod_dir_);
   if (r) r = prepare_volumes(manifest_, pod_dir_);
   if (r && !manifest_.pod.spec.image_pull_secrets.empty()) {
@@ -131,7 +131,7 @@ void PodEngine::start_container(ContainerRun& r) {
   r.reason = "ContainerCreating";
   r.message.clear();
   r.id = cat("pod-", p.uid, '-', c.name, '-', r.restart_count);
-  r.bundle = cat(pod_dir_, "/containers/", c.name, '-', r.restart_count);
+  r.bundle = cat(config_.container_bundles(p.uid), '/', c.name, '-', r.restart_count);
   (void)remove_container_bundle(config_, r.bundle);
   auto g = runtime_options(config_);
   (void)runtime::remove(g, r.id, true);  // a leftover of a crashed shim
@@ -727,7 +727,8 @@ void PodEngine::teardown() {
     if (auto r = destroy_sandbox(config_, manifest_.pod, sandbox_); !r)
       log::warn("pod ", quote(manifest_.pod.name), ": tear down the sandbox: ", r.error().what());
   }
-  (void)remove_tree(pod_dir_ + "/containers");
+  (void)remove_tree(config_.container_bundles(manifest_.pod.uid));
+  (void)remove_tree(pod_dir_ + "/containers");  // where bundles were before 2026-12
   (void)remove_tree(pod_dir_ + "/etc");
   (void)remove_tree(pod_dir_ + "/probes");
   if (auto r = cleanup_volumes(pod_dir_); !r) log::warn("volumes: ", r.error().what());

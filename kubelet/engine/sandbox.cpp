@@ -131,7 +131,7 @@ Result<Json> load_or_write_network(const NodeConfig& c) {
   return list;
 }
 
-Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod, const std::string& pod_dir) {
+Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod) {
   Sandbox s;
   s.host_network = pod.spec.host_network;
   s.hostname = pod.spec.hostname.empty() ? pod.name.substr(0, 63) : pod.spec.hostname;
@@ -141,7 +141,7 @@ Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod, const std::s
     s.hostname = host;
   }
   s.pause_id = cat("pod-", pod.uid, "-pause");
-  s.bundle = pod_dir + "/sandbox";
+  s.bundle = c.sandbox_bundle(pod.uid);
   std::string pause = pause_binary(c);
   if (pause.empty())
     return error("skiff-pause not found (next to this binary or in the build tree)");

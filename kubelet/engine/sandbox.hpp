@@ -30,9 +30,9 @@ struct Sandbox {
   static Sandbox from_json(const Json& j);
 };
 
-// Creates the sandbox of `pod` under `pod_dir` — the pod cgroup, then the pause in it; on any
-// error everything made so far is undone.
-Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod, const std::string& pod_dir);
+// Creates the sandbox of `pod` — the pod cgroup, then the pause in it (its bundle in
+// c.sandbox_bundle); on any error everything made so far is undone.
+Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod);
 // Detaches the network, removes the pause container and the pod cgroup; every step is tried, the
 // first error is returned. The pause process is reaped by whoever is its parent (it is killed
 // here).

@@ -20,9 +20,10 @@
 # Layout: netns NAME-ul holds the underlay bridge ul0, the master (:6443) and a docker-registry
 # (:5000, plain HTTP, the nodes' kubelets run with --insecure-registry for it) with the busybox
 # fixture as 10.K.0.254:5000/busybox:1.35; this host reaches the underlay through veth NAME-h.
-# Node I: netns NAME-nI (eth0 10.K.0.I), mount namespace DIR/ns/nI, roots under DIR/nI, node name
-# NAME-nI. Every process runs in cgroup skiffc-NAME (v2; pods under skiffc-NAME/nI/pods in every
-# hierarchy), so down.sh finds them all. DIR/restart-master and DIR/nI/start-kubelet start the
+# Node I: netns NAME-nI (eth0 10.K.0.I), mount namespace DIR/ns/nI, roots under DIR/nI (DIR/nI/run
+# a tmpfs in the node's mount namespace, as a host's /run), node name NAME-nI. Every process runs
+# in cgroup skiffc-NAME (v2; pods under skiffc-NAME/nI/pods in every hierarchy), so down.sh finds
+# them all. DIR/restart-master and DIR/nI/start-kubelet start the
 # master / node I's kubelet again (`run`, the same flags) after a test stopped them.
 # Binaries: SKIFF_BUILD (default the build tree next to this script).
 # A failure tears down what was made and exits 1 naming the step.
@@ -168,15 +169,17 @@ for ((i = 1; i <= n; i++)); do
   run "route of $node" ip -n "$node" route add default via "$ul_prefix.254" dev eth0 onlink
   run "forwarding in $node" ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1
   # The node's own mount namespace: private propagation, no other namespaces' files, its own
-  # /run/wireguard (wireguard-go's sockets), kept by a bind mount of its nsfs file.
+  # /run/wireguard (wireguard-go's sockets) and a tmpfs for its run root (a node's /run: shim
+  # sockets, bundles, the runtime's state), kept by a bind mount of its nsfs file.
+  d="$dir/n$i"
+  run "roots of $node" mkdir -p "$d/run"
   run "mount namespace of $node" touch "$dir/ns/n$i"
   run "mount namespace of $node" unshare --mount="$dir/ns/n$i" --propagation private true
   run "/run/wireguard of $node" mkdir -p /run/wireguard
   run "mounts of $node" nsenter --mount="$dir/ns/n$i" sh -c '
     findmnt -rn -t nsfs -o TARGET | sort -r | while read -r m; do umount -l "$m"; done
-    mount -t tmpfs -o mode=0700 tmpfs /run/wireguard'
-  d="$dir/n$i"
-  run "roots of $node" mkdir -p "$d"
+    mount -t tmpfs -o mode=0700 tmpfs /run/wireguard
+    mount -t tmpfs -o mode=0755,size=256m tmpfs "$1"' sh "$d/run"
   roots=(--data-dir "$d/kubelet" --state-root "$d/state" --run-root "$d/run" --log-root "$d/log"
     --image-root "$d/images" --snapshot-root "$d/snapshots" --cni-conf-dir "$d/net.d"
     --cni-cache-dir "$d/cni-cache" --cni-data-dir "$d/cni-data" --cgroup-parent "/$cg/n$i/pods"
