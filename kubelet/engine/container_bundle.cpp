@@ -254,36 +254,26 @@ Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, con
   image::BundleOptions o;
   o.image = c.image;
   o.dir = dir;
-  o.durable_spec = false;  // rewritten below (not durably either: the bundle is remade per start)
+  o.durable_spec = false;  // the bundle is remade at every start
   // With a command, Cmd is dropped and the args are rewritten below; an image with no
   // Entrypoint/Cmd must still produce a spec.
   if (!c.command.empty())
     o.spec.args = c.command;
   else if (!c.args.empty())
     o.spec.args = c.args;
+  o.edit_spec = [&](Json& spec) -> Result<void> {
+    TRY(apply_container_settings(spec, m, c, s, pod_dir, failure));
+    // Beneath the pod cgroup, one per attempt (the bundle's name: <container>-<restart>).
+    if (!s.cgroup.empty())
+      spec["linux"]["cgroupsPath"] = cat(s.cgroup, '/', dir.substr(dir.rfind('/') + 1));
+    return ok();
+  };
   auto made = image::create_bundle(*store, *snapshots, o);
   if (!made) {
-    if (failure) *failure = {"CreateContainerError", made.error().what()};
+    // apply_container_settings names its own reasons (CreateContainerConfigError, …).
+    if (failure && failure->reason.empty())
+      *failure = {"CreateContainerError", made.error().what()};
     return std::move(made).error();
-  }
-  auto fail = [&](Error e) -> Error {
-    (void)image::remove_bundle(dir, cfg.snapshot_root);
-    return e;
-  };
-  std::string config_path = dir + "/config.json";
-  auto spec = read_json_file(config_path);
-  if (!spec) {
-    if (failure) *failure = {"CreateContainerError", spec.error().what()};
-    return fail(std::move(spec).error());
-  }
-  if (auto r = apply_container_settings(*spec, m, c, s, pod_dir, failure); !r)
-    return fail(std::move(r).error());
-  // Beneath the pod cgroup, one per attempt (the bundle's name: <container>-<restart>).
-  if (!s.cgroup.empty())
-    (*spec)["linux"]["cgroupsPath"] = cat(s.cgroup, '/', dir.substr(dir.rfind('/') + 1));
-  if (auto r = write_file_atomic(config_path, spec->dump(2), 0644, false); !r) {
-    if (failure) *failure = {"CreateContainerError", r.error().what()};
-    return fail(std::move(r).error());
   }
   return ok();
 }

@@ -122,6 +122,7 @@ Result<BundleInfo> create_bundle(const Store& store, Snapshotter& snapshots,
   auto rootfs_fd = TRY(open_dir(rootfs));
   Json spec = TRY_CTX(runtime_spec_for_image(image.config, rootfs_fd.get(), o.spec), "image ",
                       quote(image.name));
+  if (o.edit_spec) TRY(o.edit_spec(spec));
   TRY(write_file_atomic(info.dir + "/config.json", spec.dump(2) + "\n", 0644, o.durable_spec));
   Json meta = {
       {"image", info.image},   {"id", info.id.str()},       {"manifest", info.manifest.str()},

@@ -9,6 +9,7 @@
 //
 // so `skiff run --bundle DIR ID` runs the image.
 
+#include <functional>
 #include <string>
 
 #include "oci/image/bundle_spec.hpp"
@@ -26,9 +27,12 @@ struct BundleOptions {
   Platform platform = host_platform();
   RootfsMode rootfs = RootfsMode::kAuto;
   BundleSpecOptions spec;
-  // config.json written durably (fsync). The kubelet rewrites it at once with the container's
-  // settings, so its first copy need not reach the disk.
+  // config.json written durably (fsync). The kubelet's bundles are remade at every start, so
+  // theirs need not reach the disk.
   bool durable_spec = true;
+  // Called with the spec made from the image before config.json is written (the kubelet adds the
+  // container's settings: one write, no read back); an error undoes the bundle.
+  std::function<Result<void>(Json& spec)> edit_spec;
 };
 
 struct BundleInfo {

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/fs.hpp"
+#include "oci/image/bundle.hpp"
 #include "oci/image/snapshots.hpp"
 #include "tests/support/runtime_fixture.hpp"
 #include "tests/unit/image/image_test_util.hpp"
@@ -260,6 +261,46 @@ TEST_F(ImageCli, LsInspectRmPrune) {
   r = image({"image", "rm", "busybox:1"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("image `busybox:1` not found"), std::string::npos) << r.err;
+}
+
+// The kubelet's path: the spec edited before config.json is written (once); an edit that fails
+// undoes the bundle like any other error.
+TEST_F(ImageCli, EditSpecChangesConfigJsonOrUndoesTheBundle) {
+  ASSERT_EQ(image({"image", "import", layout_, "busybox"}).exit_code, 0);
+  auto store = Store::open(tmp_ / "images");
+  ASSERT_TRUE(store) << store.error().what();
+  auto snapshots = Snapshotter::open(tmp_ / "snapshots");
+  ASSERT_TRUE(snapshots) << snapshots.error().what();
+
+  BundleOptions o;
+  o.image = "busybox";
+  o.dir = bundle_dir("edited");
+  int calls = 0;
+  o.edit_spec = [&](Json& spec) -> Result<void> {
+    ++calls;
+    EXPECT_TRUE(spec["process"]["args"].is_array());  // made from the image already
+    spec["annotations"]["example.com/edited"] = "yes";
+    return ok();
+  };
+  auto made = create_bundle(*store, *snapshots, o);
+  ASSERT_TRUE(made) << made.error().what();
+  EXPECT_EQ(calls, 1);
+  auto spec = read_json_file(o.dir + "/config.json");
+  ASSERT_TRUE(spec) << spec.error().what();
+  EXPECT_EQ((*spec)["annotations"].value("example.com/edited", ""), "yes");
+  EXPECT_TRUE(is_mount_point(o.dir + "/rootfs"));
+
+  o.dir = tmp_ / "refused";
+  o.edit_spec = [](Json&) -> Result<void> { return error("the settings say no"); };
+  auto refused = create_bundle(*store, *snapshots, o);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().what().find("the settings say no"), std::string::npos);
+  EXPECT_FALSE(path_exists(o.dir));
+  // Only the first bundle's writable layer is left.
+  std::vector<std::string> active;
+  for (const auto& e : std::filesystem::directory_iterator(tmp_ / "snapshots/active"))
+    active.push_back(e.path().filename());
+  EXPECT_EQ(active, std::vector<std::string>{made->snapshot});
 }
 
 TEST_F(ImageCli, AFailedBundleLeavesNothing) {
