@@ -96,6 +96,48 @@ TEST(PodParse, JsonToo) {
   EXPECT_EQ(m->pod.spec.restart_policy, "Always");
 }
 
+// What the kubelet writes (and every shim reads at its start): "---" and one JSON object per
+// line, read by nlohmann instead of yaml-cpp; the same manifest as through YAML.
+TEST(PodParse, AStreamOfJsonObjectsReadsLikeItsYaml) {
+  auto docs = yaml_documents(kPod, "pod.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.error().what();
+  ASSERT_EQ(docs->size(), 3u);
+  std::string stream;
+  for (const auto& d : *docs) stream += "---\n" + d.dump() + "\n";
+  auto y = parse_manifest(kPod, "pod.yaml");
+  auto j = parse_manifest(stream, "pod.json");
+  ASSERT_TRUE(y.ok()) << y.error().what();
+  ASSERT_TRUE(j.ok()) << j.error().what();
+  EXPECT_EQ(j->pod.name, y->pod.name);
+  EXPECT_EQ(j->pod.labels, y->pod.labels);
+  EXPECT_EQ(j->pod.spec.restart_policy, y->pod.spec.restart_policy);
+  ASSERT_EQ(j->pod.spec.containers.size(), 1u);
+  const Container& jc = j->pod.spec.containers[0];
+  const Container& yc = y->pod.spec.containers[0];
+  EXPECT_EQ(jc.args, yc.args);
+  EXPECT_EQ(jc.image_pull_policy, yc.image_pull_policy);
+  EXPECT_EQ(jc.ports[0].container_port, 8080);
+  EXPECT_EQ(jc.env[0].value, "1");  // a string in both
+  EXPECT_EQ(*jc.security_context.run_as_user, 1000);
+  ASSERT_EQ(j->config_maps.size(), 1u);
+  ASSERT_EQ(j->secrets.size(), 1u);
+  EXPECT_EQ(j->secrets[0].data.at("token"), "s3cr3t");
+  EXPECT_EQ(*resolve_env(*j, jc.env[2]).value(), "s3cr3t");
+  EXPECT_TRUE(j->warnings.empty()) << j->warnings[0];
+
+  // A flow mapping that is YAML but not JSON still goes to yaml-cpp.
+  auto flow = parse_manifest(
+      "---\n{kind: Pod, apiVersion: v1, metadata: {name: f}, spec: {containers: [{name: c, "
+      "image: busybox}]}}\n",
+      "flow.yaml");
+  ASSERT_TRUE(flow.ok()) << flow.error().what();
+  EXPECT_EQ(flow->pod.name, "f");
+  // And a broken one is reported by it, with where.
+  auto broken = parse_manifest("---\n{\"kind\": \"Pod\",\n", "broken.json");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().what().find("broken.json"), std::string::npos) << broken.error().what();
+}
+
 TEST(PodParse, UnknownFieldsAreWarnings) {
   auto m = parse_manifest(
       "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n  containers:\n  - name: c\n"
