@@ -192,6 +192,25 @@ spec:
           << pid << " " << field << " " << mask;
     }
   }
+  // The shim's fd store, forked from it, keeps none of the shim's descriptors: beyond stdio only
+  // sockets (its listener, clients) and the container pipes it was handed.
+  std::string store(trim(sh(cat("pgrep -P ", shim, " -x skiff-fdstore")).out));
+  ASSERT_FALSE(store.empty());
+  std::string listing =
+      sh(cat("for f in /proc/", store, "/fd/*; do echo \"${f##*/} $(readlink $f)\"; done")).out;
+  int beyond_stdio = 0;
+  for (std::string_view line : split(listing, '\n')) {
+    if (line.empty()) continue;
+    auto sp = line.find(' ');
+    ASSERT_NE(sp, std::string_view::npos) << line;
+    if (std::stoi(std::string(line.substr(0, sp))) <= 2) continue;
+    ++beyond_stdio;
+    std::string_view target = line.substr(sp + 1);
+    EXPECT_TRUE(target.starts_with("socket:[") || target.starts_with("pipe:["))
+        << "the fd store holds " << line << "\n"
+        << listing;
+  }
+  EXPECT_GE(beyond_stdio, 1) << listing;  // its listener at least
   // The shim ignores SIGPIPE; its containers must not (`yes | head` would never end).
   std::string ign(trim(sh(cat("sed -n 's/^SigIgn:\\s*//p' /proc/", sleeper, "/status")).out));
   ASSERT_FALSE(ign.empty());
