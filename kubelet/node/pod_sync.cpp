@@ -567,8 +567,21 @@ Json PodSync::observe(const PodRecord& r, std::chrono::steady_clock::time_point 
   }
   if (!ask) return it->second.status;
   Observed o;
+  // A checkpoint new since the last look holds the status the shim has just written: no need
+  // to wake it for the same (3 checkpoints a pod start). The first look, the periodic one and a
+  // shim gone ask the shim (local_status: a dead shim's unfinished pod is Unknown).
+  bool taken = false;
+  if (it != observed_.end() && checkpoint && it->second.checkpoint != checkpoint)
+    if (auto j = parse_json(*checkpoint, "status.json");
+        j && j->is_object() && (*j)["status"].is_object() && !j->value("finished", false)) {
+      o.shim_pid = j->value("shimPid", 0);
+      if (o.shim_pid > 0 && (::kill(o.shim_pid, 0) == 0 || errno == EPERM)) {
+        o.status = (*j)["status"];
+        taken = true;
+      }
+    }
   o.checkpoint = std::move(checkpoint);  // read before asking: a later one is seen next pass
-  o.status = local_status(r, &o.shim_pid);
+  if (!taken) o.status = local_status(r, &o.shim_pid);
   o.asked = now;
   o.changed = it == observed_.end() || it->second.status != o.status ? now : it->second.changed;
   observed_[r.uid] = o;

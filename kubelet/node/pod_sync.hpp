@@ -122,12 +122,13 @@ class PodSync {
   // changed.
   const std::map<std::string, CachedRecord>& local_records();
   struct Observed {
-    std::optional<std::string> checkpoint;  // status.json's text when the shim was last asked
+    std::optional<std::string> checkpoint;  // status.json's text when last read
     Json status;
-    pid_t shim_pid = 0;  // from the shim's answer (0: the status came from the checkpoint)
+    pid_t shim_pid = 0;  // the live shim's (0: the status came from a dead shim's checkpoint)
     std::chrono::steady_clock::time_point asked, changed;
   };
-  // The pod's status: the shim's answer when its state may have changed, else the last one.
+  // The pod's status: a new checkpoint's (the shim writes one at every change), the shim's answer
+  // at the first look and every period (or when the shim died), else the last one.
   Json observe(const PodRecord& r, std::chrono::steady_clock::time_point now);
   // The configMap and secret volumes of `pods` (running here) rewritten where their object
   // changed.
