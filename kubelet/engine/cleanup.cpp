@@ -22,7 +22,7 @@ Result<void> cleanup_pod_leftovers(const NodeConfig& c, const Pod& pod, const Sa
       if (info.id.starts_with(prefix) && info.id != sandbox.pause_id)
         note(runtime::remove(g, info.id, true));
   }
-  // The bundles, and where a shim before 2026-12 made them.
+  // The bundles, and where older shims made them (in the pod directory).
   for (const auto& containers : {c.container_bundles(pod.uid), c.pod_dir(pod.uid) + "/containers"})
     if (DIR* d = opendir(containers.c_str())) {
       std::vector<std::string> dirs;

@@ -728,7 +728,7 @@ void PodEngine::teardown() {
       log::warn("pod ", quote(manifest_.pod.name), ": tear down the sandbox: ", r.error().what());
   }
   (void)remove_tree(config_.container_bundles(manifest_.pod.uid));
-  (void)remove_tree(pod_dir_ + "/containers");  // where bundles were before 2026-12
+  (void)remove_tree(pod_dir_ + "/containers");  // where older shims made the bundles
   (void)remove_tree(pod_dir_ + "/etc");
   (void)remove_tree(pod_dir_ + "/probes");
   if (auto r = cleanup_volumes(pod_dir_); !r) log::warn("volumes: ", r.error().what());
