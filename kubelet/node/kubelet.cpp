@@ -479,7 +479,7 @@ Result<void> run_kubelet(KubeletOptions o) {
     overlay = std::thread([&, oo] {
       run_overlay(
           *overlay_api, oo, [&](std::chrono::milliseconds d) { return stopper.sleep(d); },
-          network_ready);
+          network_ready, &stopper.flag());
     });
   }
 

@@ -1,5 +1,6 @@
 #include "kubelet/node/overlay.hpp"
 
+#include <map>
 #include <thread>
 
 #include "api/meta.hpp"
@@ -59,7 +60,7 @@ Json overlay_conflist(const OverlayOptions& o, const std::string& pod_cidr, int 
 }
 
 void run_overlay(ApiClient& api, const OverlayOptions& o, const Sleeper& sleep_unless_stopped,
-                 std::atomic<bool>& ready) {
+                 std::atomic<bool>& ready, const std::atomic<bool>* stop) {
   std::string node_path = "/api/v1/nodes/" + o.node_name;
   // 1. The pod CIDR the master allocates.
   std::string cidr;
@@ -101,24 +102,68 @@ void run_overlay(ApiClient& api, const OverlayOptions& o, const Sleeper& sleep_u
   }
   ready = true;
   log::info("overlay: ", o.ifname, " up for ", cidr);
-  // 3. The mesh: every other node's key, endpoint and pod CIDR.
+  // 3. The mesh: every other node's key, endpoint and pod CIDR — a list, then a watch of the
+  // Nodes from its resourceVersion (again from a list after 410 Gone, an error, or a failed
+  // apply, 2 s later). Only a change of the peers is applied.
   Json applied;
+  auto apply = [&](const Json& nodes) {
+    Json peers = overlay_peers(nodes, o.node_name);
+    if (peers == applied) return true;
+    auto r = skiff_net(o, {"peers", "apply", "-"}, peers.dump());
+    if (!r.ok()) {
+      log::warn("overlay: ", r.error().what());
+      return false;
+    }
+    applied = peers;
+    log::info("overlay: ", peers["peers"].size(), " peer(s)");
+    return true;
+  };
   do {
     auto nodes = api.get_json("/api/v1/nodes");
-    if (nodes.ok()) {
-      Json peers = overlay_peers(*nodes, o.node_name);
-      if (peers != applied) {
-        auto r = skiff_net(o, {"peers", "apply", "-"}, peers.dump());
-        if (r.ok()) {
-          applied = peers;
-          log::info("overlay: ", peers["peers"].size(), " peer(s)");
-        } else {
-          log::warn("overlay: ", r.error().what());
-        }
-      }
-    } else {
+    if (!nodes.ok()) {
       log::warn("overlay: list nodes: ", nodes.error().what());
+      continue;
     }
+    if (!apply(*nodes)) continue;
+    std::string rv = api::str_at(*nodes, {"metadata", "resourceVersion"});
+    std::map<std::string, Json> by_name;
+    for (auto& n : (*nodes)["items"]) {
+      // The name first: Json's operator= takes its argument by value, made before the left side.
+      std::string name = api::str_at(n, {"metadata", "name"});
+      by_name[name] = std::move(n);
+    }
+    bool relist = false;
+    while (!relist && !(stop && *stop)) {
+      auto streamed = api.stream_lines(
+          cat("/api/v1/nodes?watch=true&allowWatchBookmarks=true&timeoutSeconds=300"
+              "&resourceVersion=",
+              rv),
+          [&](std::string_view line) {
+            auto ev = Json::parse(line, nullptr, false);
+            if (!ev.is_object()) return true;
+            std::string type = ev.value("type", "");
+            const Json& obj = ev["object"];
+            if (type == "ERROR") return !(relist = true);  // 410 Gone and the like
+            if (std::string v = api::str_at(obj, {"metadata", "resourceVersion"}); !v.empty())
+              rv = v;
+            if (type == "BOOKMARK") return true;
+            std::string name = api::str_at(obj, {"metadata", "name"});
+            if (type == "DELETED")
+              by_name.erase(name);
+            else
+              by_name[name] = obj;
+            Json list = {{"items", Json::array()}};
+            for (const auto& [_, n] : by_name) list["items"].push_back(n);
+            return !(relist = !apply(list));
+          },
+          stop);
+      if (!streamed) {
+        if (streamed.error().code() != 410)
+          log::warn("overlay: watch nodes: ", streamed.error().what());
+        relist = true;
+      }
+    }
+    if (stop && *stop) return;
   } while (sleep_unless_stopped(2s));
 }
 

@@ -41,8 +41,10 @@ Json overlay_conflist(const OverlayOptions& o, const std::string& pod_cidr, int 
 // overlay thread wakes once per list, not in polling steps).
 using Sleeper = std::function<bool(std::chrono::milliseconds)>;
 
-// Runs until `sleep` says stop; `ready` turns true once the device and the CNI network exist.
+// Runs until `sleep` says stop (or `stop` turns true: it ends the Node watch); `ready` turns true
+// once the device and the CNI network exist. The mesh follows a list and then a watch of the
+// Nodes: a node added, changed or deleted is applied when the event arrives.
 void run_overlay(ApiClient& api, const OverlayOptions& o, const Sleeper& sleep,
-                 std::atomic<bool>& ready);
+                 std::atomic<bool>& ready, const std::atomic<bool>* stop);
 
 }  // namespace skiff::kubelet::node
