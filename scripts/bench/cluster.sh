@@ -205,12 +205,7 @@ print(f"  kubelet idle (10 pods each, {dt:.0f} s): CPU {', '.join(f'{x:.2f}' for
 # --- churn: 30 -> 0 -> 30 ---
 def churn():
     k("scale", "deployment/bench", "--replicas=0")
-    for _ in range(900):
-        out = subprocess.run(kubectl + ["get", "pods", "-l", "app=bench", "-o", "name"],
-                             capture_output=True, text=True).stdout
-        if not out.strip():
-            break
-        time.sleep(0.2)
+    gone()
     k("scale", "deployment/bench", "--replicas=30")
     k("rollout", "status", "deployment/bench", "--timeout=180s")
 dt, tot, own = cpu_over(until=churn)
