@@ -1,6 +1,5 @@
 #include "kubelet/node/overlay.hpp"
 
-#include <map>
 #include <thread>
 
 #include "api/meta.hpp"
@@ -44,6 +43,29 @@ Json overlay_peers(const Json& node_list, const std::string& self) {
   std::sort(peers.begin(), peers.end(),
             [](const Json& a, const Json& b) { return a["podCIDR"] < b["podCIDR"]; });
   return Json{{"peers", peers}};
+}
+
+void NodeSet::reset(Json list) {
+  by_name_.clear();
+  for (auto& n : list["items"]) {
+    // The name first: Json's operator= takes its argument by value, made before the left side.
+    std::string name = api::str_at(n, {"metadata", "name"});
+    by_name_[name] = std::move(n);
+  }
+}
+
+void NodeSet::apply(const std::string& type, const Json& node) {
+  std::string name = api::str_at(node, {"metadata", "name"});
+  if (type == "DELETED")
+    by_name_.erase(name);
+  else if (type == "ADDED" || type == "MODIFIED")
+    by_name_[name] = node;
+}
+
+Json NodeSet::list() const {
+  Json list = {{"items", Json::array()}};
+  for (const auto& [_, n] : by_name_) list["items"].push_back(n);
+  return list;
 }
 
 Json overlay_conflist(const OverlayOptions& o, const std::string& pod_cidr, int mtu) {
@@ -126,12 +148,8 @@ void run_overlay(ApiClient& api, const OverlayOptions& o, const Sleeper& sleep_u
     }
     if (!apply(*nodes)) continue;
     std::string rv = api::str_at(*nodes, {"metadata", "resourceVersion"});
-    std::map<std::string, Json> by_name;
-    for (auto& n : (*nodes)["items"]) {
-      // The name first: Json's operator= takes its argument by value, made before the left side.
-      std::string name = api::str_at(n, {"metadata", "name"});
-      by_name[name] = std::move(n);
-    }
+    NodeSet nodes_now;
+    nodes_now.reset(std::move(*nodes));
     bool relist = false;
     while (!relist && !(stop && *stop)) {
       auto streamed = api.stream_lines(
@@ -147,14 +165,8 @@ void run_overlay(ApiClient& api, const OverlayOptions& o, const Sleeper& sleep_u
             if (std::string v = api::str_at(obj, {"metadata", "resourceVersion"}); !v.empty())
               rv = v;
             if (type == "BOOKMARK") return true;
-            std::string name = api::str_at(obj, {"metadata", "name"});
-            if (type == "DELETED")
-              by_name.erase(name);
-            else
-              by_name[name] = obj;
-            Json list = {{"items", Json::array()}};
-            for (const auto& [_, n] : by_name) list["items"].push_back(n);
-            return !(relist = !apply(list));
+            nodes_now.apply(type, obj);
+            return !(relist = !apply(nodes_now.list()));
           },
           stop);
       if (!streamed) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "common/json_util.hpp"
@@ -33,6 +34,16 @@ struct OverlayOptions {
 
 // The peer set for `self` from a NodeList: {"peers":[{publicKey, endpoint, podCIDR}]}, sorted.
 Json overlay_peers(const Json& node_list, const std::string& self);
+// The Nodes the overlay follows, by name: a list's items, then the watch's events.
+class NodeSet {
+ public:
+  void reset(Json list);                                  // a NodeList
+  void apply(const std::string& type, const Json& node);  // ADDED, MODIFIED, DELETED
+  Json list() const;                                      // {"items": [...]}, for overlay_peers
+ private:
+  std::map<std::string, Json> by_name_;
+};
+
 // The pods' CNI network on this node: skiff-bridge on `pod_cidr`, MTU `mtu`, leases in the node's
 // cni_data_dir, no ipMasq (skiff-net's node-wide rule masquerades instead).
 Json overlay_conflist(const OverlayOptions& o, const std::string& pod_cidr, int mtu);

@@ -36,6 +36,29 @@ TEST(OverlayPeers, EveryOtherCompleteNodeSortedByCidr) {
   EXPECT_TRUE(overlay_peers(Json::object(), "self")["peers"].empty());
 }
 
+// The watch's bookkeeping: every listed node kept (not only the last), events change it.
+TEST(NodeSet, AListThenWatchEventsGiveThePeers) {
+  NodeSet s;
+  s.reset(
+      {{"metadata", {{"resourceVersion", "7"}}},
+       {"items",
+        {node("self", "K0", "10.0.0.1:51820", "10.244.0.0/24"),
+         node("b", "K2", "10.0.0.2:51820", "10.244.1.0/24"), node("c", "", "", "10.244.2.0/24")}}});
+  EXPECT_EQ(s.list()["items"].size(), 3u);
+  EXPECT_EQ(overlay_peers(s.list(), "self")["peers"].size(), 1u);
+  // c publishes its key and endpoint, d joins, b leaves.
+  s.apply("MODIFIED", node("c", "K3", "10.0.0.3:51820", "10.244.2.0/24"));
+  s.apply("ADDED", node("d", "K4", "10.0.0.4:51820", "10.244.3.0/24"));
+  s.apply("DELETED", node("b", "K2", "10.0.0.2:51820", "10.244.1.0/24"));
+  Json peers = overlay_peers(s.list(), "self")["peers"];
+  ASSERT_EQ(peers.size(), 2u) << peers.dump();
+  EXPECT_EQ(peers[0]["publicKey"], "K3");
+  EXPECT_EQ(peers[1]["publicKey"], "K4");
+  // A relist starts over.
+  s.reset({{"items", {node("e", "K5", "10.0.0.5:51820", "10.244.4.0/24")}}});
+  EXPECT_EQ(overlay_peers(s.list(), "self")["peers"].size(), 1u);
+}
+
 TEST(OverlayConflist, BridgeOnThePodCidrLeasesInTheNodesDirNoPerPodMasquerade) {
   OverlayOptions o;
   o.cluster_cidr = "10.246.0.0/16";
