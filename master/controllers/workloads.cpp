@@ -96,7 +96,7 @@ void WorkloadControllers::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void WorkloadControllers::index(const std::string& key, const Json* o) {
+void WorkloadControllers::index(const std::string& key, const Json* o, int64_t create_rev) {
   if (auto it = controller_of_.find(key); it != controller_of_.end()) {
     auto c = children_.find(it->second);
     if (c != children_.end()) {
@@ -105,11 +105,15 @@ void WorkloadControllers::index(const std::string& key, const Json* o) {
     }
     controller_of_.erase(it);
   }
+  pods_.erase(key);
   if (!o) return;
   std::string owner = controller_uid(*o);
   if (owner.empty()) return;
   controller_of_[key] = owner;
   children_[owner].insert(key);
+  if (key.rfind("/pods/", 0) == 0)
+    pods_[key] = {api::str_at(*o, {"metadata", "name"}), deleting(*o),
+                  !api::str_at(*o, {"spec", "nodeName"}).empty(), pod_ready(*o), create_rev};
 }
 
 void WorkloadControllers::observe(const WatchEvent& e) {
@@ -120,7 +124,7 @@ void WorkloadControllers::observe(const WatchEvent& e) {
   const Json& o = *e.object.json;
   std::string uid = api::str_at(o, {"metadata", "uid"});
   std::string owner = controller_uid(o);
-  index(e.key, e.type == EventType::kDeleted ? nullptr : &o);
+  index(e.key, e.type == EventType::kDeleted ? nullptr : &o, e.object.create_rev);
   if (is_rs || is_deploy) {
     if (e.type == EventType::kDeleted)
       uid_key_.erase(uid);
@@ -142,6 +146,7 @@ void WorkloadControllers::run() {
       auto w = registry_.store().watch("/", 0);
       if (!w.ok()) return;
       children_.clear();
+      pods_.clear();
       controller_of_.clear();
       uid_key_.clear();
       watcher_ = *w;
@@ -171,6 +176,16 @@ std::vector<Object> WorkloadControllers::owned(const std::string& uid, const std
   return out;
 }
 
+std::vector<WorkloadControllers::PodSummary> WorkloadControllers::owned_pods(
+    const std::string& uid) const {
+  std::vector<PodSummary> out;
+  auto it = children_.find(uid);
+  if (it == children_.end()) return out;
+  for (const auto& key : it->second)
+    if (auto p = pods_.find(key); p != pods_.end()) out.push_back(p->second);
+  return out;
+}
+
 void WorkloadControllers::sync_replicaset(const std::string& key) {
   Object rs = registry_.store().get(key);
   if (!rs || deleting(*rs.json)) return;
@@ -179,9 +194,9 @@ void WorkloadControllers::sync_replicaset(const std::string& key) {
   std::string name = api::str_at(r, {"metadata", "name"});
   std::string uid = api::str_at(r, {"metadata", "uid"});
   int64_t want = int_at(r, {"spec", "replicas"}, 1);
-  std::vector<Object> pods;
-  for (auto& p : owned(uid, "/pods/"))
-    if (!deleting(*p.json)) pods.push_back(std::move(p));
+  std::vector<PodSummary> pods;
+  for (auto& p : owned_pods(uid))
+    if (!p.deleting) pods.push_back(std::move(p));
   const auto& pods_kind = kind("", "pods");
   Identity system{"system:serviceaccount:kube-system:replicaset-controller", {"system:masters"}};
   int64_t have = static_cast<int64_t>(pods.size());
@@ -198,28 +213,29 @@ void WorkloadControllers::sync_replicaset(const std::string& key) {
       log::warn("replicaset ", ns, "/", name, ": create pod: ", c.error->message);
       break;
     }
-    index(std::string("/pods/") + ns + "/" + api::str_at(*c.object.json, {"metadata", "name"}),
-          c.object.json.get());
-    pods.push_back(c.object);
+    std::string pod_key =
+        std::string("/pods/") + ns + "/" + api::str_at(*c.object.json, {"metadata", "name"});
+    index(pod_key, c.object.json.get(), c.object.create_rev);
+    if (auto p = pods_.find(pod_key); p != pods_.end()) pods.push_back(p->second);
   }
   if (have > want) {
     // Remove unscheduled, then not ready, then the newest pods first.
-    std::sort(pods.begin(), pods.end(), [](const Object& a, const Object& b) {
-      auto rank = [](const Object& o) {
-        return std::make_tuple(!api::str_at(*o.json, {"spec", "nodeName"}).empty(),
-                               pod_ready(*o.json), -o.create_rev);
-      };
-      return rank(a) < rank(b);
+    std::sort(pods.begin(), pods.end(), [](const PodSummary& a, const PodSummary& b) {
+      return std::make_tuple(a.scheduled, a.ready, -a.create_rev) <
+             std::make_tuple(b.scheduled, b.ready, -b.create_rev);
     });
     for (int64_t i = 0; i < have - want; i++) {
-      std::string pname = api::str_at(*pods[static_cast<size_t>(i)].json, {"metadata", "name"});
+      const std::string& pname = pods[static_cast<size_t>(i)].name;
       (void)registry_.remove(pods_kind, ns, pname, Json::object());
+      // Deleting from now on, before the watch says so: the next sync does not pick it again.
+      if (auto p = pods_.find(std::string("/pods/") + ns + "/" + pname); p != pods_.end())
+        p->second.deleting = true;
     }
     pods.resize(static_cast<size_t>(want));
   }
   int64_t ready = 0;
   for (const auto& p : pods)
-    if (pod_ready(*p.json)) ready++;
+    if (p.ready) ready++;
   Json status = {{"replicas", static_cast<int64_t>(pods.size())},
                  {"fullyLabeledReplicas", static_cast<int64_t>(pods.size())},
                  {"readyReplicas", ready},

@@ -32,10 +32,20 @@ class WorkloadControllers {
  private:
   void run();
   void observe(const WatchEvent& e);
-  void index(const std::string& key, const Json* object);
+  void index(const std::string& key, const Json* object, int64_t create_rev = 0);
   void sync_replicaset(const std::string& key);
   void sync_deployment(const std::string& key);
   std::vector<Object> owned(const std::string& uid, const std::string& prefix);
+  // What a ReplicaSet sync reads of a pod, kept from the watch (as kube's pod lister): a sync
+  // of a 30-pod set used to fetch and parse all 30 pods again at each of their status changes.
+  struct PodSummary {
+    std::string name;
+    bool deleting = false;
+    bool scheduled = false;
+    bool ready = false;
+    int64_t create_rev = 0;
+  };
+  std::vector<PodSummary> owned_pods(const std::string& uid) const;
   Result<Object> scale_replicaset(const Object& rs, int64_t replicas);
 
   Registry& registry_;
@@ -45,6 +55,7 @@ class WorkloadControllers {
   std::map<std::string, std::set<std::string>> children_;  // controller uid -> keys
   std::map<std::string, std::string> controller_of_;       // key -> controller uid
   std::map<std::string, std::string> uid_key_;             // uid -> key (rs, deployments)
+  std::map<std::string, PodSummary> pods_;                 // key -> owned pod, as last seen
   std::set<std::string> queue_;
 };
 
