@@ -94,8 +94,20 @@ Result<std::string> join(const JoinOptions& o) {
   anon.insecure = true;
   anon.timeout = std::chrono::seconds(10);
   auto discovery = TRY(ApiClient::create(anon));
+  // Only a master that cannot be reached is tried again (each second, up to the discovery
+  // timeout); any answer — a wrong token, an unknown one, a bad signature — ends the join.
+  auto give_up = std::chrono::steady_clock::now() + o.discovery_timeout;
+  int attempts = 1;
   auto r = discovery->request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info");
-  if (!r) return r.error().wrap(cat("cannot reach the master at ", o.server));
+  while (!r && std::chrono::steady_clock::now() + std::chrono::seconds(1) < give_up) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    attempts++;
+    r = discovery->request("GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info");
+  }
+  if (!r)
+    return r.error().wrap(cat("cannot reach the master at ", o.server, " (", attempts,
+                              attempts == 1 ? " attempt" : " attempts", " in ",
+                              o.discovery_timeout.count() / 1000, " s)"));
   if (r->status != 200)
     return error("read cluster-info from ", o.server, ": HTTP ", r->status, ": ", r->message());
   auto cm = TRY(parse_json(r->body, "cluster-info"));

@@ -20,6 +20,9 @@ struct JoinOptions {
   std::string node_name;     // default: the host name
   std::string data_dir = "/var/lib/skiff-kubelet";
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // for the signed certificate
+  // How long discovery keeps trying a master it cannot connect to (kubeadm's discovery timeout):
+  // a node set up beside a master still starting joins once it answers.
+  std::chrono::milliseconds discovery_timeout{std::chrono::seconds(60)};
 };
 
 // The directory join writes and run reads.

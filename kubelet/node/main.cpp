@@ -73,6 +73,11 @@ int main_impl(int argc, char** argv) {
   join_cmd->add_option("--node-ip", ko.node_ip, "default: the address that reaches the master");
   join_cmd->add_option("--data-dir", jo.data_dir, "credentials and kubelet state")
       ->capture_default_str();
+  join_cmd
+      ->add_option_function<int>(
+          "--discovery-timeout", [&](int s) { jo.discovery_timeout = std::chrono::seconds(s); },
+          "seconds to keep trying a master that cannot be reached (default 60)")
+      ->check(CLI::Range(1, 3600));
   join_cmd->add_flag("--run", then_run, "go on as `skiff-kubelet run`");
   add_run_flags(join_cmd, ko);
 

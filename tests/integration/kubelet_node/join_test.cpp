@@ -65,10 +65,15 @@ TEST_F(JoinTest, WrongPinWrongTokenUnknownTokenUnreachable) {
 
   o = options(t, "n1", dir);
   o.server = "https://127.0.0.1:" + std::to_string(free_port());
+  o.discovery_timeout = std::chrono::seconds(2);
+  auto t0 = std::chrono::steady_clock::now();
   r = join(o);
   ASSERT_FALSE(r.ok());
+  // Tried again for the discovery timeout (a master still starting), then a clear error.
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(900));
   EXPECT_NE(r.error().what().find("cannot reach the master"), std::string::npos)
       << r.error().what();
+  EXPECT_NE(r.error().what().find("2 attempts in 2 s"), std::string::npos) << r.error().what();
   expect_nothing_written(dir);
 
   o = options(t, "n1", dir);
