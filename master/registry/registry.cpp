@@ -200,6 +200,20 @@ Outcome Registry::create(const KindInfo& k, const std::string& ns, Json body, co
     if (spec.is_object()) {
       if (!spec.contains("serviceAccountName")) spec["serviceAccountName"] = "default";
       spec["serviceAccount"] = spec["serviceAccountName"];
+      // ServiceAccount admission: a pod without imagePullSecrets gets its service account's (a
+      // registry credential set once on the account serves every pod that runs as it). Mirror
+      // pods, the kubelet's copies of its static pods, are left as they are (as kube does).
+      const Json* mirror = api::at_path(meta, {"annotations", "kubernetes.io/config.mirror"});
+      const Json* own = spec.contains("imagePullSecrets") ? &spec["imagePullSecrets"] : nullptr;
+      if (!mirror && (!own || (own->is_array() && own->empty())) &&
+          spec["serviceAccountName"].is_string()) {
+        Object sa = store_.get(
+            object_key("serviceaccounts", ns, spec["serviceAccountName"].get<std::string>()));
+        if (sa)
+          if (const Json* pulls = api::at_path(*sa.json, {"imagePullSecrets"});
+              pulls && pulls->is_array() && !pulls->empty())
+            spec["imagePullSecrets"] = *pulls;
+      }
       if (!spec.contains("priority")) spec["priority"] = 0;
       if (!spec.contains("tolerations")) {
         // DefaultTolerationSeconds admission: evicted 300 s after the node goes away.

@@ -383,7 +383,8 @@ TEST_F(PodInputsTest, StaticPodRunsWithAMirrorPod_ChangedRestarts_RemovedStopsAn
 
 // imagePullSecrets against a real docker-registry with htpasswd (plain HTTP on loopback, which
 // the kubelet pulls from without TLS as Docker does): without the secret the pull gets the
-// registry's 401 (ErrImagePull, then ImagePullBackOff); with it the pod runs.
+// registry's 401 (ErrImagePull, then ImagePullBackOff); with it, or with it on the pod's
+// ServiceAccount, the pod runs.
 TEST_F(PodInputsTest, ImagePullSecretsAgainstARegistryWithHtpasswd) {
   for (const char* tool : {"/usr/bin/docker-registry", "/usr/bin/htpasswd", "/usr/bin/skopeo"})
     if (::access(tool, X_OK) != 0)
@@ -434,6 +435,17 @@ TEST_F(PodInputsTest, ImagePullSecretsAgainstARegistryWithHtpasswd) {
       << status("with-creds").dump() << "\n"
       << kubelet_log();
   EXPECT_TRUE(refused()) << "the pod without the secret is still refused";
+
+  // The secret on a ServiceAccount instead: a pod running as it, with no imagePullSecrets of
+  // its own, gets the account's at create (the master's ServiceAccount admission) and pulls.
+  create("serviceaccounts",
+         {{"metadata", {{"name", "puller"}}}, {"imagePullSecrets", {{{"name", "regcred"}}}}});
+  Json as_sa = pod_spec("sa-creds", {{"image", image}});
+  as_sa["spec"]["serviceAccountName"] = "puller";
+  create("pods", as_sa);
+  ASSERT_TRUE(wait_for([&] { return running("sa-creds"); }, 30s))
+      << status("sa-creds").dump() << "\n"
+      << kubelet_log();
 }
 
 }  // namespace

@@ -180,5 +180,39 @@ TEST_F(RegistryTest, ClusterIPsAllocatedClaimedAndReleased) {
   EXPECT_EQ(imm.error->code, 422);
 }
 
+// ServiceAccount admission: a pod without imagePullSecrets gets its account's; its own, an
+// account without any and a mirror pod are left alone.
+TEST_F(RegistryTest, PodsTakeTheirServiceAccountsImagePullSecrets) {
+  auto sa = reg_->create(kind("", "serviceaccounts"), "default",
+                         Json::parse(R"({"metadata":{"name":"builder"},
+                           "imagePullSecrets":[{"name":"regcred"}]})"),
+                         admin_);
+  ASSERT_TRUE(sa.ok()) << sa.error->message;
+  auto with_sa = [&](const std::string& name, const char* account) {
+    Json p = pod(name);
+    p["spec"]["serviceAccountName"] = account;
+    return p;
+  };
+  auto a = reg_->create(kind("", "pods"), "default", with_sa("a", "builder"), admin_);
+  ASSERT_TRUE(a.ok()) << a.error->message;
+  EXPECT_EQ((*a.object.json)["spec"]["imagePullSecrets"], Json::parse(R"([{"name":"regcred"}])"));
+
+  Json own = with_sa("b", "builder");
+  own["spec"]["imagePullSecrets"] = Json::parse(R"([{"name":"mine"}])");
+  auto b = reg_->create(kind("", "pods"), "default", own, admin_);
+  ASSERT_TRUE(b.ok()) << b.error->message;
+  EXPECT_EQ((*b.object.json)["spec"]["imagePullSecrets"], Json::parse(R"([{"name":"mine"}])"));
+
+  auto c = reg_->create(kind("", "pods"), "default", pod("c"), admin_);  // "default": none
+  ASSERT_TRUE(c.ok()) << c.error->message;
+  EXPECT_FALSE((*c.object.json)["spec"].contains("imagePullSecrets")) << c.object.json->dump();
+
+  Json mirror = with_sa("d", "builder");
+  mirror["metadata"]["annotations"]["kubernetes.io/config.mirror"] = "0123";
+  auto d = reg_->create(kind("", "pods"), "default", mirror, admin_);
+  ASSERT_TRUE(d.ok()) << d.error->message;
+  EXPECT_FALSE((*d.object.json)["spec"].contains("imagePullSecrets")) << d.object.json->dump();
+}
+
 }  // namespace
 }  // namespace skiff::master
