@@ -15,12 +15,12 @@ namespace {
 const char* const kSignals[] = {"memory.available",  "nodefs.available",   "nodefs.inodesFree",
                                 "imagefs.available", "imagefs.inodesFree", "pid.available"};
 
-Result<Threshold> parse_threshold(const std::string& signal, const Json& v) {
+Result<Threshold> parse_threshold(const char* field, const std::string& signal, const Json& v) {
   if (std::find(std::begin(kSignals), std::end(kSignals), signal) == std::end(kSignals))
-    return error("evictionHard.", signal, ": unknown eviction signal (expected one of ",
+    return error(field, ".", signal, ": unknown eviction signal (expected one of ",
                  "memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, ",
                  "imagefs.inodesFree, pid.available)");
-  if (!v.is_string()) return error("evictionHard.", signal, ": expected a string, got ", v.dump());
+  if (!v.is_string()) return error(field, ".", signal, ": expected a string, got ", v.dump());
   std::string s = v.get<std::string>();
   Threshold t;
   t.signal = signal;
@@ -30,12 +30,12 @@ Result<Threshold> parse_threshold(const std::string& signal, const Json& v) {
     std::string num = s.substr(0, s.size() - 1);
     double p = std::strtod(num.c_str(), &end);
     if (num.empty() || *end != '\0' || !(p >= 0) || p > 100)
-      return error("evictionHard.", signal, ": invalid percentage ", quote(s));
+      return error(field, ".", signal, ": invalid percentage ", quote(s));
     t.percent = p;
     return t;
   }
   auto q = parse_quantity(s);
-  if (!q || *q < 0) return error("evictionHard.", signal, ": invalid quantity ", quote(s));
+  if (!q || *q < 0) return error(field, ".", signal, ": invalid quantity ", quote(s));
   t.quantity = *q;
   return t;
 }
@@ -62,11 +62,15 @@ std::vector<Threshold> default_eviction_hard() {
           {"imagefs.available", 0, 15, "15%"}};
 }
 
-Result<std::vector<Threshold>> parse_eviction_hard(const Json& map) {
-  if (!map.is_object()) return error("evictionHard: expected a map of signal: threshold");
+Result<std::vector<Threshold>> parse_eviction_thresholds(const char* field, const Json& map) {
+  if (!map.is_object()) return error(field, ": expected a map of signal: threshold");
   std::vector<Threshold> out;
-  for (const auto& [signal, v] : map.items()) out.push_back(TRY(parse_threshold(signal, v)));
+  for (const auto& [signal, v] : map.items()) out.push_back(TRY(parse_threshold(field, signal, v)));
   return out;
+}
+
+Result<std::vector<Threshold>> parse_eviction_hard(const Json& map) {
+  return parse_eviction_thresholds("evictionHard", map);
 }
 
 std::map<std::string, Observation> observe_signals(const NodeUsage& u) {
@@ -134,12 +138,31 @@ std::optional<std::string> EvictionManager::synchronize(const std::vector<Json>&
   auto obs = observe_signals(u);
   auto now = std::chrono::steady_clock::now();
   const Threshold* met = nullptr;
+  bool soft = false;
   for (const auto& t : o_.hard) {
     auto it = obs.find(t.signal);
     if (it == obs.end() || !threshold_crossed(t, it->second)) continue;
     std::lock_guard lock(mu_);
     last_seen_[t.signal] = now;
     if (!met) met = &t;
+  }
+  // Soft thresholds: the pressure condition as soon as one is crossed (as the kubelet), an
+  // eviction only once it has stayed crossed for its evictionSoftGracePeriod.
+  for (const auto& t : o_.soft) {
+    auto it = obs.find(t.signal);
+    std::lock_guard lock(mu_);
+    if (it == obs.end() || !threshold_crossed(t, it->second)) {
+      soft_since_.erase(t.signal);
+      continue;
+    }
+    last_seen_[t.signal] = now;
+    auto since = soft_since_.emplace(t.signal, now).first->second;
+    auto grace =
+        o_.soft_grace.count(t.signal) ? o_.soft_grace.at(t.signal) : std::chrono::milliseconds(0);
+    if (!met && now - since >= grace) {
+      met = &t;
+      soft = true;
+    }
   }
   {
     std::lock_guard lock(mu_);
@@ -180,6 +203,9 @@ std::optional<std::string> EvictionManager::synchronize(const std::vector<Json>&
     c.qos_class = pu.qos_class;
     if (const Json* pr = api::at_path(pod, {"spec", "priority"}); pr && pr->is_number_integer())
       c.priority = pr->get<int32_t>();
+    if (const Json* g = api::at_path(pod, {"spec", "terminationGracePeriodSeconds"});
+        g && g->is_number_integer())
+      c.grace_seconds = std::max<int64_t>(0, g->get<int64_t>());
     if (resource == "memory") {
       c.usage = int64_t(pu.usage.working_set.value_or(0));
       c.request = sum_requests(pod, "memory");
@@ -210,10 +236,14 @@ std::optional<std::string> EvictionManager::synchronize(const std::vector<Json>&
   rank_for_eviction(cands);
   const EvictionCandidate& victim = cands.front();
   std::string message = eviction_message(resource, *met, obs[met->signal], victim);
-  log::warn("eviction: ", met->signal, " below ", met->text, ": evicting pod ", victim.namespace_,
-            "/", victim.name, " (", victim.qos_class, ", ", resource, " ",
-            format_quantity(victim.usage), ")");
-  if (auto r = evict(victim.uid, message); !r) {
+  // Hard: no grace. Soft: the pod's own, capped at evictionMaxPodGracePeriod (0 by default, as
+  // the kubelet's: a soft eviction is then as quick as a hard one).
+  int64_t grace = 0;
+  if (soft) grace = std::min(victim.grace_seconds, o_.max_pod_grace_seconds);
+  log::warn("eviction: ", met->signal, " below ", met->text, soft ? " (soft)" : "",
+            ": evicting pod ", victim.namespace_, "/", victim.name, " (", victim.qos_class, ", ",
+            resource, " ", format_quantity(victim.usage), ", grace ", grace, " s)");
+  if (auto r = evict(victim.uid, message, grace); !r) {
     log::warn("evict pod ", victim.namespace_, "/", victim.name, ": ", r.error().what());
     return std::nullopt;
   }

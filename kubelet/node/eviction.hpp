@@ -1,12 +1,14 @@
 #pragma once
-// The kubelet's eviction manager (hard thresholds): every housekeeping period it observes the
-// eviction signals (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available,
+// The kubelet's eviction manager (hard and soft thresholds): every housekeeping period it observes
+// the eviction signals (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available,
 // pid.available) from the node's statistics, reports MemoryPressure / DiskPressure / PIDPressure
 // while a threshold is crossed (and for evictionPressureTransitionPeriod after, so a node does
 // not flap), and evicts at most one pod per period, ranked as the kubelet ranks them: pods whose
 // usage of the starved resource exceeds their requests first, then lower priority, then the
-// largest usage above requests. The evicted pod is stopped at once (hard eviction: no grace),
-// its local state freed, and its status set Failed with reason Evicted and the kubelet's message.
+// largest usage above requests. The evicted pod is stopped at once (hard eviction: no grace; a
+// soft threshold evicts once crossed for its evictionSoftGracePeriod, the pod stopped within its
+// grace period capped at evictionMaxPodGracePeriod), its local state freed, and its status set
+// Failed with reason Evicted and the kubelet's message.
 
 #include <chrono>
 #include <functional>
@@ -37,6 +39,8 @@ std::vector<Threshold> default_eviction_hard();
 // "10%"}); an unknown signal or a bad value is an error naming it. As the kubelet does, signals
 // the map leaves out keep no threshold.
 Result<std::vector<Threshold>> parse_eviction_hard(const Json& map);
+// The same for another field's map (evictionSoft); errors name `field`.
+Result<std::vector<Threshold>> parse_eviction_thresholds(const char* field, const Json& map);
 
 struct Observation {
   int64_t available = 0, capacity = 0;
@@ -51,6 +55,7 @@ std::string starved_resource(const std::string& signal);
 struct EvictionCandidate {
   std::string uid, name, namespace_, qos_class;
   int32_t priority = 0;
+  int64_t grace_seconds = 30;      // spec.terminationGracePeriodSeconds
   int64_t usage = 0, request = 0;  // of the starved resource
   std::string top_container;       // the container using most, for the message
   int64_t top_container_usage = 0, top_container_request = 0;
@@ -67,11 +72,16 @@ std::string format_quantity(int64_t v);
 struct EvictionOptions {
   std::vector<Threshold> hard = default_eviction_hard();
   std::chrono::milliseconds transition_period{std::chrono::minutes(5)};
+  std::vector<Threshold> soft;                                  // evictionSoft
+  std::map<std::string, std::chrono::milliseconds> soft_grace;  // evictionSoftGracePeriod
+  int64_t max_pod_grace_seconds = 0;                            // evictionMaxPodGracePeriod
 };
 
 class EvictionManager {
  public:
-  using Evict = std::function<Result<void>(const std::string& uid, const std::string& message)>;
+  // `grace_seconds`: how long the pod's containers get to stop (0: killed at once).
+  using Evict = std::function<Result<void>(const std::string& uid, const std::string& message,
+                                           int64_t grace_seconds)>;
   EvictionManager(StatsProvider& stats, EvictionOptions o) : stats_(stats), o_(std::move(o)) {}
   // One pass over `pods` (the API's pods bound here); returns the uid evicted, if any.
   std::optional<std::string> synchronize(const std::vector<Json>& pods, const Evict& evict);
@@ -82,7 +92,8 @@ class EvictionManager {
   EvictionOptions o_;
   mutable std::mutex mu_;
   NodePressure pressure_;
-  std::map<std::string, std::chrono::steady_clock::time_point> last_seen_;  // signal -> crossed
+  std::map<std::string, std::chrono::steady_clock::time_point> last_seen_;   // signal -> crossed
+  std::map<std::string, std::chrono::steady_clock::time_point> soft_since_;  // soft: crossed since
 };
 
 // The node taints for `p` (node.kubernetes.io/memory-pressure etc., NoSchedule) merged into the

@@ -34,10 +34,13 @@ int64_t image_gc_bytes_to_free(int64_t capacity, int64_t available, int high, in
   return std::max<int64_t>(0, capacity * (100 - low) / 100 - available);
 }
 
-std::vector<ImageEntry> select_images_to_remove(std::vector<ImageEntry> images, int64_t bytes) {
+std::vector<ImageEntry> select_images_to_remove(std::vector<ImageEntry> images, int64_t bytes,
+                                                int64_t now_ns, int64_t min_age_ns) {
   std::vector<ImageEntry> out;
   if (bytes <= 0) return out;
-  std::erase_if(images, [](const ImageEntry& e) { return e.in_use; });
+  std::erase_if(images, [&](const ImageEntry& e) {
+    return e.in_use || (min_age_ns > 0 && now_ns - e.stored < min_age_ns);
+  });
   std::stable_sort(images.begin(), images.end(), [](const ImageEntry& a, const ImageEntry& b) {
     if (a.last_used != b.last_used) return a.last_used < b.last_used;
     return a.size > b.size;
@@ -65,9 +68,10 @@ Result<std::vector<ImageEntry>> ImageGc::images() {
     e.size = img->size();
     // Never seen in use: as old as its manifest in the store.
     struct stat st {};
-    if (::stat(store.blob_path(img->manifest_descriptor.digest).c_str(), &st) == 0)
-      e.last_used =
-          std::max<int64_t>(e.last_used, st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec);
+    if (::stat(store.blob_path(img->manifest_descriptor.digest).c_str(), &st) == 0) {
+      e.stored = st.st_mtim.tv_sec * 1'000'000'000LL + st.st_mtim.tv_nsec;
+      e.last_used = std::max<int64_t>(e.last_used, e.stored);
+    }
   }
   // What local pods use, resolved the way the pods resolved it.
   std::set<std::string> used;
@@ -107,7 +111,8 @@ Result<std::vector<std::string>> ImageGc::run_once() {
   auto store = TRY(image::Store::open(o_.node.image_root));
   auto snapshots = TRY(image::Snapshotter::open(o_.node.snapshot_root));
   // One image at a time, measured again after each (shared layers free less than their sizes).
-  for (const auto& e : select_images_to_remove(list, std::numeric_limits<int64_t>::max())) {
+  for (const auto& e : select_images_to_remove(list, std::numeric_limits<int64_t>::max(), now_ns(),
+                                               o_.min_age_ns)) {
     TRY_CTX(store.remove_refs(e.names), "image gc: remove ", join(e.names, ", "));
     auto pruned = TRY_CTX(image::prune(store, &snapshots), "image gc: prune");
     log::info("image gc: removed ", join(e.names, ", "), " (", pruned.blob_bytes_removed,
@@ -119,7 +124,7 @@ Result<std::vector<std::string>> ImageGc::run_once() {
   std::tie(capacity, available) = fs();
   if (int64_t left = image_gc_bytes_to_free(capacity, available, 0, o_.low); left > 0)
     log::warn("image gc: ", left, " bytes still to free on ", quote(o_.node.image_root),
-              " and no unused image left");
+              " and no unused image left (or none older than imageMinimumGCAge)");
   return removed;
 }
 

@@ -3,7 +3,8 @@
 // imageGCHighThresholdPercent used, names of images no pod on this node uses are removed, least
 // recently used first (an image never seen in use counts from when it was stored), and the
 // store pruned after each, until the use is below imageGCLowThresholdPercent. An image a local
-// pod refers to — running or not — is never removed.
+// pod refers to — running or not — is never removed, nor one stored less than
+// imageMinimumGCAge ago (2 minutes by default, as the kubelet's).
 
 #include <cstdint>
 #include <map>
@@ -20,6 +21,7 @@ struct ImageEntry {
   std::vector<std::string> names;  // every name the store has for it
   int64_t size = 0;                // bytes (shared layers counted in each)
   int64_t last_used = 0;           // nanoseconds since the epoch
+  int64_t stored = 0;              // when its manifest reached the store (ns since the epoch)
   bool in_use = false;
 };
 
@@ -27,13 +29,16 @@ struct ImageEntry {
 // `low` percent.
 int64_t image_gc_bytes_to_free(int64_t capacity, int64_t available, int high, int low);
 
-// The images to remove to free `bytes` (by their sizes): unused ones, least recently used first
-// (ties: larger first), stopping once enough is freed. Pure: unit-tested.
-std::vector<ImageEntry> select_images_to_remove(std::vector<ImageEntry> images, int64_t bytes);
+// The images to remove to free `bytes` (by their sizes): unused ones stored at least `min_age_ns`
+// before `now_ns`, least recently used first (ties: larger first), stopping once enough is freed.
+// Pure: unit-tested.
+std::vector<ImageEntry> select_images_to_remove(std::vector<ImageEntry> images, int64_t bytes,
+                                                int64_t now_ns = 0, int64_t min_age_ns = 0);
 
 struct ImageGcOptions {
   NodeConfig node;  // image, snapshot and state roots
   int high = 85, low = 80;
+  int64_t min_age_ns = 120'000'000'000;  // imageMinimumGCAge
 };
 
 class ImageGc {

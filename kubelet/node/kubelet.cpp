@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <set>
@@ -191,7 +192,8 @@ Result<void> update_pressure_taints(ApiClient& api, const std::string& node,
 // pressure taints.
 void run_health(ApiClient& api, const KubeletOptions& o, StatsProvider& stats,
                 EvictionManager& eviction, PodSync& pods, Stopper& stopper) {
-  ImageGc gc({o.node, o.image_gc_high, o.image_gc_low});
+  ImageGc gc({o.node, o.image_gc_high, o.image_gc_low,
+              std::chrono::duration_cast<std::chrono::nanoseconds>(o.image_gc_min_age).count()});
   std::optional<NodePressure> tainted;
   do {
     stats.sample();
@@ -199,9 +201,10 @@ void run_health(ApiClient& api, const KubeletOptions& o, StatsProvider& stats,
     Json list = pods.pod_list();  // kept: a range-for over list["items"] of a temporary dangles
     std::vector<Json> bound;
     for (auto& p : list["items"]) bound.push_back(std::move(p));
-    eviction.synchronize(bound, [&](const std::string& uid, const std::string& message) {
-      return pods.evict(uid, message);
-    });
+    eviction.synchronize(
+        bound, [&](const std::string& uid, const std::string& message, int64_t grace_seconds) {
+          return pods.evict(uid, message, grace_seconds);
+        });
     NodePressure p = eviction.pressure();
     if (!tainted || !(*tainted == p)) {
       if (auto r = update_pressure_taints(api, o.node_name, p); !r)
@@ -281,10 +284,30 @@ Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o) {
       auto t = parse_eviction_hard(v);
       if (!t) return t.error().wrap(quote(path));
       o.eviction_hard = std::move(*t);
+    } else if (key == "evictionSoft") {
+      auto t = parse_eviction_thresholds("evictionSoft", v);
+      if (!t) return t.error().wrap(quote(path));
+      o.eviction_soft = std::move(*t);
+    } else if (key == "evictionSoftGracePeriod") {
+      if (!v.is_object())
+        return error(quote(path), ": evictionSoftGracePeriod: expected a map of signal: duration");
+      o.eviction_soft_grace.clear();
+      for (const auto& [signal, g] : v.items())
+        o.eviction_soft_grace[signal] = TRY(dur(g, "evictionSoftGracePeriod." + signal));
+    } else if (key == "evictionMaxPodGracePeriod") {
+      if (!v.is_number_integer() || v.get<int64_t>() < 0)
+        return error(quote(path), ": evictionMaxPodGracePeriod: expected seconds (0 or more)");
+      o.eviction_max_pod_grace = v.get<int64_t>();
     } else if (key == "evictionPressureTransitionPeriod") {
       o.eviction_transition = TRY(dur(v, key));
     } else if (key == "housekeepingInterval") {  // skiff: the kubelet's --housekeeping-interval
       o.housekeeping = TRY(dur(v, key));
+    } else if (key == "imageMinimumGCAge") {
+      // "0s" (any unused image may go) is valid here, unlike the other durations.
+      std::string z = v.is_string() ? v.get<std::string>() : "";
+      bool zero = !z.empty() && std::isdigit(static_cast<unsigned char>(z[0])) &&
+                  z.find_first_of("123456789") == std::string::npos;
+      o.image_gc_min_age = zero ? std::chrono::milliseconds(0) : TRY(dur(v, key));
     } else if (key == "imageGCHighThresholdPercent" || key == "imageGCLowThresholdPercent") {
       if (!v.is_number_integer() || v.get<int>() < 0 || v.get<int>() > 100)
         return error(quote(path), ": ", key, ": must be an integer from 0 to 100");
@@ -293,6 +316,16 @@ Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o) {
       return error(quote(path), ": ", key, ": unknown or unsupported field");
     }
   }
+  // As the kubelet: every soft threshold needs its grace period, and a grace period its threshold.
+  for (const auto& t : o.eviction_soft)
+    if (!o.eviction_soft_grace.count(t.signal))
+      return error(quote(path), ": evictionSoft.", t.signal,
+                   ": no grace period for it in evictionSoftGracePeriod");
+  for (const auto& [signal, g] : o.eviction_soft_grace)
+    if (std::none_of(o.eviction_soft.begin(), o.eviction_soft.end(),
+                     [&](const Threshold& t) { return t.signal == signal; }))
+      return error(quote(path), ": evictionSoftGracePeriod.", signal,
+                   ": no soft threshold for it in evictionSoft");
   if (o.image_gc_low > o.image_gc_high)
     return error(quote(path), ": imageGCLowThresholdPercent (", o.image_gc_low,
                  ") must not exceed imageGCHighThresholdPercent (", o.image_gc_high, ")");
@@ -367,7 +400,8 @@ Result<void> run_kubelet(KubeletOptions o) {
           o.node_ip.c_str(), kc.server.c_str());
 
   StatsProvider stats({o.node, o.node_name});
-  EvictionManager eviction(stats, {o.eviction_hard, o.eviction_transition});
+  EvictionManager eviction(stats, {o.eviction_hard, o.eviction_transition, o.eviction_soft,
+                                   o.eviction_soft_grace, o.eviction_max_pod_grace});
   auto health_api = TRY(ApiClient::create(cc));
   auto rotation_api = TRY(ApiClient::create(cc));
   Stopper stopper;

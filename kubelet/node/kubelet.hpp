@@ -5,6 +5,7 @@
 // pods with fieldSelector spec.nodeName=NODE, until SIGTERM/SIGINT.
 
 #include <chrono>
+#include <map>
 #include <string>
 
 #include "common/error.hpp"
@@ -37,8 +38,12 @@ struct KubeletOptions {
   // housekeeping period; the pressure conditions held for the transition period.
   std::vector<Threshold> eviction_hard = default_eviction_hard();
   std::chrono::milliseconds eviction_transition{std::chrono::minutes(5)};
+  std::vector<Threshold> eviction_soft;                                  // evictionSoft
+  std::map<std::string, std::chrono::milliseconds> eviction_soft_grace;  // evictionSoftGracePeriod
+  int64_t eviction_max_pod_grace = 0;  // evictionMaxPodGracePeriod
   std::chrono::milliseconds housekeeping{std::chrono::seconds(10)};
   int image_gc_high = 85, image_gc_low = 80;  // percent of the image filesystem
+  std::chrono::milliseconds image_gc_min_age{std::chrono::minutes(2)};  // imageMinimumGCAge
   // The client certificate join wrote is renewed at 70-90 % of its life (cert_rotation.hpp).
   bool rotate_certificates = true;
   // ConfigMap and Secret volumes of running pods fetched again this often.
@@ -48,9 +53,10 @@ struct KubeletOptions {
 
 // Applies a KubeletConfiguration file (maxPods, systemReserved cpu/memory,
 // nodeLeaseDurationSeconds' renew interval, nodeStatusReportFrequency, nodeStatusUpdateFrequency,
-// evictionHard, evictionPressureTransitionPeriod, imageGCHighThresholdPercent,
-// imageGCLowThresholdPercent, rotateCertificates; skiff's housekeepingInterval); an unknown field
-// or bad value is an error naming it.
+// evictionHard, evictionSoft, evictionSoftGracePeriod, evictionMaxPodGracePeriod,
+// evictionPressureTransitionPeriod, imageGCHighThresholdPercent,
+// imageGCLowThresholdPercent, imageMinimumGCAge, rotateCertificates; skiff's housekeepingInterval);
+// an unknown field or bad value is an error naming it.
 Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o);
 
 // Runs until a termination signal.

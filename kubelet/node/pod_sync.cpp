@@ -379,7 +379,8 @@ void PodSync::start_and_record(const Json& pod) {
   report_status(uid, pod, status);
 }
 
-Result<void> PodSync::evict(const std::string& uid, const std::string& message) {
+Result<void> PodSync::evict(const std::string& uid, const std::string& message,
+                            int64_t grace_seconds) {
   Json pod;
   {
     std::lock_guard lock(mu_);
@@ -393,7 +394,8 @@ Result<void> PodSync::evict(const std::string& uid, const std::string& message) 
     evicted_.insert(uid);
   }
   std::string ns = ns_of(pod), name = name_of(pod);
-  auto stopped = skiff_pod(ns, {"stop", "-t", "0", name}, std::chrono::seconds(60));
+  auto stopped = skiff_pod(ns, {"stop", "-t", std::to_string(grace_seconds), name},
+                           std::chrono::seconds(60 + grace_seconds));
   Json status = {{"phase", "Failed"}};
   for (const auto& r : list_pod_records(o_.node.state_root))
     if (r.uid == uid) status = local_status(r);  // the containers' terminated states

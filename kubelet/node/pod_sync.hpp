@@ -91,9 +91,10 @@ class PodSync {
                            const std::string& container, bool previous = false);
   // One pass (tests). Runs on one thread at a time (the records and status caches are its own).
   void sync_once();
-  // Hard eviction (eviction.hpp): stops the pod at once, frees its local state and reports it
-  // Failed with reason Evicted and `message`; it is not started here again.
-  Result<void> evict(const std::string& uid, const std::string& message);
+  // Eviction (eviction.hpp): stops the pod within `grace_seconds` (0: at once, a hard eviction),
+  // frees its local state and reports it Failed with reason Evicted and `message`; it is not
+  // started here again.
+  Result<void> evict(const std::string& uid, const std::string& message, int64_t grace_seconds = 0);
 
  private:
   struct Attempt {

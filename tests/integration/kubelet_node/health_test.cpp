@@ -3,9 +3,10 @@
 // CPU and one that holds 32 MiB (a /dev/shm file); a node whose state root is a small tmpfs crosses
 // its nodefs.available threshold when a pod fills an emptyDir: DiskPressure and its taint, the pod
 // that used the most evicted (Failed, reason Evicted, the kubelet's message), the others kept,
-// and the condition cleared after the transition period; an image store on a small tmpfs over
+// and the condition cleared after the transition period (with evictionSoft: only after its grace
+// period, the pod stopped with SIGTERM); an image store on a small tmpfs over
 // imageGCHighThresholdPercent loses its least recently used unused images until it is below
-// imageGCLowThresholdPercent, never the one a pod uses.
+// imageGCLowThresholdPercent, never the one a pod uses nor one younger than imageMinimumGCAge.
 
 #include <sys/mount.h>
 #include <sys/statvfs.h>
@@ -271,6 +272,48 @@ TEST_F(HealthTest, DiskPressureEvictsThePodUsingTheMost) {
       << kget("/metrics");
 }
 
+// evictionSoft on the same disk: DiskPressure as soon as the threshold is crossed, the eviction
+// only after its grace period, and the pod stopped with SIGTERM within its own grace period
+// (capped at evictionMaxPodGracePeriod): the writer traps TERM and exits 0, where a hard
+// eviction's kill would leave 137.
+TEST_F(HealthTest, SoftDiskThresholdEvictsAfterItsGracePeriodWithSigterm) {
+  ASSERT_TRUE(mkdir_p(roots_.state).ok());
+  ASSERT_EQ(::mount("tmpfs", roots_.state.c_str(), "tmpfs", 0, "size=24m,mode=0700"), 0);
+  tmpfs_ = true;
+  start_kubelet("health-soft", {{"evictionHard", {{"memory.available", "1Mi"}}},
+                                {"evictionSoft", {{"nodefs.available", "50%"}}},
+                                {"evictionSoftGracePeriod", {{"nodefs.available", "4s"}}},
+                                {"evictionMaxPodGracePeriod", 10},
+                                {"evictionPressureTransitionPeriod", "3s"},
+                                {"housekeepingInterval", "1s"}});
+  Json scratch = {{"volumes", Json::array({{{"name", "scratch"}, {"emptyDir", Json::object()}}})},
+                  {"terminationGracePeriodSeconds", 30}};
+  Json writer = busybox("fill",
+                        "trap 'exit 0' TERM; sleep 2; head -c 14680064 /dev/zero > /scratch/f; "
+                        "sleep 3600 & wait");
+  writer["volumeMounts"] = Json::array({{{"name", "scratch"}, {"mountPath", "/scratch"}}});
+  create_pod("writer", writer, scratch);
+  ASSERT_TRUE(wait([&] { return condition("DiskPressure") == "True"; }, 60))
+      << pod("writer").dump() << read_file(dir_ / "kubelet.log");
+  auto pressure = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait([&] { return phase("writer") == "Failed"; }, 30))
+      << pod("writer").dump() << read_file(dir_ / "kubelet.log");
+  auto waited = std::chrono::steady_clock::now() - pressure;
+  EXPECT_GE(waited, std::chrono::milliseconds(2500)) << "evicted before its 4 s grace period";
+  Json w = pod("writer");
+  EXPECT_EQ(api::str_at(w, {"status", "reason"}), "Evicted") << w.dump();
+  EXPECT_TRUE(api::str_at(w, {"status", "message"})
+                  .starts_with("The node was low on resource: ephemeral-storage."))
+      << w.dump();
+  const Json* statuses = api::at_path(w, {"status", "containerStatuses"});
+  ASSERT_TRUE(statuses && statuses->is_array() && !statuses->empty()) << w.dump();
+  const Json* code = api::at_path((*statuses)[0], {"state", "terminated", "exitCode"});
+  ASSERT_TRUE(code) << w.dump();
+  EXPECT_EQ(*code, 0) << "stopped with SIGTERM and its grace period, not killed: " << w.dump();
+  EXPECT_TRUE(wait([&] { return condition("DiskPressure") == "False"; }, 15))
+      << read_file(dir_ / "kubelet.log");
+}
+
 class ImageGcTest : public HealthTest {
  protected:
   ImageGcTest() { images_tmpfs_ = "40m"; }
@@ -317,17 +360,28 @@ TEST_F(ImageGcTest, LeastRecentlyUsedUnusedImagesGoUntilBelowTheLowThreshold) {
   start_kubelet("health-gc", {{"evictionHard", {{"memory.available", "1Mi"}}},
                               {"imageGCHighThresholdPercent", 45},
                               {"imageGCLowThresholdPercent", 25},
+                              {"imageMinimumGCAge", "10s"},
                               {"housekeepingInterval", "1s"}});
   create_pod("user", busybox("idle", "sleep 3600"));
   ASSERT_TRUE(wait([&] { return phase("user") == "Running"; }, 60))
       << pod("user").dump() << read_file(dir_ / "kubelet.log");
+  auto a_stored = std::chrono::steady_clock::now();
   import(dir_ / "img-a", "gc/a:1");
   import(dir_ / "img-b", "gc/b:1");
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two passes: below 45%
   EXPECT_NE(images().find("gc/b"), std::string::npos) << images();
   EXPECT_NE(images().find("gc/a"), std::string::npos) << "35% used: nothing collected";
   import(dir_ / "img-c", "gc/c:1");
-  ASSERT_TRUE(wait([&] { return images().find("gc/b") == std::string::npos; }, 15))
+  // Over 45% now, but every unused image is younger than imageMinimumGCAge: two passes, nothing
+  // goes (checked only while the oldest is surely under 10 s old).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  if (std::chrono::steady_clock::now() - a_stored < std::chrono::seconds(9)) {
+    EXPECT_NE(images().find("gc/a"), std::string::npos) << "younger than 10 s: " << images();
+    EXPECT_GT(used_percent(), 45);
+  } else {
+    std::cout << "imports slower than expected: the minimum-age check was not made\n";
+  }
+  ASSERT_TRUE(wait([&] { return images().find("gc/b") == std::string::npos; }, 25))
       << images() << read_file(dir_ / "kubelet.log");
   std::string left = images();
   EXPECT_EQ(left.find("gc/a"), std::string::npos) << "the oldest went first: " << left;

@@ -58,7 +58,8 @@ TEST(EvictionHard, KubeletConfigurationFields) {
                          "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
                          "evictionHard:\n  memory.available: 1Gi\n  nodefs.available: '50%'\n"
                          "evictionPressureTransitionPeriod: 30s\nhousekeepingInterval: 2s\n"
-                         "imageGCHighThresholdPercent: 70\nimageGCLowThresholdPercent: 60\n")
+                         "imageGCHighThresholdPercent: 70\nimageGCLowThresholdPercent: 60\n"
+                         "imageMinimumGCAge: 1m30s\n")
                   .ok());
   KubeletOptions o;
   auto r = load_kubelet_config(f, o);
@@ -68,6 +69,15 @@ TEST(EvictionHard, KubeletConfigurationFields) {
   EXPECT_EQ(o.housekeeping, std::chrono::seconds(2));
   EXPECT_EQ(o.image_gc_high, 70);
   EXPECT_EQ(o.image_gc_low, 60);
+  EXPECT_EQ(o.image_gc_min_age, std::chrono::seconds(90));
+  ASSERT_TRUE(write_file(f, "imageMinimumGCAge: 0s\n").ok());
+  ASSERT_TRUE(load_kubelet_config(f, o).ok());
+  EXPECT_EQ(o.image_gc_min_age, std::chrono::seconds(0)) << "0s: any unused image may go";
+  ASSERT_TRUE(write_file(f, "imageMinimumGCAge: soon\n").ok());
+  r = load_kubelet_config(f, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().what().find("imageMinimumGCAge: invalid duration"), std::string::npos)
+      << r.error().what();
 
   ASSERT_TRUE(write_file(f, "evictionHard:\n  imagefs.available: '-3%'\n").ok());
   r = load_kubelet_config(f, o);
@@ -83,6 +93,42 @@ TEST(EvictionHard, KubeletConfigurationFields) {
       << r.error().what();
   ASSERT_TRUE(write_file(f, "imageGCHighThresholdPercent: 101\n").ok());
   EXPECT_FALSE(load_kubelet_config(f, o).ok());
+
+  // evictionSoft: each threshold with its grace period; the pod grace cap in seconds.
+  ASSERT_TRUE(write_file(f,
+                         "evictionSoft:\n  memory.available: 500Mi\n  nodefs.available: '15%'\n"
+                         "evictionSoftGracePeriod:\n  memory.available: 1m30s\n"
+                         "  nodefs.available: 2m\nevictionMaxPodGracePeriod: 60\n")
+                  .ok());
+  KubeletOptions s;
+  r = load_kubelet_config(f, s);
+  ASSERT_TRUE(r.ok()) << r.error().what();
+  ASSERT_EQ(s.eviction_soft.size(), 2u);
+  EXPECT_EQ(s.eviction_soft_grace.at("memory.available"), std::chrono::seconds(90));
+  EXPECT_EQ(s.eviction_soft_grace.at("nodefs.available"), std::chrono::minutes(2));
+  EXPECT_EQ(s.eviction_max_pod_grace, 60);
+  ASSERT_TRUE(write_file(f, "evictionSoft:\n  memory.available: 500Mi\n").ok());
+  s = KubeletOptions{};
+  r = load_kubelet_config(f, s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().what().find("evictionSoft.memory.available: no grace period"),
+            std::string::npos)
+      << r.error().what();
+  ASSERT_TRUE(write_file(f, "evictionSoftGracePeriod:\n  pid.available: 10s\n").ok());
+  s = KubeletOptions{};
+  r = load_kubelet_config(f, s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().what().find("evictionSoftGracePeriod.pid.available: no soft threshold"),
+            std::string::npos)
+      << r.error().what();
+  ASSERT_TRUE(write_file(f, "evictionSoft:\n  memory.free: 1Gi\n").ok());
+  r = load_kubelet_config(f, s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().what().find("evictionSoft.memory.free: unknown eviction signal"),
+            std::string::npos)
+      << r.error().what();
+  ASSERT_TRUE(write_file(f, "evictionMaxPodGracePeriod: -1\n").ok());
+  EXPECT_FALSE(load_kubelet_config(f, s).ok());
 }
 
 TEST(Thresholds, QuantityAndPercentOfCapacity) {

@@ -158,13 +158,16 @@ TEST_F(CollectTest, EvictionPassPicksByResourceAndSetsPressure) {
                            api_pod("done", "done", 0)};
   StatsProvider stats({node_, "node-1"});
   std::vector<std::pair<std::string, std::string>> evicted;
-  auto evict = [&](const std::string& uid, const std::string& message) -> Result<void> {
+  auto evict = [&](const std::string& uid, const std::string& message,
+                   int64_t grace_seconds) -> Result<void> {
+    EXPECT_EQ(grace_seconds, 0) << "hard evictions have no grace";
     evicted.emplace_back(uid, message);
     return ok();
   };
 
   // Disk: nodefs below 100% of its capacity always; the running pod using the most goes.
-  EvictionManager disk(stats, {{{"nodefs.available", 0, 100, "100%"}}, std::chrono::minutes(5)});
+  EvictionManager disk(
+      stats, {{{"nodefs.available", 0, 100, "100%"}}, std::chrono::minutes(5), {}, {}, 0});
   EXPECT_EQ(disk.synchronize(api, evict), "big");
   ASSERT_EQ(evicted.size(), 1u);
   EXPECT_TRUE(evicted[0].second.starts_with(
@@ -174,8 +177,11 @@ TEST_F(CollectTest, EvictionPassPicksByResourceAndSetsPressure) {
   EXPECT_FALSE(disk.pressure().memory);
 
   // Memory: "big" is within its 128Mi request, so "small" (BestEffort, above its 0) goes first.
-  EvictionManager mem(
-      stats, {{{"memory.available", int64_t(1) << 60, 0, "1Ei"}}, std::chrono::milliseconds(0)});
+  EvictionManager mem(stats, {{{"memory.available", int64_t(1) << 60, 0, "1Ei"}},
+                              std::chrono::milliseconds(0),
+                              {},
+                              {},
+                              0});
   EXPECT_EQ(mem.synchronize(api, evict), "small");
   ASSERT_EQ(evicted.size(), 2u);
   EXPECT_NE(evicted[1].second.find("Container main was using 4Mi, request is 0, has larger "
@@ -185,7 +191,8 @@ TEST_F(CollectTest, EvictionPassPicksByResourceAndSetsPressure) {
   EXPECT_TRUE(mem.pressure().memory);
 
   // Nothing crossed: no eviction, and with no transition period no pressure.
-  EvictionManager none(stats, {{{"memory.available", 0, 0, "0"}}, std::chrono::milliseconds(0)});
+  EvictionManager none(
+      stats, {{{"memory.available", 0, 0, "0"}}, std::chrono::milliseconds(0), {}, {}, 0});
   EXPECT_EQ(none.synchronize(api, evict), std::nullopt);
   EXPECT_EQ(evicted.size(), 2u);
   EXPECT_EQ(none.pressure(), NodePressure{});
@@ -199,6 +206,52 @@ TEST_F(CollectTest, EvictionPassPicksByResourceAndSetsPressure) {
       << metrics;
   EXPECT_NE(metrics.find("kubelet_evictions{eviction_signal=\"memory.available\"} 1\n"),
             std::string::npos);
+}
+
+// evictionSoft: the pressure condition at once, the eviction only once the threshold has stayed
+// crossed for its grace period, the pod stopped within its own grace period capped at
+// evictionMaxPodGracePeriod.
+TEST_F(CollectTest, SoftThresholdEvictsAfterItsGracePeriodWithinTheMaxPodGrace) {
+  add_pod("small", "small", "besteffort", {{"main-0", 1, 4 << 20, 0}}, true, 256 << 10);
+  add_pod("big", "big", "burstable", {{"main-0", 1, 64 << 20, 0}}, true, 4 << 20);
+  std::vector<Json> api = {api_pod("small", "small", 0), api_pod("big", "big", 0, "128Mi")};
+  api[0]["spec"]["terminationGracePeriodSeconds"] = 20;
+  StatsProvider stats({node_, "node-1"});
+  std::vector<std::pair<std::string, int64_t>> evicted;
+  auto evict = [&](const std::string& uid, const std::string&, int64_t grace) -> Result<void> {
+    evicted.emplace_back(uid, grace);
+    return ok();
+  };
+  auto ms = [](int n) { return std::chrono::milliseconds(n); };
+  EvictionOptions o;
+  o.hard = {};
+  o.transition_period = ms(0);
+  o.soft = {{"memory.available", int64_t(1) << 60, 0, "1Ei"}};  // always crossed
+  o.soft_grace = {{"memory.available", ms(400)}};
+  o.max_pod_grace_seconds = 5;
+  EvictionManager mem(stats, o);
+  EXPECT_EQ(mem.synchronize(api, evict), std::nullopt) << "crossed, but not for 400 ms yet";
+  EXPECT_TRUE(mem.pressure().memory) << "the condition does not wait for the grace period";
+  std::this_thread::sleep_for(ms(450));
+  EXPECT_EQ(mem.synchronize(api, evict), "small");
+  ASSERT_EQ(evicted.size(), 1u);
+  EXPECT_EQ(evicted[0].second, 5) << "the pod's 20 s capped at evictionMaxPodGracePeriod";
+
+  // A soft threshold never crossed: no pressure, nothing evicted.
+  EvictionOptions o2 = o;
+  o2.soft = {{"memory.available", 0, 0, "0"}};
+  o2.soft_grace = {{"memory.available", ms(0)}};
+  EvictionManager calm(stats, o2);
+  EXPECT_EQ(calm.synchronize(api, evict), std::nullopt);
+  EXPECT_FALSE(calm.pressure().memory);
+  // A pod whose own grace period is under the cap keeps it.
+  EvictionManager own(stats, o);
+  EXPECT_EQ(own.synchronize(api, evict), std::nullopt);
+  std::this_thread::sleep_for(ms(450));
+  api[0]["spec"]["terminationGracePeriodSeconds"] = 2;
+  EXPECT_EQ(own.synchronize(api, evict), "small");
+  ASSERT_EQ(evicted.size(), 2u);
+  EXPECT_EQ(evicted[1].second, 2);
 }
 
 }  // namespace

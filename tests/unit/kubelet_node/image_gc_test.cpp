@@ -45,5 +45,31 @@ TEST(ImageGc, UnusedLeastRecentlyUsedFirstUntilEnough) {
       << "never the image in use, however much is asked";
 }
 
+// imageMinimumGCAge: an unused image stored less than the minimum age ago stays, however much is
+// asked; at exactly the age it may go.
+TEST(ImageGc, ImagesYoungerThanTheMinimumAgeStay) {
+  auto img = [](std::string id, int64_t stored) {
+    ImageEntry e;
+    e.id = id;
+    e.names = {id + ":1"};
+    e.size = 10;
+    e.last_used = stored;
+    e.stored = stored;
+    return e;
+  };
+  std::vector<ImageEntry> all = {img("old", 100), img("just-old-enough", 880), img("young", 950)};
+  auto ids = [](const std::vector<ImageEntry>& v) {
+    std::vector<std::string> out;
+    for (const auto& e : v) out.push_back(e.id);
+    return out;
+  };
+  EXPECT_EQ(ids(select_images_to_remove(all, 1 << 30, 1000, 120)),
+            (std::vector<std::string>{"old", "just-old-enough"}));
+  EXPECT_EQ(ids(select_images_to_remove(all, 1 << 30, 1000, 0)),
+            (std::vector<std::string>{"old", "just-old-enough", "young"}))
+      << "imageMinimumGCAge 0s: every unused image";
+  EXPECT_EQ(ids(select_images_to_remove(all, 1 << 30, 1000, 10'000)), std::vector<std::string>{});
+}
+
 }  // namespace
 }  // namespace skiff::kubelet::node
