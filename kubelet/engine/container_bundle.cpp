@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,9 +14,11 @@
 #include "kubelet/engine/expand.hpp"
 #include "kubelet/engine/volumes.hpp"
 #include "oci/image/bundle.hpp"
+#include "oci/image/bundle_spec.hpp"
 #include "oci/image/images.hpp"
 #include "oci/image/snapshots.hpp"
 #include "oci/runtime_spec.hpp"
+#include "runtime/container.hpp"
 
 namespace skiff::kubelet {
 namespace {
@@ -229,7 +232,8 @@ Result<void> apply_container_settings(Json& spec, const Manifest& m, const Conta
 
 Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, const Container& c,
                                    const Sandbox& s, const std::string& pod_dir,
-                                   const std::string& dir, CreateFailure* failure) {
+                                   const std::string& dir, CreateFailure* failure,
+                                   int* stop_signal) {
   auto store = image::Store::open(cfg.image_root);
   if (!store) {
     if (failure) *failure = {"ErrImagePull", store.error().what()};
@@ -262,6 +266,16 @@ Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, con
   else if (!c.args.empty())
     o.spec.args = c.args;
   o.edit_spec = [&](Json& spec) -> Result<void> {
+    // The image's StopSignal (image-spec config), kept by the conversion as an annotation: read
+    // here, not from config.json once written.
+    if (stop_signal) {
+      *stop_signal = SIGTERM;
+      if (const Json* a = spec.contains("annotations") ? &spec["annotations"] : nullptr;
+          a && a->is_object() && a->contains(image::kStopSignalAnnotation) &&
+          (*a)[image::kStopSignalAnnotation].is_string())
+        if (auto sig = runtime::parse_signal((*a)[image::kStopSignalAnnotation].get<std::string>()))
+          *stop_signal = *sig;
+    }
     TRY(apply_container_settings(spec, m, c, s, pod_dir, failure));
     // Beneath the pod cgroup, one per attempt (the bundle's name: <container>-<restart>).
     if (!s.cgroup.empty())
@@ -301,11 +315,11 @@ bool layers_unpacked(const NodeConfig& cfg, const Container& c) {
 Result<void> make_container_bundle_in_child(const NodeConfig& cfg, const Manifest& m,
                                             const Container& c, const Sandbox& s,
                                             const std::string& pod_dir, const std::string& dir,
-                                            CreateFailure* failure) {
+                                            CreateFailure* failure, int* stop_signal) {
   // In this process when nothing is to be unpacked (a fork, the child's copy-on-write faults and
   // its exit were ~3 ms of CPU per container start); the parses' freed memory goes back at once.
   if (layers_unpacked(cfg, c)) {
-    auto made = make_container_bundle(cfg, m, c, s, pod_dir, dir, failure);
+    auto made = make_container_bundle(cfg, m, c, s, pod_dir, dir, failure, stop_signal);
     malloc_trim(0);
     return made;
   }
@@ -317,10 +331,12 @@ Result<void> make_container_bundle_in_child(const NodeConfig& cfg, const Manifes
   if (pid == 0) {
     rd.reset();
     CreateFailure f;
-    auto r = make_container_bundle(cfg, m, c, s, pod_dir, dir, &f);
+    int signal = SIGTERM;
+    auto r = make_container_bundle(cfg, m, c, s, pod_dir, dir, &f, &signal);
     Json out = {{"ok", r.ok()},
                 {"reason", f.reason},
-                {"message", r.ok() ? std::string() : r.error().what()}};
+                {"message", r.ok() ? std::string() : r.error().what()},
+                {"stopSignal", signal}};
     (void)write_all(wr.get(), out.dump());
     _exit(0);
   }
@@ -335,7 +351,10 @@ Result<void> make_container_bundle_in_child(const NodeConfig& cfg, const Manifes
     (void)remove_container_bundle(cfg, dir);
     return error("make the bundle of ", quote(c.name), ": the child process died");
   }
-  if (j->value("ok", false)) return ok();
+  if (j->value("ok", false)) {
+    if (stop_signal) *stop_signal = j->value("stopSignal", SIGTERM);
+    return ok();
+  }
   if (failure) *failure = {j->value("reason", "CreateContainerError"), j->value("message", "")};
   return Error(j->value("message", std::string("make bundle failed")));
 }

@@ -33,10 +33,11 @@ Result<void> apply_container_settings(Json& spec, const Manifest& m, const Conta
                                       CreateFailure* failure);
 
 // Makes the bundle in `dir` (which must not exist). On failure nothing is left and `failure`
-// says why.
+// says why. `stop_signal`, when given, gets the image's StopSignal (SIGTERM when it names none).
 Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, const Container& c,
                                    const Sandbox& s, const std::string& pod_dir,
-                                   const std::string& dir, CreateFailure* failure);
+                                   const std::string& dir, CreateFailure* failure,
+                                   int* stop_signal = nullptr);
 
 // make_container_bundle in a forked child when a layer of the image must be unpacked: the image
 // code's libraries (libcrypto, libarchive, loaded on first use) and unpacking threads never enter
@@ -45,7 +46,7 @@ Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, con
 Result<void> make_container_bundle_in_child(const NodeConfig& cfg, const Manifest& m,
                                             const Container& c, const Sandbox& s,
                                             const std::string& pod_dir, const std::string& dir,
-                                            CreateFailure* failure);
+                                            CreateFailure* failure, int* stop_signal = nullptr);
 
 // Removes a bundle make_container_bundle made (unmounts the rootfs, drops its writable layer).
 Result<void> remove_container_bundle(const NodeConfig& cfg, const std::string& dir);

@@ -172,23 +172,14 @@ void PodEngine::start_container(ContainerRun& r) {
   };
 
   CreateFailure failure;
+  r.stop_signal = SIGTERM;
   if (auto made = make_container_bundle_in_child(config_, manifest_, c, sandbox_, pod_dir_,
-                                                 r.bundle, &failure);
+                                                 r.bundle, &failure, &r.stop_signal);
       !made) {
     if (failure.reason.empty()) failure.reason = "CreateContainerError";
     fail_to_start(failure.reason, made.error().what(), false);
     changed();
     return;
-  }
-
-  // The image's StopSignal (image-spec config), kept by the conversion as an annotation.
-  r.stop_signal = SIGTERM;
-  if (auto spec = read_json_file(r.bundle + "/config.json");
-      spec && spec->contains("annotations")) {
-    const Json& a = (*spec)["annotations"];
-    if (a.contains(image::kStopSignalAnnotation) && a[image::kStopSignalAnnotation].is_string())
-      if (auto sig = runtime::parse_signal(a[image::kStopSignalAnnotation].get<std::string>()))
-        r.stop_signal = *sig;
   }
 
   // tty: the container's stdio is a pty (process.terminal) whose master comes to us; its output

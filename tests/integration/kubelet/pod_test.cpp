@@ -14,7 +14,9 @@
 #include <thread>
 
 #include "common/fs.hpp"
+#include "oci/image/images.hpp"
 #include "tests/integration/kubelet/pod_fixture.hpp"
+#include "tests/unit/image/image_test_util.hpp"
 
 namespace skiff::test {
 namespace {
@@ -232,6 +234,42 @@ spec:
   s = status("stubborn");
   json c = container(s, "containerStatuses", "s");
   EXPECT_EQ(c["state"]["terminated"]["exitCode"], 137) << c;
+  expect_nothing_left();
+}
+
+// A stop sends the image's StopSignal first: this container ignores SIGTERM and exits 0 on
+// SIGUSR1 (its image's StopSignal), so it stops at once with 0 — SIGTERM would have left it to the
+// grace period's SIGKILL (137).
+TEST_F(PodTest, StopSendsTheImagesStopSignal) {
+  image::test::LayoutBuilder b(dir_ / "stopsig-layout");
+  auto [layers, diff_ids] = b.copy_base(*shared_ / "bb-oci");
+  b.write_index(
+      {{b.add_manifest(layers, diff_ids, {{"config", {{"StopSignal", "SIGUSR1"}}}}), "1"}});
+  auto store = image::Store::open(*shared_ / "images");
+  ASSERT_TRUE(store) << store.error().what();
+  image::ImportOptions o;
+  o.name = "stopsig:1";
+  auto imported = image::import_archive(*store, b.dir(), o);
+  ASSERT_TRUE(imported) << imported.error().what();
+  auto file = write_pod("stopsig", R"(apiVersion: v1
+kind: Pod
+metadata: {name: stopsig}
+spec:
+  containers:
+  - name: s
+    image: stopsig:1
+    command: [sh, -c, "trap '' TERM; trap 'exit 0' USR1; sleep 1000 & wait"]
+)");
+  auto r = pod({"run", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto t0 = std::chrono::steady_clock::now();
+  auto stop = pod({"stop", "-t", "6", "stopsig"});
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_LT(took, 4s) << "waited for the grace period: the stop signal was not SIGUSR1";
+  json c = container(status("stopsig"), "containerStatuses", "s");
+  EXPECT_EQ(c["state"]["terminated"]["exitCode"], 0) << c;
+  ASSERT_EQ(pod({"rm", "stopsig"}).exit_code, 0);
   expect_nothing_left();
 }
 
