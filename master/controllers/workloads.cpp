@@ -213,8 +213,7 @@ void WorkloadControllers::sync_replicaset(const std::string& key) {
       log::warn("replicaset ", ns, "/", name, ": create pod: ", c.error->message);
       break;
     }
-    std::string pod_key =
-        std::string("/pods/") + ns + "/" + api::str_at(*c.object.json, {"metadata", "name"});
+    std::string pod_key = object_key("pods", ns, api::str_at(*c.object.json, {"metadata", "name"}));
     index(pod_key, c.object.json.get(), c.object.create_rev);
     if (auto p = pods_.find(pod_key); p != pods_.end()) pods.push_back(p->second);
   }
@@ -228,7 +227,7 @@ void WorkloadControllers::sync_replicaset(const std::string& key) {
       const std::string& pname = pods[static_cast<size_t>(i)].name;
       (void)registry_.remove(pods_kind, ns, pname, Json::object());
       // Deleting from now on, before the watch says so: the next sync does not pick it again.
-      if (auto p = pods_.find(std::string("/pods/") + ns + "/" + pname); p != pods_.end())
+      if (auto p = pods_.find(object_key("pods", ns, pname)); p != pods_.end())
         p->second.deleting = true;
     }
     pods.resize(static_cast<size_t>(want));
