@@ -222,9 +222,12 @@ Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o) {
   auto doc = api::yaml_to_json(text);
   if (!doc) return doc.error().wrap(quote(path));
   if (!doc->is_object()) return error(quote(path), ": expected a KubeletConfiguration object");
-  auto dur = [&](const Json& v, const std::string& key) -> Result<std::chrono::milliseconds> {
-    // Go durations as the KubeletConfiguration writes them: "10s", "5m0s", "500ms".
+  // `allow_zero`: "0s" is a valid value of this field (imageMinimumGCAge), not of the periods.
+  auto dur = [&](const Json& v, const std::string& key,
+                 bool allow_zero = false) -> Result<std::chrono::milliseconds> {
+    // Go durations as the KubeletConfiguration writes them: "10s", "5m0s", "500ms" (and "0").
     std::string s = v.is_string() ? v.get<std::string>() : "";
+    if (s == "0" && allow_zero) return std::chrono::milliseconds(0);
     int64_t total = 0;
     size_t i = 0;
     bool any = false;
@@ -245,7 +248,8 @@ Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o) {
       any = true;
       i = k;
     }
-    if (!any || total <= 0) return error(quote(path), ": ", key, ": invalid duration ", v.dump());
+    if (!any || total < 0 || (total == 0 && !allow_zero))
+      return error(quote(path), ": ", key, ": invalid duration ", v.dump());
     return std::chrono::milliseconds(total);
   };
   for (const auto& [key, v] : doc->items()) {
@@ -302,12 +306,8 @@ Result<void> load_kubelet_config(const std::string& path, KubeletOptions& o) {
       o.eviction_transition = TRY(dur(v, key));
     } else if (key == "housekeepingInterval") {  // skiff: the kubelet's --housekeeping-interval
       o.housekeeping = TRY(dur(v, key));
-    } else if (key == "imageMinimumGCAge") {
-      // "0s" (any unused image may go) is valid here, unlike the other durations.
-      std::string z = v.is_string() ? v.get<std::string>() : "";
-      bool zero = !z.empty() && std::isdigit(static_cast<unsigned char>(z[0])) &&
-                  z.find_first_of("123456789") == std::string::npos;
-      o.image_gc_min_age = zero ? std::chrono::milliseconds(0) : TRY(dur(v, key));
+    } else if (key == "imageMinimumGCAge") {  // "0s": any unused image may go
+      o.image_gc_min_age = TRY(dur(v, key, true));
     } else if (key == "imageGCHighThresholdPercent" || key == "imageGCLowThresholdPercent") {
       if (!v.is_number_integer() || v.get<int>() < 0 || v.get<int>() > 100)
         return error(quote(path), ": ", key, ": must be an integer from 0 to 100");

@@ -70,65 +70,49 @@ TEST(EvictionHard, KubeletConfigurationFields) {
   EXPECT_EQ(o.image_gc_high, 70);
   EXPECT_EQ(o.image_gc_low, 60);
   EXPECT_EQ(o.image_gc_min_age, std::chrono::seconds(90));
-  ASSERT_TRUE(write_file(f, "imageMinimumGCAge: 0s\n").ok());
-  ASSERT_TRUE(load_kubelet_config(f, o).ok());
-  EXPECT_EQ(o.image_gc_min_age, std::chrono::seconds(0)) << "0s: any unused image may go";
-  ASSERT_TRUE(write_file(f, "imageMinimumGCAge: soon\n").ok());
-  r = load_kubelet_config(f, o);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().what().find("imageMinimumGCAge: invalid duration"), std::string::npos)
-      << r.error().what();
 
-  ASSERT_TRUE(write_file(f, "evictionHard:\n  imagefs.available: '-3%'\n").ok());
-  r = load_kubelet_config(f, o);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().what().find("evictionHard.imagefs.available"), std::string::npos);
-  EXPECT_NE(r.error().what().find(f), std::string::npos) << "names the file";
-  ASSERT_TRUE(
-      write_file(f, "imageGCHighThresholdPercent: 50\nimageGCLowThresholdPercent: 60\n").ok());
-  r = load_kubelet_config(f, o);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().what().find("imageGCLowThresholdPercent (60) must not exceed"),
+  // Each file on its own (fresh options): "" when it loads, else the error.
+  auto error_of = [&](const std::string& text, KubeletOptions* into = nullptr) {
+    EXPECT_TRUE(write_file(f, text).ok());
+    KubeletOptions fresh;
+    auto loaded = load_kubelet_config(f, into ? *into : fresh);
+    return loaded ? std::string() : loaded.error().what();
+  };
+  EXPECT_EQ(error_of("imageMinimumGCAge: 0s\n", &o), "");
+  EXPECT_EQ(o.image_gc_min_age, std::chrono::seconds(0)) << "0s: any unused image may go";
+  EXPECT_NE(error_of("imageMinimumGCAge: soon\n").find("imageMinimumGCAge: invalid duration"),
+            std::string::npos);
+  EXPECT_NE(error_of("housekeepingInterval: 0s\n").find("housekeepingInterval: invalid duration"),
             std::string::npos)
-      << r.error().what();
-  ASSERT_TRUE(write_file(f, "imageGCHighThresholdPercent: 101\n").ok());
-  EXPECT_FALSE(load_kubelet_config(f, o).ok());
+      << "a period of 0 is no period";
+
+  std::string e = error_of("evictionHard:\n  imagefs.available: '-3%'\n");
+  EXPECT_NE(e.find("evictionHard.imagefs.available"), std::string::npos) << e;
+  EXPECT_NE(e.find(f), std::string::npos) << "names the file";
+  e = error_of("imageGCHighThresholdPercent: 50\nimageGCLowThresholdPercent: 60\n");
+  EXPECT_NE(e.find("imageGCLowThresholdPercent (60) must not exceed"), std::string::npos) << e;
+  EXPECT_NE(error_of("imageGCHighThresholdPercent: 101\n"), "");
 
   // evictionSoft: each threshold with its grace period; the pod grace cap in seconds.
-  ASSERT_TRUE(write_file(f,
-                         "evictionSoft:\n  memory.available: 500Mi\n  nodefs.available: '15%'\n"
-                         "evictionSoftGracePeriod:\n  memory.available: 1m30s\n"
-                         "  nodefs.available: 2m\nevictionMaxPodGracePeriod: 60\n")
-                  .ok());
   KubeletOptions s;
-  r = load_kubelet_config(f, s);
-  ASSERT_TRUE(r.ok()) << r.error().what();
+  e = error_of(
+      "evictionSoft:\n  memory.available: 500Mi\n  nodefs.available: '15%'\n"
+      "evictionSoftGracePeriod:\n  memory.available: 1m30s\n"
+      "  nodefs.available: 2m\nevictionMaxPodGracePeriod: 60\n",
+      &s);
+  ASSERT_EQ(e, "");
   ASSERT_EQ(s.eviction_soft.size(), 2u);
   EXPECT_EQ(s.eviction_soft_grace.at("memory.available"), std::chrono::seconds(90));
   EXPECT_EQ(s.eviction_soft_grace.at("nodefs.available"), std::chrono::minutes(2));
   EXPECT_EQ(s.eviction_max_pod_grace, 60);
-  ASSERT_TRUE(write_file(f, "evictionSoft:\n  memory.available: 500Mi\n").ok());
-  s = KubeletOptions{};
-  r = load_kubelet_config(f, s);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().what().find("evictionSoft.memory.available: no grace period"),
-            std::string::npos)
-      << r.error().what();
-  ASSERT_TRUE(write_file(f, "evictionSoftGracePeriod:\n  pid.available: 10s\n").ok());
-  s = KubeletOptions{};
-  r = load_kubelet_config(f, s);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().what().find("evictionSoftGracePeriod.pid.available: no soft threshold"),
-            std::string::npos)
-      << r.error().what();
-  ASSERT_TRUE(write_file(f, "evictionSoft:\n  memory.free: 1Gi\n").ok());
-  r = load_kubelet_config(f, s);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().what().find("evictionSoft.memory.free: unknown eviction signal"),
-            std::string::npos)
-      << r.error().what();
-  ASSERT_TRUE(write_file(f, "evictionMaxPodGracePeriod: -1\n").ok());
-  EXPECT_FALSE(load_kubelet_config(f, s).ok());
+  e = error_of("evictionSoft:\n  memory.available: 500Mi\n");
+  EXPECT_NE(e.find("evictionSoft.memory.available: no grace period"), std::string::npos) << e;
+  e = error_of("evictionSoftGracePeriod:\n  pid.available: 10s\n");
+  EXPECT_NE(e.find("evictionSoftGracePeriod.pid.available: no soft threshold"), std::string::npos)
+      << e;
+  e = error_of("evictionSoft:\n  memory.free: 1Gi\n");
+  EXPECT_NE(e.find("evictionSoft.memory.free: unknown eviction signal"), std::string::npos) << e;
+  EXPECT_NE(error_of("evictionMaxPodGracePeriod: -1\n"), "");
 }
 
 TEST(Thresholds, QuantityAndPercentOfCapacity) {
