@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "api/meta.hpp"
 #include "common/fs.hpp"
 #include "kubelet/engine/expand.hpp"
 #include "kubelet/engine/volumes.hpp"
@@ -269,12 +270,9 @@ Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, con
     // The image's StopSignal (image-spec config), kept by the conversion as an annotation: read
     // here, not from config.json once written.
     if (stop_signal) {
-      *stop_signal = SIGTERM;
-      if (const Json* a = spec.contains("annotations") ? &spec["annotations"] : nullptr;
-          a && a->is_object() && a->contains(image::kStopSignalAnnotation) &&
-          (*a)[image::kStopSignalAnnotation].is_string())
-        if (auto sig = runtime::parse_signal((*a)[image::kStopSignalAnnotation].get<std::string>()))
-          *stop_signal = *sig;
+      std::string named = api::str_at(spec, {"annotations", image::kStopSignalAnnotation});
+      auto sig = named.empty() ? Result<int>(SIGTERM) : runtime::parse_signal(named);
+      *stop_signal = sig ? *sig : SIGTERM;
     }
     TRY(apply_container_settings(spec, m, c, s, pod_dir, failure));
     // Beneath the pod cgroup, one per attempt (the bundle's name: <container>-<restart>).
@@ -331,12 +329,12 @@ Result<void> make_container_bundle_in_child(const NodeConfig& cfg, const Manifes
   if (pid == 0) {
     rd.reset();
     CreateFailure f;
-    int signal = SIGTERM;
-    auto r = make_container_bundle(cfg, m, c, s, pod_dir, dir, &f, &signal);
+    int stop = SIGTERM;
+    auto r = make_container_bundle(cfg, m, c, s, pod_dir, dir, &f, &stop);
     Json out = {{"ok", r.ok()},
                 {"reason", f.reason},
                 {"message", r.ok() ? std::string() : r.error().what()},
-                {"stopSignal", signal}};
+                {"stopSignal", stop}};
     (void)write_all(wr.get(), out.dump());
     _exit(0);
   }
