@@ -23,6 +23,7 @@
 #include "kubelet/engine/cleanup.hpp"
 #include "kubelet/engine/config.hpp"
 #include "kubelet/engine/fd_store.hpp"
+#include "kubelet/engine/pod_cgroup.hpp"
 #include "kubelet/logs/cri_log.hpp"
 #include "kubelet/logs/log_filter.hpp"
 #include "kubelet/pod/yaml.hpp"
@@ -487,10 +488,22 @@ Result<void> stop_pod(const PodRecord& r, std::optional<int64_t> grace) {
     auto m = TRY(r.manifest());
     auto saved = read_json_file(r.node.pod_dir(r.uid) + "/status.json");
     Sandbox sb;
-    if (saved && saved->contains("sandbox"))
+    if (saved && saved->contains("sandbox")) {
       sb = Sandbox::from_json((*saved)["sandbox"]);
-    else
+    } else if (auto pf = read_file(pause_file(r.node, r.uid))) {
+      // The shim died before its first checkpoint: the pause it started, and the pod cgroup.
+      auto f = split(trim(*pf), ' ', true);
+      if (f.size() == 2) {
+        sb.pause_pid = parse_int<pid_t>(f[0]).value_or(0);
+        sb.pause_start = parse_int<uint64_t>(f[1]).value_or(0);
+      }
+      sb.cgroup = pod_cgroup_path(r.node, m.pod);
+      // Whether CNI ADD ran is not known: DEL, which the spec makes safe for what was not added.
+      if (!m.pod.spec.host_network) sb.network = "(unknown)";
+    } else {
+      // ... or one of an older shim, whose pause was a runtime container.
       sb.pause_id = cat("pod-", r.uid, "-pause"), sb.bundle = r.node.sandbox_bundle(r.uid);
+    }
     TRY_CTX(cleanup_pod_leftovers(r.node, m.pod, sb), "clean up after the shim of ", quote(r.name));
     // The pod's fd store (kubelet/engine/fd_store.hpp) outlived the shim: end it too.
     if (fd_store::connect(r.node.shim_run_dir(r.uid) + "/fds.sock")) fd_store::shutdown();

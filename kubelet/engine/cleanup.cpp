@@ -31,7 +31,8 @@ Result<void> cleanup_pod_leftovers(const NodeConfig& c, const Pod& pod, const Sa
       closedir(d);
       for (const auto& dir : dirs) note(remove_container_bundle(c, dir));
     }
-  if (!sandbox.pause_id.empty()) note(destroy_sandbox(c, pod, sandbox));
+  if (!sandbox.pause_id.empty() || sandbox.pause_pid > 0 || !sandbox.cgroup.empty())
+    note(destroy_sandbox(c, pod, sandbox));
   note(cleanup_volumes(c.pod_dir(pod.uid)));
   if (first) return std::move(*first);
   return ok();

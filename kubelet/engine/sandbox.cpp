@@ -1,11 +1,19 @@
 #include "kubelet/engine/sandbox.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <net/if.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "cni/conf_loader.hpp"
 #include "cni/invoker.hpp"
@@ -13,10 +21,11 @@
 #include "common/defer.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
-#include "kubelet/engine/launch.hpp"
+#include "common/strings.hpp"
 #include "kubelet/engine/pod_cgroup.hpp"
-#include "oci/runtime_spec.hpp"
+#include "runtime/cgroups/manager.hpp"
 #include "runtime/container.hpp"
+#include "runtime/state.hpp"
 
 #ifndef SKIFF_BINARY_DIR
 #define SKIFF_BINARY_DIR ""
@@ -60,54 +69,169 @@ Result<void> loopback_up(const std::string& netns_path) {
   });
 }
 
-Json pause_spec(const Pod& pod, const std::string& hostname) {
-  Json spec = oci::default_spec(false);
-  spec["process"]["args"] = {"/pause"};
-  spec["process"]["terminal"] = false;
-  spec["process"]["env"] = Json::array();
-  Json none = Json::array();
-  spec["process"]["capabilities"] = {
-      {"bounding", none}, {"effective", none}, {"permitted", none}, {"ambient", none}};
-  spec["root"]["readonly"] = true;
-  Json ns = Json::array();
-  ns.push_back({{"type", "pid"}});
-  ns.push_back({{"type", "mount"}});
-  ns.push_back({{"type", "ipc"}});
-  if (!pod.spec.host_network) {
-    ns.push_back({{"type", "network"}});
-    ns.push_back({{"type", "uts"}});
-    spec["hostname"] = hostname;
-  } else {
-    spec.erase("hostname");
+// What the pause's child does between clone and exec: only system calls (it shares the shim's
+// memory, as posix_spawn's child does), each failure written to `report` for the shim to read.
+struct PauseChild {
+  int pause = -1;             // the pause binary (O_PATH): exec'd through after the root is gone
+  int report = -1;            // pipe to the shim; close-on-exec, so an exec that succeeds closes it
+  int null = -1;              // /dev/null for stdio
+  const int* join = nullptr;  // cgroup files the child writes "0" to (v1 `tasks`, v2 cgroup.procs)
+  size_t join_count = 0;
+  const char* root = nullptr;      // an existing directory: an empty read-only tmpfs goes on it
+  const char* hostname = nullptr;  // nullptr: host network, the host's UTS namespace
+};
+
+[[noreturn]] void child_fail(int fd, const char* what) {
+  int err = errno;
+  char buf[160];
+  size_t n = 0;
+  for (const char* p = what; *p && n < sizeof buf - 16; ++p) buf[n++] = *p;
+  // errno as decimal: strerror is not safe here (the shim formats it).
+  buf[n++] = ':';
+  char digits[12];
+  size_t d = 0;
+  do digits[d++] = static_cast<char>('0' + err % 10);
+  while ((err /= 10) && d < sizeof digits);
+  while (d) buf[n++] = digits[--d];
+  (void)!::write(fd, buf, n);
+  _exit(127);
+}
+
+int pause_child(void* arg) {
+  const auto* a = static_cast<const PauseChild*>(arg);
+  for (size_t i = 0; i < a->join_count; ++i)
+    if (::write(a->join[i], "0", 1) != 1) child_fail(a->report, "join the pause's cgroup");
+  // The descriptors first, moved above the ones they land on: 0-2 /dev/null, 3 the report pipe,
+  // 4 the binary; nothing else of the shim's.
+  int null = fcntl(a->null, F_DUPFD_CLOEXEC, 64), report = fcntl(a->report, F_DUPFD_CLOEXEC, 64),
+      pause = fcntl(a->pause, F_DUPFD_CLOEXEC, 64);
+  if (null < 0 || report < 0 || pause < 0) child_fail(a->report, "dup the pause's descriptors");
+  if (dup3(report, 3, O_CLOEXEC) < 0) child_fail(report, "dup the report pipe");
+  if (dup3(pause, 4, O_CLOEXEC) < 0) child_fail(3, "dup the pause binary");
+  for (int fd = 0; fd < 3; ++fd)
+    if (dup2(null, fd) < 0) child_fail(3, "stdio");
+  if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0) child_fail(3, "close_range");
+  if (setsid() < 0) child_fail(3, "setsid");
+  if (a->hostname && sethostname(a->hostname, strlen(a->hostname)) < 0)
+    child_fail(3, "sethostname");
+  // Its own root: an empty read-only tmpfs, the host's tree detached. Nothing of the host stays
+  // reachable through /proc/1/root from a container sharing the pod's PID namespace, and the
+  // namespace holds no host mount busy.
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+    child_fail(3, "make the mounts private");
+  if (mount("tmpfs", a->root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+            "size=4k,mode=555") < 0)
+    child_fail(3, "mount the pause's root");
+  if (chdir(a->root) < 0) child_fail(3, "chdir to the pause's root");
+  if (syscall(SYS_pivot_root, ".", ".") < 0) child_fail(3, "pivot_root");
+  if (umount2(".", MNT_DETACH) < 0) child_fail(3, "detach the host's root");
+  if (chdir("/") < 0) child_fail(3, "chdir /");
+  // No privilege left: groups, every capability (the bounding set too, so exec as uid 0 gains
+  // none), no_new_privs.
+  if (syscall(SYS_setgroups, 0, nullptr) < 0) child_fail(3, "setgroups");
+  for (int cap = 0; cap < 64; ++cap)
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      if (errno == EINVAL) break;  // past the kernel's last capability
+      child_fail(3, "drop the bounding set");
+    }
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capset, &hdr, data) < 0) child_fail(3, "capset");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(3, "no_new_privs");
+  char arg0[] = "/pause";
+  char* argv[] = {arg0, nullptr};
+  char* envp[] = {nullptr};
+  syscall(SYS_execveat, 4, "", argv, envp, AT_EMPTY_PATH);
+  child_fail(3, "exec the pause binary");
+}
+
+// Starts the pause: PID 1 of a new PID namespace, with new mount and IPC namespaces, and new
+// network and UTS ones unless the pod uses the host's network. A clone that shares the shim's
+// memory until the exec (CLONE_VM | CLONE_VFORK, as posix_spawn): no copy of the shim's pages,
+// none of the faults a fork's copy-on-write costs it afterwards, and no runtime container (state,
+// bundle, config.json) for a process that only holds namespaces.
+Result<pid_t> spawn_pause(const std::string& binary, const std::string& root,
+                          const std::string& hostname, bool host_network,
+                          const std::vector<int>& join) {
+  UniqueFd pause(::open(binary.c_str(), O_PATH | O_CLOEXEC));
+  if (!pause) return errno_error("open the pause binary ", quote(binary));
+  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null) return errno_error("open /dev/null");
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) < 0) return errno_error("pipe");
+  UniqueFd report_r(pipe_fds[0]), report_w(pipe_fds[1]);
+  PauseChild a;
+  a.pause = pause.get();
+  a.report = report_w.get();
+  a.null = null.get();
+  a.join = join.data();
+  a.join_count = join.size();
+  a.root = root.c_str();
+  a.hostname = host_network ? nullptr : hostname.c_str();
+  int flags = CLONE_VM | CLONE_VFORK | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | SIGCHLD;
+  if (!host_network) flags |= CLONE_NEWNET | CLONE_NEWUTS;
+  // Every signal blocked across the clone: no handler of the shim's may run on the child's
+  // stack before the exec resets them (the pause unblocks what it handles).
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  alignas(16) char stack[16 * 1024];
+  pid_t pid = clone(pause_child, stack + sizeof stack, flags, &a);
+  int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    errno = clone_errno;
+    return errno_error("clone the pause");
   }
-  spec["linux"]["namespaces"] = ns;
-  // /dev on a small tmpfs: the runtime's default devices and /dev symlinks (12 entries) were
-  // made on the state root's disk (ext4 inodes allocated and freed per pod).
-  spec["mounts"] =
-      Json::array({{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-                   {{"destination", "/dev"},
-                    {"type", "tmpfs"},
-                    {"source", "tmpfs"},
-                    {"options", {"nosuid", "noexec", "strictatime", "mode=755", "size=64k"}}}});
-  spec["annotations"] = {{"io.kubernetes.cri.container-type", "sandbox"},
-                         {"io.kubernetes.pod.name", pod.name},
-                         {"io.kubernetes.pod.namespace", pod.namespace_},
-                         {"io.kubernetes.pod.uid", pod.uid}};
-  return spec;
+  report_w.reset();
+  // The child has exec'd or exited by now (CLONE_VFORK): the pipe holds its error, if any.
+  char buf[256];
+  ssize_t n;
+  while ((n = ::read(report_r.get(), buf, sizeof buf - 1)) < 0 && errno == EINTR) {
+  }
+  if (n <= 0) return pid;
+  buf[n] = 0;
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  std::string_view text(buf, static_cast<size_t>(n));
+  size_t colon = text.rfind(':');
+  int err = parse_int<int>(text.substr(colon + 1)).value_or(0);
+  const char* hint = "";
+  if (err == ENOENT && text.starts_with("exec"))  // its interpreter: not in the empty root
+    hint = " (the pause binary must be static: it runs in an empty root)";
+  return error("start the pause: ", text.substr(0, colon), ": ", strerror(err), hint);
+}
+
+// The pause's own cgroup beneath the pod's (cgroupsPath POD/pause, as the runtime container had).
+runtime::cgroups::Options pause_cgroup(const NodeConfig& c, const std::string& pod_cgroup) {
+  runtime::cgroups::Options o;
+  o.root = c.cgroup_root;
+  o.cgroups_path = pod_cgroup + "/pause";
+  return o;
+}
+
+// Kills the pause unless its pid now names another process (its start time recorded at spawn).
+void kill_pause(pid_t pid, uint64_t start_time) {
+  if (pid <= 0) return;
+  if (start_time && runtime::process_start_time(pid) != start_time) return;
+  ::kill(pid, SIGKILL);
 }
 
 }  // namespace
 
 Json Sandbox::to_json() const {
-  return {{"pauseId", pause_id},         {"pausePid", pause_pid}, {"bundle", bundle},
-          {"network", network},          {"podIP", pod_ip},       {"hostname", hostname},
-          {"hostNetwork", host_network}, {"cgroup", cgroup},      {"qosClass", qos_class}};
+  Json j = {{"pausePid", pause_pid}, {"pauseStart", pause_start}, {"network", network},
+            {"podIP", pod_ip},       {"hostname", hostname},      {"hostNetwork", host_network},
+            {"cgroup", cgroup},      {"qosClass", qos_class}};
+  if (!pause_id.empty()) j["pauseId"] = pause_id, j["bundle"] = bundle;
+  return j;
 }
 
 Sandbox Sandbox::from_json(const Json& j) {
   Sandbox s;
   s.pause_id = j.value("pauseId", "");
   s.pause_pid = j.value("pausePid", 0);
+  s.pause_start = j.value("pauseStart", uint64_t{0});
   s.bundle = j.value("bundle", "");
   s.network = j.value("network", "");
   s.pod_ip = j.value("podIP", "");
@@ -116,6 +240,10 @@ Sandbox Sandbox::from_json(const Json& j) {
   s.cgroup = j.value("cgroup", "");
   s.qos_class = j.value("qosClass", "");
   return s;
+}
+
+std::string pause_file(const NodeConfig& c, const std::string& uid) {
+  return c.shim_run_dir(uid) + "/pause";
 }
 
 Result<Json> load_or_write_network(const NodeConfig& c) {
@@ -140,34 +268,39 @@ Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod) {
     gethostname(host, sizeof host - 1);
     s.hostname = host;
   }
-  s.pause_id = cat("pod-", pod.uid, "-pause");
-  s.bundle = c.sandbox_bundle(pod.uid);
   std::string pause = pause_binary(c);
   if (pause.empty())
     return error("skiff-pause not found (next to this binary or in the build tree)");
 
-  runtime::GlobalOptions g;
-  g.root = c.runtime_root();
   s.qos_class = pod_qos_class(pod);
   s.cgroup = TRY(create_pod_cgroup(c, pod));
   Defer remove_cgroup([&] { (void)destroy_pod_cgroup(c, s.cgroup); });
-  TRY(mkdir_p(s.bundle + "/rootfs/proc"));
-  Defer remove_bundle([&] { (void)remove_tree(s.bundle); });
-  // The root holds nothing but the pause binary, bind-mounted read-only.
-  TRY(write_file(s.bundle + "/rootfs/pause", "", O_CREAT | O_TRUNC, 0755));
-  Json spec = pause_spec(pod, s.hostname);
-  spec["linux"]["cgroupsPath"] = s.cgroup + "/pause";
-  spec["mounts"].push_back({{"destination", "/pause"},
-                            {"type", "bind"},
-                            {"source", pause},
-                            {"options", {"bind", "ro", "nosuid", "nodev"}}});
-  TRY(write_file_atomic(s.bundle + "/config.json", spec.dump(2), 0644, false));
-
-  s.pause_pid = TRY_CTX(launch_container(g, s.pause_id, s.bundle, {}), "start the pause container");
+  auto cg =
+      TRY_CTX(runtime::cgroups::make_manager(pause_cgroup(c, s.cgroup)), "the pause's cgroup");
+  cg->keep_parents();
+  TRY_CTX(cg->create(), "create the pause's cgroup");
+  Defer remove_pause_cgroup([&] { (void)cg->destroy(); });
+  auto join = TRY_CTX(cg->open_self_join(), "the pause's cgroup");
+  std::vector<int> join_fds;
+  for (const auto& fd : join.tasks) join_fds.push_back(fd.get());
+  UniqueFd procs;  // pure v2 (a hybrid host's cgroup2 mount has no controller the pause needs)
+  if (join.cgroup2 && cg->mode() == runtime::cgroups::Mode::kV2) {
+    procs.reset(::openat(join.cgroup2.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    if (!procs) return errno_error("open the pause's cgroup.procs");
+    join_fds.push_back(procs.get());
+  }
+  // The pause's root goes on the pod's run directory, in the pause's own mount namespace only.
+  std::string root = c.shim_run_dir(pod.uid);
+  TRY(mkdir_p(root));
+  s.pause_pid = TRY(spawn_pause(pause, root, s.hostname, s.host_network, join_fds));
+  s.pause_start = runtime::process_start_time(s.pause_pid);
   Defer remove_pause([&] {
-    (void)runtime::remove(g, s.pause_id, true);
+    kill_pause(s.pause_pid, s.pause_start);
     waitpid(s.pause_pid, nullptr, 0);
   });
+  // For the clean-up after a shim that dies before its first checkpoint names the pause.
+  TRY(write_file(pause_file(c, pod.uid), cat(s.pause_pid, ' ', s.pause_start, '\n'),
+                 O_WRONLY | O_CREAT | O_TRUNC, 0600));
 
   if (!s.host_network) {
     TRY_CTX(loopback_up(s.ns_path("net")), "bring up the pod's loopback");
@@ -180,7 +313,7 @@ Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod) {
     rt.args = {{"K8S_POD_NAMESPACE", pod.namespace_},
                {"K8S_POD_NAME", pod.name},
                {"K8S_POD_UID", pod.uid},
-               {"K8S_POD_INFRA_CONTAINER_ID", s.pause_id}};
+               {"K8S_POD_INFRA_CONTAINER_ID", cat("pod-", pod.uid, "-pause")}};
     auto inv = invoker(c);
     auto added = inv.add(*list, rt);
     if (!added) {
@@ -194,7 +327,7 @@ Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod) {
     }
   }
   remove_pause.cancel();
-  remove_bundle.cancel();
+  remove_pause_cgroup.cancel();
   remove_cgroup.cancel();
   return s;
 }
@@ -222,10 +355,25 @@ Result<void> destroy_sandbox(const NodeConfig& c, const Pod& pod, const Sandbox&
       }
     }
   }
-  runtime::GlobalOptions g;
-  g.root = c.runtime_root();
-  note(runtime::remove(g, s.pause_id, true), "remove the pause container");
-  note(remove_tree(s.bundle), "remove the sandbox bundle");
+  if (!s.pause_id.empty()) {
+    // A sandbox made before the pause was spawned directly: a runtime container with a bundle.
+    runtime::GlobalOptions g;
+    g.root = c.runtime_root();
+    note(runtime::remove(g, s.pause_id, true), "remove the pause container");
+    if (!s.bundle.empty()) note(remove_tree(s.bundle), "remove the sandbox bundle");
+  } else {
+    kill_pause(s.pause_pid, s.pause_start);
+    if (!s.cgroup.empty()) {
+      auto cg = runtime::cgroups::make_manager(pause_cgroup(c, s.cgroup));
+      if (!cg) {
+        note(std::move(cg).error(), "the pause's cgroup");
+      } else {
+        (*cg)->keep_parents();
+        note((*cg)->destroy(), "remove the pause's cgroup");
+      }
+    }
+    (void)::unlink(pause_file(c, pod.uid).c_str());
+  }
   note(destroy_pod_cgroup(c, s.cgroup), "remove the pod cgroup");
   if (first) return std::move(*first);
   return ok();

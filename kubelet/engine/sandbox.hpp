@@ -1,11 +1,15 @@
 #pragma once
-// A pod's sandbox: the pause container (skiff-pause through the runtime library) holding the net,
-// ipc and uts namespaces with hostname = pod name, its loopback up, and the pod network attached
-// with CNI ADD (none with hostNetwork). Containers join it through /proc/<pause pid>/ns/*.
-// Teardown runs CNI DEL while the netns still exists, then removes the pause container.
+// A pod's sandbox: the pause (skiff-pause, PID 1 of the pod's PID namespace, in the pod cgroup's
+// `pause` leaf, in an empty read-only root with no capability) holding the net, ipc and uts
+// namespaces with hostname = pod name, its loopback up, and the pod network attached with CNI ADD
+// (none with hostNetwork). Containers join it through /proc/<pause pid>/ns/*. Teardown runs CNI
+// DEL while the netns still exists, then kills the pause. The pause is spawned directly (no
+// runtime container: it needs no bundle, state or OCI spec); sandboxes made by older shims, whose
+// pause is a runtime container (`pause_id`), are still torn down as such.
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 
 #include "common/error.hpp"
@@ -15,10 +19,11 @@
 namespace skiff::kubelet {
 
 struct Sandbox {
-  std::string pause_id;  // the runtime's container id
+  std::string pause_id;  // older shims: the pause's runtime container id ("" now)
   pid_t pause_pid = 0;
-  std::string bundle;   // <pod dir>/sandbox
-  std::string network;  // CNI network name ("" when none is attached)
+  uint64_t pause_start = 0;  // its start time (/proc/PID/stat): a reused pid is not killed
+  std::string bundle;        // older shims: the pause's bundle
+  std::string network;       // CNI network name ("" when none is attached)
   std::string pod_ip;
   std::string hostname;
   bool host_network = false;
@@ -30,13 +35,17 @@ struct Sandbox {
   static Sandbox from_json(const Json& j);
 };
 
-// Creates the sandbox of `pod` — the pod cgroup, then the pause in it (its bundle in
-// c.sandbox_bundle); on any error everything made so far is undone.
+// Creates the sandbox of `pod` — the pod cgroup, then the pause in it; on any error everything
+// made so far is undone.
 Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod);
 // Detaches the network, removes the pause container and the pod cgroup; every step is tried, the
 // first error is returned. The pause process is reaped by whoever is its parent (it is killed
 // here).
 Result<void> destroy_sandbox(const NodeConfig& c, const Pod& pod, const Sandbox& s);
+
+// "PID START\n" of the pod's pause, written when it starts (in the shim's run directory): what
+// finds it after a shim that died before its first checkpoint.
+std::string pause_file(const NodeConfig& c, const std::string& uid);
 
 // The CNI network the node uses (written with default_conflist when the directory has none).
 Result<Json> load_or_write_network(const NodeConfig& c);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +32,11 @@ int main(int argc, char** argv) {
     puts("skiff-pause");
     return 0;
   }
+  // Not dumpable: a process sharing the pod's PID namespace may not ptrace it nor open its /proc
+  // root, cwd or fds (it stays uid 0, though with no capability). The shim spawns it with every
+  // signal blocked: they are unblocked once its handlers are in place.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  prctl(PR_SET_NAME, "pause", 0, 0, 0);  // exec'd through a descriptor, its name was the fd's
   struct sigaction stop = {0};
   stop.sa_handler = on_stop;
   sigemptyset(&stop.sa_mask);
@@ -43,6 +49,9 @@ int main(int argc, char** argv) {
     perror("skiff-pause: sigaction");
     return 1;
   }
+  sigset_t none;  // what arrived while blocked is delivered to the handlers now
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   if (getpid() != 1) fputs("skiff-pause: warning: not running as PID 1\n", stderr);
   // Stop signals stay blocked except inside sigsuspend: one arriving between the check and the
   // wait cannot be lost.

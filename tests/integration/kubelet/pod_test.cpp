@@ -297,6 +297,26 @@ spec:
   expect_nothing_left();
 }
 
+// The pause runs in an empty root: a dynamically linked one cannot start there. The pod does not
+// start, the error says why, and the cgroups, netns and pause process made for it are gone.
+TEST_F(PodTest, APauseThatCannotStartLeavesNothing) {
+  auto file = write_pod("nopause", R"(apiVersion: v1
+kind: Pod
+metadata: {name: nopause}
+spec:
+  containers:
+  - {name: a, image: busybox:1.35, command: [sleep, '100']}
+)");
+  auto r = pod({"--pause-binary", "/bin/true", "run", "--detach", file});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("start the pause: exec the pause binary: No such file or directory (the "
+                       "pause binary must be static"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(pod({"status", "nopause"}).exit_code, 0);
+  expect_nothing_left();
+}
+
 TEST_F(PodTest, MissingImageIsErrImagePullNotACrash) {
   auto file = write_pod("noimage", R"(apiVersion: v1
 kind: Pod
@@ -565,13 +585,23 @@ spec:
   restartPolicy: Never
   containers:
   - {name: a, image: busybox:1.35, command: [sleep, '3']}
-  - {name: b, image: busybox:1.35, command: [sh, -c, 'sleep 0.5; ps -o pid,args']}
+  - name: b
+    image: busybox:1.35
+    command: [sh, -c, 'sleep 0.5; ps -o pid,args; grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/1/status; ls /proc/1/root/ 2>&1; ls /proc/1/cwd/ 2>&1; exit 0']
 )Y");
   auto r = pod({"run", "--wait", file});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto ps = pod({"logs", "sharedpid", "-c", "b"}).out;
   EXPECT_NE(ps.find("    1 /pause"), std::string::npos) << ps;  // the sandbox is PID 1
   EXPECT_NE(ps.find("sleep 3"), std::string::npos) << ps;       // the other container
+  // The pause, visible to the pod's containers, holds nothing they could use: no capability,
+  // no_new_privs, and neither its root nor its cwd can be opened (it is not dumpable) — behind
+  // them only an empty read-only tmpfs anyway.
+  EXPECT_NE(ps.find("CapEff:\t0000000000000000"), std::string::npos) << ps;
+  EXPECT_NE(ps.find("CapBnd:\t0000000000000000"), std::string::npos) << ps;
+  EXPECT_NE(ps.find("NoNewPrivs:\t1"), std::string::npos) << ps;
+  EXPECT_NE(ps.find("/proc/1/root/: Permission denied"), std::string::npos) << ps;
+  EXPECT_NE(ps.find("/proc/1/cwd/: Permission denied"), std::string::npos) << ps;
   // A pod without it sees only itself.
   auto alone = write_pod("ownpid", R"Y(apiVersion: v1
 kind: Pod

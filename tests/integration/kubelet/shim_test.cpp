@@ -127,6 +127,37 @@ spec:
   expect_nothing_left();
 }
 
+// A shim that dies before its first checkpoint names the sandbox (no status.json): `rm -f` finds
+// the pause it started through the file it wrote beside it, and removes the pause, its cgroup,
+// the pod cgroup, the network attachment and the containers.
+TEST_F(ShimTest, PodOfAShimDeadBeforeItsFirstCheckpointIsRemovedWhole) {
+  auto file = write_pod("early", R"Y(apiVersion: v1
+kind: Pod
+metadata: {name: early, uid: 5eed0000-early}
+spec:
+  containers:
+  - {name: c, image: busybox:1.35, command: [sleep, '1000']}
+)Y");
+  ASSERT_EQ(pod({"run", "--detach", file}).exit_code, 0);
+  ASSERT_TRUE(wait_until([&] { return status("early")["phase"] == "Running"; }));
+  auto pause_file = dir_ / "run/pods/5eed0000-early/pause";
+  auto fields = split(trim(sh("cat " + pause_file).out), ' ', true);
+  ASSERT_EQ(fields.size(), 2u) << pause_file;
+  std::string pause = fields[0];
+  EXPECT_EQ(trim(sh(cat("cat /proc/", pause, "/comm")).out), "pause");
+  std::string shim = shim_pid();
+  ASSERT_EQ(::kill(std::stoi(shim), SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] { return sh("kill -0 " + shim).exit_code != 0; }));
+  ASSERT_EQ(sh(cat("rm ", dir_ / "state", "/*/status.json")).exit_code, 0);
+
+  auto r = pod({"rm", "-f", "early"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_TRUE(wait_until([&] { return sh(cat("kill -0 ", pause)).exit_code != 0; }))
+      << "the pause " << pause << " is still running";
+  EXPECT_EQ(sh("pgrep -x sleep -a | grep -w 1000").out, "");
+  expect_nothing_left();
+}
+
 // The kubelet starts pods in its own process (create_pod, no skiff-pod exec): the shim forked
 // from a daemon must inherit none of its descriptors (Asio's sockets lack O_CLOEXEC: a kubelet
 // socket kept by every shim would outlive the kubelet), its signal mask or its ignored signals —
