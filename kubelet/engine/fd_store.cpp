@@ -1,22 +1,16 @@
 #include "kubelet/engine/fd_store.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <map>
-
 #include "common/log.hpp"
-#include "common/resident.hpp"
 
 namespace skiff::kubelet::fd_store {
 namespace {
@@ -74,47 +68,9 @@ bool recv_msg(int sock, std::string* text, int* fd) {
   return true;
 }
 
-// The store's loop: one client at a time (the pod's shim). A store whose socket was removed
-// (the pod's run directory cleaned up without an "exit") ends by itself.
-[[noreturn]] void serve(int listener, const std::string& path) {
-  std::map<std::string, int> held;
-  while (true) {
-    struct pollfd p = {listener, POLLIN, 0};
-    if (poll(&p, 1, 10'000) == 0) {
-      if (::access(path.c_str(), F_OK) != 0) _exit(0);
-      continue;
-    }
-    int c = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    std::string text;
-    int fd;
-    while (recv_msg(c, &text, &fd)) {
-      std::string op = text.substr(0, text.find(' '));
-      std::string name = text.size() > op.size() ? text.substr(op.size() + 1) : "";
-      if (op == "put" && fd >= 0) {
-        if (auto it = held.find(name); it != held.end()) ::close(it->second);
-        held[name] = fd;
-        fd = -1;
-      } else if (op == "get") {
-        auto it = held.find(name);
-        send_msg(c, it == held.end() ? "none" : "ok", it == held.end() ? -1 : it->second);
-      } else if (op == "drop") {
-        if (auto it = held.find(name); it != held.end()) {
-          ::close(it->second);
-          held.erase(it);
-        }
-      } else if (op == "exit") {
-        _exit(0);
-      }
-      if (fd >= 0) ::close(fd);
-    }
-    ::close(c);
-  }
-}
-
 }  // namespace
 
-Result<pid_t> start(const std::string& socket_path) {
+Result<pid_t> start(const std::string& socket_path, const std::string& helper) {
   auto addr = TRY(address(socket_path));
   UniqueFd listener(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!listener) return errno_error("socket");
@@ -123,22 +79,33 @@ Result<pid_t> start(const std::string& socket_path) {
     return errno_error("bind ", quote(socket_path));
   chmod(socket_path.c_str(), 0600);
   if (::listen(listener.get(), 4) < 0) return errno_error("listen ", quote(socket_path));
-  pid_t pid = fork();
-  if (pid < 0) return errno_error("fork the fd store");
-  if (pid == 0) {
-    // Nothing of the shim but the listener: no signalfd, no pipes, no sockets. close_range, not
-    // a walk of /proc/self/fd: opendir's 32 KiB buffer made malloc consolidate the shim's free
-    // lists, writing to (and so copying) pages this child shares with the shim.
-    unsigned l = static_cast<unsigned>(listener.get());
-    if (l > 3) syscall(SYS_close_range, 3U, l - 1, 0);
-    syscall(SYS_close_range, std::max(l + 1, 3U), ~0U, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_IGN);
-    prctl(PR_SET_NAME, "skiff-fdstore");
-    drop_resident_code();  // the shim's set-up code, inherited: the store runs a small loop
-    serve(listener.get(), socket_path);
+  // Exec'd, not forked: a fork would keep every page of the shim shared copy-on-write for the
+  // pod's life, and the shim would pay a fault at its first write to each.
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+  posix_spawn_file_actions_adddup2(&fa, 0, 1);
+  posix_spawn_file_actions_adddup2(&fa, 0, 2);
+  posix_spawn_file_actions_adddup2(&fa, listener.get(), 3);  // clears close-on-exec
+  posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+  std::string path = socket_path;
+  char arg0[] = "skiff-fdstore", arg1[] = "--fd-store";
+  char* argv[] = {arg0, arg1, path.data(), nullptr};
+  char* envp[] = {nullptr};
+  pid_t pid;
+  int err = posix_spawn(&pid, helper.c_str(), &fa, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) {
+    ::unlink(socket_path.c_str());
+    errno = err;
+    return errno_error("start the fd store ", quote(helper));
   }
   listener.reset();
   TRY(connect(socket_path));

@@ -1,6 +1,7 @@
 #pragma once
-// The pod's fd store: a tiny process (forked from the first shim, one per pod) that holds a dup
-// of every container's stdout/stderr pipe read end, so the pipes outlive a shim that crashes or
+// The pod's fd store: a tiny process (skiff-pause --fd-store, started by the pod's first shim, one
+// per pod; kubelet/pause/pause.c) that holds a dup of every container's stdout/stderr pipe read
+// end, so the pipes outlive a shim that crashes or
 // is killed. Without it the container's next write would meet a pipe with no reader (SIGPIPE);
 // with it the output waits in the pipe (the writer blocks once it is full) until the shim that
 // re-adopts the pod takes the read ends back with get(). The store serves SOCK_SEQPACKET requests
@@ -19,8 +20,9 @@
 
 namespace skiff::kubelet::fd_store {
 
-// Forks the store serving `socket_path` (the caller is the pod's first shim) and connects to it.
-Result<pid_t> start(const std::string& socket_path);
+// Starts the store (`helper`, skiff-pause) serving `socket_path` (the caller is the pod's first
+// shim) and connects to it.
+Result<pid_t> start(const std::string& socket_path, const std::string& helper);
 // Connects to a running store (a shim re-adopting its pod).
 Result<void> connect(const std::string& socket_path);
 // Hands the store a copy of `fd` under `name` (replacing what the name held).

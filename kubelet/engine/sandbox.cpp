@@ -48,11 +48,6 @@ cni::Invoker invoker(const NodeConfig& c) {
   return cni::Invoker(o);
 }
 
-std::string pause_binary(const NodeConfig& c) {
-  if (!c.pause_binary.empty()) return c.pause_binary;
-  return find_helper_binary("skiff-pause", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-pause"));
-}
-
 // Sets `lo` up in the namespace: CNI plugins configure eth0 only, and containers of one pod talk
 // over localhost.
 Result<void> loopback_up(const std::string& netns_path) {
@@ -242,6 +237,11 @@ Sandbox Sandbox::from_json(const Json& j) {
   return s;
 }
 
+std::string pause_binary_path(const NodeConfig& c) {
+  if (!c.pause_binary.empty()) return c.pause_binary;
+  return find_helper_binary("skiff-pause", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-pause"));
+}
+
 std::string pause_file(const NodeConfig& c, const std::string& uid) {
   return c.shim_run_dir(uid) + "/pause";
 }
@@ -268,7 +268,7 @@ Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod) {
     gethostname(host, sizeof host - 1);
     s.hostname = host;
   }
-  std::string pause = pause_binary(c);
+  std::string pause = pause_binary_path(c);
   if (pause.empty())
     return error("skiff-pause not found (next to this binary or in the build tree)");
 

@@ -43,6 +43,9 @@ Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod);
 // here).
 Result<void> destroy_sandbox(const NodeConfig& c, const Pod& pod, const Sandbox& s);
 
+// skiff-pause: c.pause_binary, else next to this binary or in the build tree ("" when not found).
+std::string pause_binary_path(const NodeConfig& c);
+
 // "PID START\n" of the pod's pause, written when it starts (in the shim's run directory): what
 // finds it after a shim that died before its first checkpoint.
 std::string pause_file(const NodeConfig& c, const std::string& uid);

@@ -275,7 +275,7 @@ int run_shim(const ShimOptions& o) {
     log::info("pod ", quote(record->name), " re-adopted: ", adopted.size(),
               " running container(s)");
   } else {
-    if (auto store = fd_store::start(store_path); !store)
+    if (auto store = fd_store::start(store_path, pause_binary_path(record->node)); !store)
       log::warn("fd store: ", store.error().what(), " (a shim crash will lose the pipes)");
     if (auto started = engine.start(); !started) return fail(started.error().what());
     log::info("pod ", quote(record->name), " sandbox ready (ip ", engine.sandbox().pod_ip, ")");

@@ -184,9 +184,9 @@ shims = [int(p) for p in subprocess.run(["pgrep", "-f", f"skiff-shim --pod-dir {
                                         capture_output=True, text=True).stdout.split()]
 def ppid(p):
     return int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
-# A pod's shim and, forked from it, its fd store (same command line).
-stores = [p for p in shims if ppid(p) in shims]
-shims = [p for p in shims if p not in stores]
+# A pod's shim and its fd store (skiff-pause --fd-store, the shim's child named skiff-fdstore).
+stores = [int(p) for p in subprocess.run(["pgrep", "-x", "skiff-fdstore"], capture_output=True,
+                                         text=True).stdout.split() if ppid(int(p)) in shims]
 for what, ps in (("skiff-shim", shims), ("its fd store", stores)):
     if not ps:
         continue

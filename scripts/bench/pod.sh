@@ -63,9 +63,9 @@ for i in $(seq 1 "$n"); do
   "${pod[@]}" run "$work/pod.yaml" >/dev/null
   t1=$(now)
   skiff_ms+=("$(( (t1 - t0) / 1000 ))")
-  # The shim (its pid in the checkpoint) and the pod's fd store (a fork of it, same command line).
+  # The shim (its pid in the checkpoint) and the pod's fd store (its child skiff-fdstore).
   shim=$(sed -n 's/.*"shimPid": *\([0-9]*\).*/\1/p' "$work"/pods/*/status.json)
-  store=$(pgrep -f "[s]kiff-shim --pod-dir $work/pods" | grep -vx "$shim" | head -1)
+  store=$(pgrep -P "$shim" -x skiff-fdstore | head -1)
   start_rss_kb+=("$(smap "$shim" Rss)")
   # Settled: the shim drops its set-up code from its resident set 2 s after start
   # (common/resident.hpp); what a pod costs while it runs is measured after that.

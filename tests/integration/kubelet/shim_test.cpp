@@ -27,8 +27,7 @@ constexpr char kShimSubnet[] = "10.234.0.0/24";
 
 class ShimTest : public PodFixture<kShimBridge, kShimSubnet> {
  protected:
-  // The shim's pid from its checkpoint (the pod's fd store runs the same binary, so the command
-  // line does not tell them apart).
+  // The shim's pid from its checkpoint.
   std::string shim_pid() const {
     auto j = json::parse(sh(cat("cat ", dir_ / "state", "/*/status.json")).out, nullptr, false);
     return j.is_discarded() ? "" : std::to_string(j.value("shimPid", 0));
@@ -223,8 +222,9 @@ spec:
           << pid << " " << field << " " << mask;
     }
   }
-  // The shim's fd store, forked from it, keeps none of the shim's descriptors: beyond stdio only
-  // sockets (its listener, clients) and the container pipes it was handed.
+  // The shim's fd store (skiff-pause --fd-store, spawned by it) keeps none of the shim's
+  // descriptors: beyond stdio only sockets (its listener, clients) and the container pipes it
+  // was handed.
   std::string store(trim(sh(cat("pgrep -P ", shim, " -x skiff-fdstore")).out));
   ASSERT_FALSE(store.empty());
   std::string listing =
