@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -70,7 +69,7 @@ bool recv_msg(int sock, std::string* text, int* fd) {
 
 }  // namespace
 
-Result<pid_t> start(const std::string& socket_path, const std::string& helper) {
+Result<UniqueFd> listen(const std::string& socket_path) {
   auto addr = TRY(address(socket_path));
   UniqueFd listener(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!listener) return errno_error("socket");
@@ -78,38 +77,11 @@ Result<pid_t> start(const std::string& socket_path, const std::string& helper) {
   if (::bind(listener.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) < 0)
     return errno_error("bind ", quote(socket_path));
   chmod(socket_path.c_str(), 0600);
-  if (::listen(listener.get(), 4) < 0) return errno_error("listen ", quote(socket_path));
-  // Exec'd, not forked: a fork would keep every page of the shim shared copy-on-write for the
-  // pod's life, and the shim would pay a fault at its first write to each.
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-  posix_spawn_file_actions_adddup2(&fa, 0, 1);
-  posix_spawn_file_actions_adddup2(&fa, 0, 2);
-  posix_spawn_file_actions_adddup2(&fa, listener.get(), 3);  // clears close-on-exec
-  posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
-  std::string path = socket_path;
-  char arg0[] = "skiff-fdstore", arg1[] = "--fd-store";
-  char* argv[] = {arg0, arg1, path.data(), nullptr};
-  char* envp[] = {nullptr};
-  pid_t pid;
-  int err = posix_spawn(&pid, helper.c_str(), &fa, &attr, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) {
+  if (::listen(listener.get(), 4) < 0) {
     ::unlink(socket_path.c_str());
-    errno = err;
-    return errno_error("start the fd store ", quote(helper));
+    return errno_error("listen ", quote(socket_path));
   }
-  listener.reset();
-  TRY(connect(socket_path));
-  return pid;
+  return listener;
 }
 
 Result<void> connect(const std::string& socket_path) {

@@ -1,12 +1,12 @@
 #pragma once
-// The pod's fd store: a tiny process (skiff-pause --fd-store, started by the pod's first shim, one
-// per pod; kubelet/pause/pause.c) that holds a dup of every container's stdout/stderr pipe read
-// end, so the pipes outlive a shim that crashes or
-// is killed. Without it the container's next write would meet a pipe with no reader (SIGPIPE);
-// with it the output waits in the pipe (the writer blocks once it is full) until the shim that
-// re-adopts the pod takes the read ends back with get(). The store serves SOCK_SEQPACKET requests
-// on <run dir>/fds.sock: "put NAME" (+ one fd, SCM_RIGHTS), "get NAME" (→ "ok" + the fd, or
-// "none"), "drop NAME", "exit".
+// The pod's fd store: the pod's pause (skiff-pause --fd-store; kubelet/pause/pause.c) also holds
+// a dup of every container's stdout/stderr pipe read end, so the pipes outlive a shim that
+// crashes or is killed. Without it the container's next write would meet a pipe with no reader
+// (SIGPIPE); with it the output waits in the pipe (the writer blocks once it is full) until the
+// shim that re-adopts the pod takes the read ends back with get(). The store serves
+// SOCK_SEQPACKET requests on <run dir>/fds.sock: "put NAME" (+ one fd, SCM_RIGHTS), "get NAME"
+// (→ "ok" + the fd, or "none"), "drop NAME", "exit". The pod's first shim makes the listening
+// socket (listen) and hands it to the pause it spawns, then connects.
 //
 // The engine calls put/drop through this process-wide client; when no store is configured (unit
 // tests, tools) every call is a no-op.
@@ -20,10 +20,10 @@
 
 namespace skiff::kubelet::fd_store {
 
-// Starts the store (`helper`, skiff-pause) serving `socket_path` (the caller is the pod's first
-// shim) and connects to it.
-Result<pid_t> start(const std::string& socket_path, const std::string& helper);
-// Connects to a running store (a shim re-adopting its pod).
+// The store's listening socket at `socket_path`, for the pause (close-on-exec; the spawn hands
+// it over).
+Result<UniqueFd> listen(const std::string& socket_path);
+// Connects to the running store (once the pause has it, and when a shim re-adopts its pod).
 Result<void> connect(const std::string& socket_path);
 // Hands the store a copy of `fd` under `name` (replacing what the name held).
 void put(const std::string& name, int fd);

@@ -97,10 +97,10 @@ PodEngine::PodEngine(NodeConfig config, Manifest manifest, const Clock& clock)
 
 PodEngine::~PodEngine() = default;
 
-Result<void> PodEngine::start() {
+Result<void> PodEngine::start(int fd_store) {
   start_time_ = now_rfc3339();
   TRY(mkdir_p(pod_dir_));
-  sandbox_ = TRY(create_sandbox(config_, manifest_.pod));
+  sandbox_ = TRY(create_sandbox(config_, manifest_.pod, fd_store));
   Result<void> r = write_pod_etc(manifest_.pod, sandbox_, pod_dir_);
   if (r) r = prepare_volumes(manifest_, pod_dir_);
   if (r && !manifest_.pod.spec.image_pull_secrets.empty()) {

@@ -91,8 +91,9 @@ class PodEngine {
   PodEngine(const PodEngine&) = delete;
   PodEngine& operator=(const PodEngine&) = delete;
 
-  // Creates the sandbox; on failure nothing of it is left.
-  Result<void> start();
+  // Creates the sandbox; on failure nothing of it is left. `fd_store`: a listening socket the
+  // pause serves as the pod's fd store (kubelet/engine/fd_store.hpp), -1 for none.
+  Result<void> start(int fd_store = -1);
   // Starts what is due (the next init container, main containers, restarts after back-off) and
   // escalates a stop whose grace period has passed.
   void tick();

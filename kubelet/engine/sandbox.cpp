@@ -48,6 +48,11 @@ cni::Invoker invoker(const NodeConfig& c) {
   return cni::Invoker(o);
 }
 
+std::string pause_binary(const NodeConfig& c) {
+  if (!c.pause_binary.empty()) return c.pause_binary;
+  return find_helper_binary("skiff-pause", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-pause"));
+}
+
 // Sets `lo` up in the namespace: CNI plugins configure eth0 only, and containers of one pod talk
 // over localhost.
 Result<void> loopback_up(const std::string& netns_path) {
@@ -74,6 +79,7 @@ struct PauseChild {
   size_t join_count = 0;
   const char* root = nullptr;      // an existing directory: an empty read-only tmpfs goes on it
   const char* hostname = nullptr;  // nullptr: host network, the host's UTS namespace
+  int fd_store = -1;               // the fd store's listening socket (fd 5 in the pause), or none
 };
 
 [[noreturn]] void child_fail(int fd, const char* what) {
@@ -97,15 +103,18 @@ int pause_child(void* arg) {
   for (size_t i = 0; i < a->join_count; ++i)
     if (::write(a->join[i], "0", 1) != 1) child_fail(a->report, "join the pause's cgroup");
   // The descriptors first, moved above the ones they land on: 0-2 /dev/null, 3 the report pipe,
-  // 4 the binary; nothing else of the shim's.
+  // 4 the binary, 5 the fd store's socket (kept across the exec); nothing else of the shim's.
   int null = fcntl(a->null, F_DUPFD_CLOEXEC, 64), report = fcntl(a->report, F_DUPFD_CLOEXEC, 64),
-      pause = fcntl(a->pause, F_DUPFD_CLOEXEC, 64);
-  if (null < 0 || report < 0 || pause < 0) child_fail(a->report, "dup the pause's descriptors");
+      pause = fcntl(a->pause, F_DUPFD_CLOEXEC, 64),
+      store = a->fd_store >= 0 ? fcntl(a->fd_store, F_DUPFD_CLOEXEC, 64) : -1;
+  if (null < 0 || report < 0 || pause < 0 || (a->fd_store >= 0 && store < 0))
+    child_fail(a->report, "dup the pause's descriptors");
   if (dup3(report, 3, O_CLOEXEC) < 0) child_fail(report, "dup the report pipe");
   if (dup3(pause, 4, O_CLOEXEC) < 0) child_fail(3, "dup the pause binary");
+  if (store >= 0 && dup2(store, 5) < 0) child_fail(3, "dup the fd store's socket");
   for (int fd = 0; fd < 3; ++fd)
     if (dup2(null, fd) < 0) child_fail(3, "stdio");
-  if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0) child_fail(3, "close_range");
+  if (syscall(SYS_close_range, store >= 0 ? 6U : 5U, ~0U, 0U) < 0) child_fail(3, "close_range");
   if (setsid() < 0) child_fail(3, "setsid");
   if (a->hostname && sethostname(a->hostname, strlen(a->hostname)) < 0)
     child_fail(3, "sethostname");
@@ -133,8 +142,8 @@ int pause_child(void* arg) {
   struct __user_cap_data_struct data[2] = {};
   if (syscall(SYS_capset, &hdr, data) < 0) child_fail(3, "capset");
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(3, "no_new_privs");
-  char arg0[] = "/pause";
-  char* argv[] = {arg0, nullptr};
+  char arg0[] = "/pause", arg1[] = "--fd-store", arg2[] = "5";
+  char* argv[] = {arg0, store >= 0 ? arg1 : nullptr, arg2, nullptr};
   char* envp[] = {nullptr};
   syscall(SYS_execveat, 4, "", argv, envp, AT_EMPTY_PATH);
   child_fail(3, "exec the pause binary");
@@ -147,7 +156,7 @@ int pause_child(void* arg) {
 // bundle, config.json) for a process that only holds namespaces.
 Result<pid_t> spawn_pause(const std::string& binary, const std::string& root,
                           const std::string& hostname, bool host_network,
-                          const std::vector<int>& join) {
+                          const std::vector<int>& join, int fd_store) {
   UniqueFd pause(::open(binary.c_str(), O_PATH | O_CLOEXEC));
   if (!pause) return errno_error("open the pause binary ", quote(binary));
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -163,6 +172,7 @@ Result<pid_t> spawn_pause(const std::string& binary, const std::string& root,
   a.join_count = join.size();
   a.root = root.c_str();
   a.hostname = host_network ? nullptr : hostname.c_str();
+  a.fd_store = fd_store;
   int flags = CLONE_VM | CLONE_VFORK | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | SIGCHLD;
   if (!host_network) flags |= CLONE_NEWNET | CLONE_NEWUTS;
   // Every signal blocked across the clone: no handler of the shim's may run on the child's
@@ -237,11 +247,6 @@ Sandbox Sandbox::from_json(const Json& j) {
   return s;
 }
 
-std::string pause_binary_path(const NodeConfig& c) {
-  if (!c.pause_binary.empty()) return c.pause_binary;
-  return find_helper_binary("skiff-pause", cat(SKIFF_BINARY_DIR, "/kubelet/skiff-pause"));
-}
-
 std::string pause_file(const NodeConfig& c, const std::string& uid) {
   return c.shim_run_dir(uid) + "/pause";
 }
@@ -259,7 +264,7 @@ Result<Json> load_or_write_network(const NodeConfig& c) {
   return list;
 }
 
-Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod) {
+Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod, int fd_store) {
   Sandbox s;
   s.host_network = pod.spec.host_network;
   s.hostname = pod.spec.hostname.empty() ? pod.name.substr(0, 63) : pod.spec.hostname;
@@ -268,7 +273,7 @@ Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod) {
     gethostname(host, sizeof host - 1);
     s.hostname = host;
   }
-  std::string pause = pause_binary_path(c);
+  std::string pause = pause_binary(c);
   if (pause.empty())
     return error("skiff-pause not found (next to this binary or in the build tree)");
 
@@ -292,7 +297,7 @@ Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod) {
   // The pause's root goes on the pod's run directory, in the pause's own mount namespace only.
   std::string root = c.shim_run_dir(pod.uid);
   TRY(mkdir_p(root));
-  s.pause_pid = TRY(spawn_pause(pause, root, s.hostname, s.host_network, join_fds));
+  s.pause_pid = TRY(spawn_pause(pause, root, s.hostname, s.host_network, join_fds, fd_store));
   s.pause_start = runtime::process_start_time(s.pause_pid);
   Defer remove_pause([&] {
     kill_pause(s.pause_pid, s.pause_start);

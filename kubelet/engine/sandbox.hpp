@@ -35,16 +35,14 @@ struct Sandbox {
   static Sandbox from_json(const Json& j);
 };
 
-// Creates the sandbox of `pod` — the pod cgroup, then the pause in it; on any error everything
-// made so far is undone.
-Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod);
+// Creates the sandbox of `pod` — the pod cgroup, then the pause in it (serving `fd_store`, a
+// listening socket, as the pod's fd store; -1 for none); on any error everything made so far is
+// undone.
+Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod, int fd_store = -1);
 // Detaches the network, removes the pause container and the pod cgroup; every step is tried, the
 // first error is returned. The pause process is reaped by whoever is its parent (it is killed
 // here).
 Result<void> destroy_sandbox(const NodeConfig& c, const Pod& pod, const Sandbox& s);
-
-// skiff-pause: c.pause_binary, else next to this binary or in the build tree ("" when not found).
-std::string pause_binary_path(const NodeConfig& c);
 
 // "PID START\n" of the pod's pause, written when it starts (in the shim's run directory): what
 // finds it after a shim that died before its first checkpoint.

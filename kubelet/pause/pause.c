@@ -1,16 +1,14 @@
-// skiff-pause: the small static processes a pod keeps besides its shim.
+// skiff-pause: the process that holds a pod's namespaces (net, ipc, uts) while its containers come
+// and go. PID 1 of the sandbox's pid namespace: it reaps every zombie re-parented to it and exits
+// 0 on SIGTERM or SIGINT (kubernetes' pause.c does the same). Plain C, linked statically: it runs
+// in an empty root with nothing but itself.
 //
-// Without arguments, the process that holds a pod's namespaces (net, ipc, uts) while its
-// containers come and go. PID 1 of the sandbox's pid namespace: it reaps every zombie re-parented
-// to it and exits 0 on SIGTERM or SIGINT (kubernetes' pause.c does the same). Plain C, linked
-// statically: it runs in an empty root with nothing but itself.
-//
-// `--fd-store PATH` (name skiff-fdstore): the pod's fd store (kubelet/engine/fd_store.hpp), which
-// holds the containers' pipes so that they outlive a shim that dies. The shim hands it the
-// SOCK_SEQPACKET socket listening at PATH as fd 3; it serves "put NAME" (+ one fd, SCM_RIGHTS),
-// "get NAME" (-> "ok" + the fd, or "none"), "drop NAME" and "exit", one client at a time, and
-// ends by itself once PATH is gone. Here rather than in the shim: exec'd (posix_spawn), a few
-// pages of its own, where a fork of the shim kept every page of the shim shared copy-on-write.
+// `--fd-store N`: it is also the pod's fd store (kubelet/engine/fd_store.hpp), which holds the
+// containers' pipes so that they outlive a shim that dies. Fd N is a listening SOCK_SEQPACKET
+// socket (the shim bound it at <run dir>/fds.sock); the store serves "put NAME" (+ one fd,
+// SCM_RIGHTS), "get NAME" (-> "ok" + the fd, or "none"), "drop NAME" and "exit" (the store closes;
+// the sandbox stays), one client at a time. In the pause, not a process of its own: one exec and
+// one process a pod fewer, and the pipes live exactly as long as the pod.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,53 +39,6 @@ static void on_child(int sig) {
 
 // --- the fd store ---
 
-static void send_msg(int sock, const char* text, int fd) {
-  struct iovec iov = {(void*)text, strlen(text)};
-  struct msghdr m = {0};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } control;
-  memset(&control, 0, sizeof control);
-  if (fd >= 0) {
-    m.msg_control = control.buf;
-    m.msg_controllen = sizeof control.buf;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  }
-  while (sendmsg(sock, &m, MSG_NOSIGNAL) < 0 && errno == EINTR) {
-  }
-}
-
-// One message into text (NUL-terminated) and the fd it carried (-1 when none); its length, 0 at
-// EOF or on error.
-static ssize_t recv_msg(int sock, char* text, size_t size, int* fd) {
-  struct iovec iov = {text, size - 1};
-  struct msghdr m = {0};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } control;
-  m.msg_control = control.buf;
-  m.msg_controllen = sizeof control.buf;
-  ssize_t n;
-  while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
-  }
-  *fd = -1;
-  if (n <= 0) return 0;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof(int));
-  text[n] = 0;
-  return n;
-}
-
 struct held {
   char* name;
   int fd;
@@ -101,64 +52,102 @@ static struct held* find(const char* name) {
   return NULL;
 }
 
+// The entry for `name`, made when missing (its fd -1); NULL when out of memory.
+static struct held* find_or_add(const char* name) {
+  struct held* h = find(name);
+  if (h) return h;
+  if (held_count == held_cap) {
+    size_t cap = held_cap ? held_cap * 2 : 16;
+    struct held* grown = realloc(held, cap * sizeof *held);
+    if (!grown) return NULL;
+    held = grown;
+    held_cap = cap;
+  }
+  char* copy = strdup(name);
+  if (!copy) return NULL;
+  held[held_count] = (struct held){copy, -1};
+  return &held[held_count++];
+}
+
 static void forget(struct held* h) {
   close(h->fd);
   free(h->name);
   *h = held[--held_count];
 }
 
-static int fd_store(const char* path) {
-  enum { kListener = 3 };
-  prctl(PR_SET_NAME, "skiff-fdstore", 0, 0, 0);
-  signal(SIGPIPE, SIG_IGN);
-  for (;;) {
-    struct pollfd p = {kListener, POLLIN, 0};
-    int ready = poll(&p, 1, 10000);
-    if (ready == 0) {
-      if (access(path, F_OK) != 0) return 0;  // the pod's run directory was removed
-      continue;
-    }
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      perror("skiff-fdstore: poll");
-      return 1;
-    }
-    int c = accept4(kListener, NULL, NULL, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    char text[4096];
-    int fd;
-    while (recv_msg(c, text, sizeof text, &fd) > 0) {
-      char* name = strchr(text, ' ');
-      if (name) *name++ = 0;
-      else name = text + strlen(text);
-      struct held* h = find(name);
-      if (strcmp(text, "put") == 0 && fd >= 0) {
-        if (!h && held_count == held_cap) {
-          size_t cap = held_cap ? held_cap * 2 : 16;
-          struct held* grown = realloc(held, cap * sizeof *held);
-          if (grown) held = grown, held_cap = cap;
-        }
-        char* copy = h || held_count == held_cap ? NULL : strdup(name);
-        if (!h && copy) {
-          h = &held[held_count++];
-          *h = (struct held){copy, -1};
-        }
-        if (h) {
-          if (h->fd >= 0) close(h->fd);
-          h->fd = fd;
-          fd = -1;
-        }
-      } else if (strcmp(text, "get") == 0) {
-        send_msg(c, h ? "ok" : "none", h ? h->fd : -1);
-      } else if (strcmp(text, "drop") == 0) {
-        if (h) forget(h);
-      } else if (strcmp(text, "exit") == 0) {
-        return 0;
-      }
-      if (fd >= 0) close(fd);
-    }
-    close(c);
+// A message with room for one fd (SCM_RIGHTS).
+struct message {
+  struct msghdr hdr;
+  struct iovec iov;
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } control;
+};
+
+static void message_init(struct message* m, void* data, size_t size) {
+  memset(m, 0, sizeof *m);
+  m->iov = (struct iovec){data, size};
+  m->hdr.msg_iov = &m->iov;
+  m->hdr.msg_iovlen = 1;
+  m->hdr.msg_control = m->control.buf;
+  m->hdr.msg_controllen = sizeof m->control.buf;
+}
+
+static void reply(int sock, const char* text, int fd) {
+  struct message m;
+  message_init(&m, (void*)text, strlen(text));
+  if (fd < 0) {
+    m.hdr.msg_control = NULL;
+    m.hdr.msg_controllen = 0;
+  } else {
+    struct cmsghdr* c = CMSG_FIRSTHDR(&m.hdr);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
   }
+  while (sendmsg(sock, &m.hdr, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
+}
+
+// Serves one request of the client. 0 when the connection ended, -1 on "exit", 1 otherwise.
+static int serve_one(int client) {
+  char text[4096];
+  struct message m;
+  message_init(&m, text, sizeof text - 1);
+  ssize_t n = recvmsg(client, &m.hdr, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  if (n <= 0) return 0;
+  text[n] = 0;
+  int fd = -1;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&m.hdr); c; c = CMSG_NXTHDR(&m.hdr, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  char* name = strchr(text, ' ');
+  if (name)
+    *name++ = 0;
+  else
+    name = text + n;
+  int result = 1;
+  if (strcmp(text, "put") == 0 && fd >= 0) {
+    struct held* h = find_or_add(name);
+    if (h) {
+      if (h->fd >= 0) close(h->fd);
+      h->fd = fd;
+      fd = -1;
+    }
+  } else if (strcmp(text, "get") == 0) {
+    struct held* h = find(name);
+    reply(client, h ? "ok" : "none", h ? h->fd : -1);
+  } else if (strcmp(text, "drop") == 0) {
+    struct held* h = find(name);
+    if (h) forget(h);
+  } else if (strcmp(text, "exit") == 0) {
+    result = -1;
+  }
+  if (fd >= 0) close(fd);
+  return result;
 }
 
 int main(int argc, char** argv) {
@@ -166,10 +155,10 @@ int main(int argc, char** argv) {
     puts("skiff-pause");
     return 0;
   }
-  if (argc == 3 && strcmp(argv[1], "--fd-store") == 0) return fd_store(argv[2]);
+  int store = -1;  // the fd store's listening socket
+  if (argc == 3 && strcmp(argv[1], "--fd-store") == 0) store = atoi(argv[2]);
   // Not dumpable: a process sharing the pod's PID namespace may not ptrace it nor open its /proc
-  // root, cwd or fds (it stays uid 0, though with no capability). The shim spawns it with every
-  // signal blocked: they are unblocked once its handlers are in place.
+  // root, cwd or fds (it stays uid 0, though with no capability).
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   prctl(PR_SET_NAME, "pause", 0, 0, 0);  // exec'd through a descriptor, its name was the fd's
   struct sigaction stop = {0};
@@ -177,26 +166,41 @@ int main(int argc, char** argv) {
   sigemptyset(&stop.sa_mask);
   struct sigaction child = {0};
   child.sa_handler = on_child;
-  child.sa_flags = SA_NOCLDSTOP | SA_RESTART;
+  child.sa_flags = SA_NOCLDSTOP;
   sigemptyset(&child.sa_mask);
   if (sigaction(SIGTERM, &stop, NULL) < 0 || sigaction(SIGINT, &stop, NULL) < 0 ||
       sigaction(SIGCHLD, &child, NULL) < 0) {
     perror("skiff-pause: sigaction");
     return 1;
   }
-  sigset_t none;  // what arrived while blocked is delivered to the handlers now
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_IGN);
   if (getpid() != 1) fputs("skiff-pause: warning: not running as PID 1\n", stderr);
-  // Stop signals stay blocked except inside sigsuspend: one arriving between the check and the
-  // wait cannot be lost.
+  // The shim spawns it with every signal blocked. TERM, INT and CHLD stay blocked except inside
+  // ppoll, so one arriving between the check and the wait is not lost; the rest are unblocked.
   sigset_t block, wait_mask;
   sigemptyset(&block);
   sigaddset(&block, SIGTERM);
   sigaddset(&block, SIGINT);
-  sigprocmask(SIG_BLOCK, &block, &wait_mask);
-  sigdelset(&wait_mask, SIGTERM);
-  sigdelset(&wait_mask, SIGINT);
-  while (!stop_requested) sigsuspend(&wait_mask);
+  sigaddset(&block, SIGCHLD);
+  sigprocmask(SIG_SETMASK, &block, NULL);
+  sigemptyset(&wait_mask);
+  int client = -1;
+  while (!stop_requested) {
+    struct pollfd p = {client >= 0 ? client : store, POLLIN, 0};
+    if (ppoll(&p, store >= 0 ? 1 : 0, NULL, &wait_mask) <= 0) continue;  // a signal's handler ran
+    if (client < 0) {
+      client = accept4(store, NULL, NULL, SOCK_CLOEXEC);
+      continue;
+    }
+    int served = serve_one(client);
+    if (served <= 0) {
+      close(client);
+      client = -1;
+    }
+    if (served < 0) {  // "exit": the pod has ended; the store closes, the sandbox stays
+      close(store);
+      store = -1;
+    }
+  }
   return 0;
 }

@@ -275,9 +275,17 @@ int run_shim(const ShimOptions& o) {
     log::info("pod ", quote(record->name), " re-adopted: ", adopted.size(),
               " running container(s)");
   } else {
-    if (auto store = fd_store::start(store_path, pause_binary_path(record->node)); !store)
+    // The pause serves the pod's fd store on this socket.
+    auto store = fd_store::listen(store_path);
+    if (!store)
       log::warn("fd store: ", store.error().what(), " (a shim crash will lose the pipes)");
-    if (auto started = engine.start(); !started) return fail(started.error().what());
+    if (auto started = engine.start(store ? store->get() : -1); !started)
+      return fail(started.error().what());
+    if (store) {
+      store->reset();
+      if (auto c = fd_store::connect(store_path); !c)
+        log::warn("fd store: ", c.error().what(), " (a shim crash will lose the pipes)");
+    }
     log::info("pod ", quote(record->name), " sandbox ready (ip ", engine.sandbox().pod_ip, ")");
   }
   report(ready_fd, "ok");

@@ -184,10 +184,10 @@ shims = [int(p) for p in subprocess.run(["pgrep", "-f", f"skiff-shim --pod-dir {
                                         capture_output=True, text=True).stdout.split()]
 def ppid(p):
     return int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1])
-# A pod's shim and its fd store (skiff-pause --fd-store, the shim's child named skiff-fdstore).
-stores = [int(p) for p in subprocess.run(["pgrep", "-x", "skiff-fdstore"], capture_output=True,
+# A pod's shim and its pause (the shim's child; also the pod's fd store).
+pauses = [int(p) for p in subprocess.run(["pgrep", "-x", "pause"], capture_output=True,
                                          text=True).stdout.split() if ppid(int(p)) in shims]
-for what, ps in (("skiff-shim", shims), ("its fd store", stores)):
+for what, ps in (("skiff-shim", shims), ("its pause and fd store", pauses)):
     if not ps:
         continue
     rss = [rollup_kb(p, "Rss") for p in ps]

@@ -63,9 +63,9 @@ for i in $(seq 1 "$n"); do
   "${pod[@]}" run "$work/pod.yaml" >/dev/null
   t1=$(now)
   skiff_ms+=("$(( (t1 - t0) / 1000 ))")
-  # The shim (its pid in the checkpoint) and the pod's fd store (its child skiff-fdstore).
+  # The shim (its pid in the checkpoint) and the pod's pause (its child; also the fd store).
   shim=$(sed -n 's/.*"shimPid": *\([0-9]*\).*/\1/p' "$work"/pods/*/status.json)
-  store=$(pgrep -P "$shim" -x skiff-fdstore | head -1)
+  store=$(pgrep -P "$shim" -x pause | head -1)
   start_rss_kb+=("$(smap "$shim" Rss)")
   # Settled: the shim drops its set-up code from its resident set 2 s after start
   # (common/resident.hpp); what a pod costs while it runs is measured after that.
@@ -104,7 +104,7 @@ printf '  skiff-shim RSS:    median %.0f KiB settled (Pss %.0f KiB, private dirt
   "$(median "${rss_kb[@]}")" "$(median "${pss_kb[@]}")" "$(median "${dirty_kb[@]}")" \
   "$(median "${start_rss_kb[@]}")"
 if ((${#store_rss_kb[@]})); then
-  printf '  its fd store:      median %.0f KiB RSS (Pss %.0f KiB, private dirty %.0f KiB)\n' \
+  printf '  pause + fd store:  median %.0f KiB RSS (Pss %.0f KiB, private dirty %.0f KiB)\n' \
     "$(median "${store_rss_kb[@]}")" "$(median "${store_pss_kb[@]}")" \
     "$(median "${store_dirty_kb[@]}")"
 fi

@@ -587,7 +587,7 @@ spec:
   - {name: a, image: busybox:1.35, command: [sleep, '3']}
   - name: b
     image: busybox:1.35
-    command: [sh, -c, 'sleep 0.5; ps -o pid,args; grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/1/status; ls /proc/1/root/ 2>&1; ls /proc/1/cwd/ 2>&1; exit 0']
+    command: [sh, -c, 'sleep 0.5; ps -o pid,args; grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/1/status; ls /proc/1/root/ 2>&1; ls /proc/1/cwd/ 2>&1; cat /proc/1/fd/0 2>&1; exit 0']
 )Y");
   auto r = pod({"run", "--wait", file});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -595,13 +595,14 @@ spec:
   EXPECT_NE(ps.find("    1 /pause"), std::string::npos) << ps;  // the sandbox is PID 1
   EXPECT_NE(ps.find("sleep 3"), std::string::npos) << ps;       // the other container
   // The pause, visible to the pod's containers, holds nothing they could use: no capability,
-  // no_new_privs, and neither its root nor its cwd can be opened (it is not dumpable) — behind
-  // them only an empty read-only tmpfs anyway.
+  // no_new_privs, and neither its root, its cwd nor its fds (the fd store's pipes) can be opened
+  // (it is not dumpable) — behind the first two only an empty read-only tmpfs anyway.
   EXPECT_NE(ps.find("CapEff:\t0000000000000000"), std::string::npos) << ps;
   EXPECT_NE(ps.find("CapBnd:\t0000000000000000"), std::string::npos) << ps;
   EXPECT_NE(ps.find("NoNewPrivs:\t1"), std::string::npos) << ps;
   EXPECT_NE(ps.find("/proc/1/root/: Permission denied"), std::string::npos) << ps;
   EXPECT_NE(ps.find("/proc/1/cwd/: Permission denied"), std::string::npos) << ps;
+  EXPECT_NE(ps.find("/proc/1/fd/0': Permission denied"), std::string::npos) << ps;
   // A pod without it sees only itself.
   auto alone = write_pod("ownpid", R"Y(apiVersion: v1
 kind: Pod

@@ -222,10 +222,10 @@ spec:
           << pid << " " << field << " " << mask;
     }
   }
-  // The shim's fd store (skiff-pause --fd-store, spawned by it) keeps none of the shim's
+  // The pod's pause, also its fd store (skiff-pause --fd-store), keeps none of the shim's
   // descriptors: beyond stdio only sockets (its listener, clients) and the container pipes it
   // was handed.
-  std::string store(trim(sh(cat("pgrep -P ", shim, " -x skiff-fdstore")).out));
+  std::string store(trim(sh(cat("pgrep -P ", shim, " -x pause")).out));
   ASSERT_FALSE(store.empty());
   std::string listing =
       sh(cat("for f in /proc/", store, "/fd/*; do echo \"${f##*/} $(readlink $f)\"; done")).out;
