@@ -96,6 +96,21 @@ TEST_F(JoinTest, WrongPinWrongTokenUnknownTokenUnreachable) {
   expect_nothing_written(dir);
 }
 
+// The command line refuses a --discovery-timeout outside 1-3600 s before trying anything.
+TEST_F(JoinTest, DiscoveryTimeoutOutOfRangeIsRefused) {
+  Token t = create_token();
+  std::string dir = dir_ / "node";
+  for (const char* bad : {"0", "3601", "soon"}) {
+    auto r = run({kubelet_bin_, "join", "https://127.0.0.1:" + std::to_string(free_port()),
+                  "--token", t.token, "--ca-cert-hash", t.hash, "--node-name", "n1", "--data-dir",
+                  dir, "--discovery-timeout", bad});
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_NE(r.err.find("--discovery-timeout"), std::string::npos) << bad << ": " << r.err;
+    EXPECT_EQ(r.err.find("cannot reach the master"), std::string::npos) << bad << ": " << r.err;
+    expect_nothing_written(dir);
+  }
+}
+
 TEST_F(JoinTest, JoinWritesPrivateCredentialsThatTheMasterAccepts) {
   Token t = create_token();
   std::string dir = dir_ / "node";
