@@ -57,7 +57,10 @@ Result<void> ResultCache::save(const CachedAttachment& a) {
             {"cniArgs", args},
             {"capabilityArgs", a.capability_args},
             {"result", a.result}};
-  return write_file_atomic(path_of(a.network_name, a.container_id, a.ifname), j.dump(), 0600);
+  // Renamed into place, not fsync'd (libcni writes its cache the same way): what it serves is a
+  // DEL's prevResult, and a cache lost in a power cut only makes that DEL work from the config.
+  return write_file_atomic(path_of(a.network_name, a.container_id, a.ifname), j.dump(), 0600,
+                           false);
 }
 
 Result<std::optional<CachedAttachment>> ResultCache::load(const std::string& network,

@@ -259,7 +259,7 @@ Result<void> make_container_bundle(const NodeConfig& cfg, const Manifest& m, con
   image::BundleOptions o;
   o.image = c.image;
   o.dir = dir;
-  o.durable_spec = false;  // the bundle is remade at every start
+  o.durable = false;  // the bundle is remade at every start
   // With a command, Cmd is dropped and the args are rewritten below; an image with no
   // Entrypoint/Cmd must still produce a spec.
   if (!c.command.empty())

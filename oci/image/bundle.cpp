@@ -123,11 +123,11 @@ Result<BundleInfo> create_bundle(const Store& store, Snapshotter& snapshots,
   Json spec = TRY_CTX(runtime_spec_for_image(image.config, rootfs_fd.get(), o.spec), "image ",
                       quote(image.name));
   if (o.edit_spec) TRY(o.edit_spec(spec));
-  TRY(write_file_atomic(info.dir + "/config.json", spec.dump(2) + "\n", 0644, o.durable_spec));
+  TRY(write_file_atomic(info.dir + "/config.json", spec.dump(2) + "\n", 0644, o.durable));
   Json meta = {
       {"image", info.image},   {"id", info.id.str()},       {"manifest", info.manifest.str()},
       {"rootfs", info.rootfs}, {"snapshot", info.snapshot}, {"snapshotRoot", snapshots.root()}};
-  TRY(write_file_atomic(info.dir + "/" + kBundleInfoFile, meta.dump(2) + "\n", 0644));
+  TRY(write_file_atomic(info.dir + "/" + kBundleInfoFile, meta.dump(2) + "\n", 0644, o.durable));
   undo.cancel();
   return info;
 }

@@ -27,9 +27,9 @@ struct BundleOptions {
   Platform platform = host_platform();
   RootfsMode rootfs = RootfsMode::kAuto;
   BundleSpecOptions spec;
-  // config.json written durably (fsync). The kubelet's bundles are remade at every start, so
-  // theirs need not reach the disk.
-  bool durable_spec = true;
+  // config.json and image.json written durably (fsync). The kubelet's bundles are remade at
+  // every start, so theirs need not reach the disk.
+  bool durable = true;
   // Called with the spec made from the image before config.json is written (the kubelet adds the
   // container's settings: one write, no read back); an error undoes the bundle.
   std::function<Result<void>(Json& spec)> edit_spec;
