@@ -5,6 +5,7 @@
 // pass per starved resource: the pod ranked first is handed to the evict callback with the
 // kubelet's message, pressure and the evictions counter follow.
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -252,6 +253,61 @@ TEST_F(CollectTest, SoftThresholdEvictsAfterItsGracePeriodWithinTheMaxPodGrace) 
   EXPECT_EQ(own.synchronize(api, evict), "small");
   ASSERT_EQ(evicted.size(), 2u);
   EXPECT_EQ(evicted[1].second, 2);
+}
+
+// A soft threshold that stops being crossed starts its grace period over: crossed, uncrossed
+// before the grace period ends, crossed again — no eviction until it has stayed crossed for a
+// whole grace period. The signal is the state root's nodefs.available, moved by fallocate.
+TEST_F(CollectTest, SoftThresholdUncrossedStartsItsGracePeriodOver) {
+  add_pod("small", "small", "besteffort", {{"main-0", 1, 4 << 20, 0}}, true, 256 << 10);
+  std::vector<Json> api = {api_pod("small", "small", 0)};
+  StatsProvider stats({node_, "node-1"});
+  std::vector<std::string> evicted;
+  auto evict = [&](const std::string& uid, const std::string&, int64_t) -> Result<void> {
+    evicted.push_back(uid);
+    return ok();
+  };
+  auto ms = [](int n) { return std::chrono::milliseconds(n); };
+  // The threshold 256 MiB under what is free now; a 512 MiB file crosses it.
+  constexpr int64_t kMargin = int64_t(256) << 20;
+  auto fs = fs_usage(node_.state_root);
+  ASSERT_TRUE(fs);
+  int64_t threshold = int64_t(fs->available) - kMargin;
+  if (threshold <= kMargin)
+    GTEST_SKIP() << "under 512 MiB free under " << node_.state_root << ": cannot move the signal";
+  std::string filler = node_.state_root + "/filler";
+  auto fill = [&] {
+    int fd = ::open(filler.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    int err = fd < 0 ? errno : posix_fallocate(fd, 0, 2 * kMargin);
+    if (fd >= 0) ::close(fd);
+    return err;
+  };
+  EvictionOptions o;
+  o.hard = {};
+  o.transition_period = ms(0);
+  o.soft = {{"nodefs.available", threshold, 0, format_quantity(threshold)}};
+  o.soft_grace = {{"nodefs.available", ms(600)}};
+  EvictionManager m(stats, o);
+  EXPECT_EQ(m.synchronize(api, evict), std::nullopt);
+  EXPECT_FALSE(m.pressure().disk) << "not crossed yet";
+
+  int err = fill();
+  if (err == EOPNOTSUPP) GTEST_SKIP() << "no fallocate on the filesystem of " << filler;
+  ASSERT_EQ(err, 0) << strerror(err);
+  EXPECT_EQ(m.synchronize(api, evict), std::nullopt) << "crossed, not for 600 ms yet";
+  EXPECT_TRUE(m.pressure().disk);
+  std::this_thread::sleep_for(ms(400));
+  ASSERT_EQ(::unlink(filler.c_str()), 0);
+  EXPECT_EQ(m.synchronize(api, evict), std::nullopt) << "no longer crossed";
+  EXPECT_FALSE(m.pressure().disk);
+  std::this_thread::sleep_for(ms(300));  // 700 ms since it was first crossed
+  ASSERT_EQ(fill(), 0);
+  EXPECT_EQ(m.synchronize(api, evict), std::nullopt) << "crossed again: the grace period restarts";
+  EXPECT_TRUE(evicted.empty());
+  std::this_thread::sleep_for(ms(650));
+  EXPECT_EQ(m.synchronize(api, evict), "small") << "crossed for a whole grace period";
+  EXPECT_EQ(evicted, std::vector<std::string>{"small"});
+  ::unlink(filler.c_str());
 }
 
 }  // namespace
