@@ -505,7 +505,8 @@ Result<void> stop_pod(const PodRecord& r, std::optional<int64_t> grace) {
       sb.pause_id = cat("pod-", r.uid, "-pause"), sb.bundle = r.node.sandbox_bundle(r.uid);
     }
     TRY_CTX(cleanup_pod_leftovers(r.node, m.pod, sb), "clean up after the shim of ", quote(r.name));
-    // The pod's fd store (kubelet/engine/fd_store.hpp) outlived the shim: end it too.
+    // An older shim's fd store, a process of its own, outlived it: end it too (today's pause,
+    // which holds the store, was killed with the sandbox above).
     if (fd_store::connect(r.node.shim_run_dir(r.uid) + "/fds.sock")) fd_store::shutdown();
     (void)remove_tree(r.node.shim_run_dir(r.uid));
     return ok();
