@@ -156,7 +156,19 @@ int main(int argc, char** argv) {
     return 0;
   }
   int store = -1;  // the fd store's listening socket
-  if (argc == 3 && strcmp(argv[1], "--fd-store") == 0) store = atoi(argv[2]);
+  if (argc > 1) {
+    char* end = NULL;
+    long fd = argc == 3 && strcmp(argv[1], "--fd-store") == 0 ? strtol(argv[2], &end, 10) : -1;
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (fd < 3 || fd > 65535 || !end || *end ||
+        getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET) {
+      fputs("usage: skiff-pause [--fd-store FD]  (FD: a listening SOCK_SEQPACKET socket, >= 3)\n",
+            stderr);
+      return 2;
+    }
+    store = (int)fd;
+  }
   // Not dumpable: a process sharing the pod's PID namespace may not ptrace it nor open its /proc
   // root, cwd or fds (it stays uid 0, though with no capability).
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

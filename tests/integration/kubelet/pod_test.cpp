@@ -317,6 +317,18 @@ spec:
   expect_nothing_left();
 }
 
+// skiff-pause's one argument: a descriptor that is not a socket (or a number that is not one)
+// is refused with its usage, not polled in a loop.
+TEST(PauseBinary, RefusesAnFdStoreThatIsNotASocket) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"--fd-store", "x"}, {"--fd-store", "1"}, {"--fd-store", "7"}, {"--bogus"}}) {
+    args.insert(args.begin(), binary("kubelet/skiff-pause"));
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << args[1];
+    EXPECT_NE(r.err.find("usage: skiff-pause [--fd-store FD]"), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(PodTest, MissingImageIsErrImagePullNotACrash) {
   auto file = write_pod("noimage", R"(apiVersion: v1
 kind: Pod
