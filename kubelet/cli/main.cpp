@@ -23,7 +23,6 @@
 #include "kubelet/engine/cleanup.hpp"
 #include "kubelet/engine/config.hpp"
 #include "kubelet/engine/fd_store.hpp"
-#include "kubelet/engine/pod_cgroup.hpp"
 #include "kubelet/logs/cri_log.hpp"
 #include "kubelet/logs/log_filter.hpp"
 #include "kubelet/pod/yaml.hpp"
@@ -490,16 +489,8 @@ Result<void> stop_pod(const PodRecord& r, std::optional<int64_t> grace) {
     Sandbox sb;
     if (saved && saved->contains("sandbox")) {
       sb = Sandbox::from_json((*saved)["sandbox"]);
-    } else if (auto pf = read_file(pause_file(r.node, r.uid))) {
-      // The shim died before its first checkpoint: the pause it started, and the pod cgroup.
-      auto f = split(trim(*pf), ' ', true);
-      if (f.size() == 2) {
-        sb.pause_pid = parse_int<pid_t>(f[0]).value_or(0);
-        sb.pause_start = parse_int<uint64_t>(f[1]).value_or(0);
-      }
-      sb.cgroup = pod_cgroup_path(r.node, m.pod);
-      // Whether CNI ADD ran is not known: DEL, which the spec makes safe for what was not added.
-      if (!m.pod.spec.host_network) sb.network = "(unknown)";
+    } else if (auto orphaned = sandbox_of_pause_file(r.node, m.pod)) {
+      sb = std::move(*orphaned);  // the shim died before its first checkpoint
     } else {
       // ... or one of an older shim, whose pause was a runtime container.
       sb.pause_id = cat("pod-", r.uid, "-pause"), sb.bundle = r.node.sandbox_bundle(r.uid);

@@ -12,7 +12,6 @@
 #include "kubelet/engine/fd_store.hpp"
 #include "kubelet/engine/pod_engine.hpp"
 #include "runtime/container.hpp"
-#include "runtime/state.hpp"
 
 namespace skiff::kubelet {
 namespace {
@@ -66,9 +65,7 @@ Result<std::vector<pid_t>> PodEngine::adopt(const Json& saved, const Sandbox& sa
   std::vector<pid_t> running;
   try {
     sandbox_ = sandbox;
-    if (sandbox_.pause_pid <= 0 || !path_exists(cat("/proc/", sandbox_.pause_pid)) ||
-        (sandbox_.pause_start &&
-         runtime::process_start_time(sandbox_.pause_pid) != sandbox_.pause_start))
+    if (!sandbox_.pause_running())
       return error("the pod's pause process ", sandbox_.pause_pid, " is gone");
     sandbox_ready_ = true;
     next_init_ = saved.at("nextInit").get<size_t>();

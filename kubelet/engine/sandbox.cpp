@@ -207,6 +207,11 @@ Result<pid_t> spawn_pause(const std::string& binary, const std::string& root,
   return error("start the pause: ", text.substr(0, colon), ": ", strerror(err), hint);
 }
 
+// "PID START\n" of the pod's pause, in the shim's run directory (sandbox_of_pause_file).
+std::string pause_file(const NodeConfig& c, const std::string& uid) {
+  return c.shim_run_dir(uid) + "/pause";
+}
+
 // The pause's own cgroup beneath the pod's (cgroupsPath POD/pause, as the runtime container had).
 runtime::cgroups::Options pause_cgroup(const NodeConfig& c, const std::string& pod_cgroup) {
   runtime::cgroups::Options o;
@@ -215,14 +220,18 @@ runtime::cgroups::Options pause_cgroup(const NodeConfig& c, const std::string& p
   return o;
 }
 
-// Kills the pause unless its pid now names another process (its start time recorded at spawn).
-void kill_pause(pid_t pid, uint64_t start_time) {
-  if (pid <= 0) return;
-  if (start_time && runtime::process_start_time(pid) != start_time) return;
-  ::kill(pid, SIGKILL);
+// Kills the pause unless its pid now names another process.
+void kill_pause(const Sandbox& s) {
+  if (s.pause_running()) ::kill(s.pause_pid, SIGKILL);
 }
 
 }  // namespace
+
+bool Sandbox::pause_running() const {
+  if (pause_pid <= 0) return false;
+  if (pause_start) return runtime::process_start_time(pause_pid) == pause_start;
+  return path_exists(cat("/proc/", pause_pid));
+}
 
 Json Sandbox::to_json() const {
   Json j = {{"pausePid", pause_pid}, {"pauseStart", pause_start}, {"network", network},
@@ -247,8 +256,18 @@ Sandbox Sandbox::from_json(const Json& j) {
   return s;
 }
 
-std::string pause_file(const NodeConfig& c, const std::string& uid) {
-  return c.shim_run_dir(uid) + "/pause";
+std::optional<Sandbox> sandbox_of_pause_file(const NodeConfig& c, const Pod& pod) {
+  auto text = read_file(pause_file(c, pod.uid));
+  if (!text) return std::nullopt;
+  Sandbox s;
+  auto f = split(trim(*text), ' ', true);
+  if (f.size() == 2) {
+    s.pause_pid = parse_int<pid_t>(f[0]).value_or(0);
+    s.pause_start = parse_int<uint64_t>(f[1]).value_or(0);
+  }
+  s.cgroup = pod_cgroup_path(c, pod);
+  if (!pod.spec.host_network) s.network = "(unknown)";
+  return s;
 }
 
 Result<Json> load_or_write_network(const NodeConfig& c) {
@@ -300,8 +319,9 @@ Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod, int fd_store
   s.pause_pid = TRY(spawn_pause(pause, root, s.hostname, s.host_network, join_fds, fd_store));
   s.pause_start = runtime::process_start_time(s.pause_pid);
   Defer remove_pause([&] {
-    kill_pause(s.pause_pid, s.pause_start);
+    kill_pause(s);
     waitpid(s.pause_pid, nullptr, 0);
+    (void)::unlink(pause_file(c, pod.uid).c_str());
   });
   // For the clean-up after a shim that dies before its first checkpoint names the pause.
   TRY(write_file(pause_file(c, pod.uid), cat(s.pause_pid, ' ', s.pause_start, '\n'),
@@ -367,7 +387,7 @@ Result<void> destroy_sandbox(const NodeConfig& c, const Pod& pod, const Sandbox&
     note(runtime::remove(g, s.pause_id, true), "remove the pause container");
     if (!s.bundle.empty()) note(remove_tree(s.bundle), "remove the sandbox bundle");
   } else {
-    kill_pause(s.pause_pid, s.pause_start);
+    kill_pause(s);
     if (!s.cgroup.empty()) {
       auto cg = runtime::cgroups::make_manager(pause_cgroup(c, s.cgroup));
       if (!cg) {

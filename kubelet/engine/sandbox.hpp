@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/error.hpp"
@@ -31,6 +32,8 @@ struct Sandbox {
   std::string qos_class;
 
   std::string ns_path(const char* ns) const { return cat("/proc/", pause_pid, "/ns/", ns); }
+  // The pause still runs under its pid (its start time, when recorded, tells a reused pid apart).
+  bool pause_running() const;
   Json to_json() const;
   static Sandbox from_json(const Json& j);
 };
@@ -39,14 +42,16 @@ struct Sandbox {
 // listening socket, as the pod's fd store; -1 for none); on any error everything made so far is
 // undone.
 Result<Sandbox> create_sandbox(const NodeConfig& c, const Pod& pod, int fd_store = -1);
-// Detaches the network, removes the pause container and the pod cgroup; every step is tried, the
-// first error is returned. The pause process is reaped by whoever is its parent (it is killed
-// here).
+// Detaches the network, kills the pause (an older shim's: removes its runtime container) and
+// removes its cgroup and the pod cgroup; every step is tried, the first error is returned. The
+// pause process is reaped by whoever is its parent.
 Result<void> destroy_sandbox(const NodeConfig& c, const Pod& pod, const Sandbox& s);
 
-// "PID START\n" of the pod's pause, written when it starts (in the shim's run directory): what
-// finds it after a shim that died before its first checkpoint.
-std::string pause_file(const NodeConfig& c, const std::string& uid);
+// The sandbox of a pod whose shim died before its first checkpoint named it: the pause from the
+// file create_sandbox writes beside the shim ("PID START"), the pod cgroup, and the network when
+// the pod has one (whether CNI ADD ran is not known: DEL is safe for what was not added).
+// nullopt without that file (an older shim's pod: its pause was a runtime container).
+std::optional<Sandbox> sandbox_of_pause_file(const NodeConfig& c, const Pod& pod);
 
 // The CNI network the node uses (written with default_conflist when the directory has none).
 Result<Json> load_or_write_network(const NodeConfig& c);
