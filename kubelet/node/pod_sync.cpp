@@ -274,11 +274,12 @@ Result<void> PodSync::start_pod(const Json& pod) {
       TRY(skiff_pod(ns, {"rm", "-f", name}));
   std::string text = TRY_CTX(manifest_for(pod), "pod ", ns, "/", name);
   // In this process, not through `skiff-pod run` (what it does, minus an exec and dynamic link
-  // of a large binary per pod, ~20 ms of CPU here): the record written, the shim spawned (it
-  // inherits nothing of ours but its ready pipe), back once the sandbox is up.
+  // of a large binary per pod, ~20 ms of CPU here): the record written, the shim forked by the
+  // zygote (it inherits nothing of ours but its ready pipe), back once the sandbox is up.
   std::string source = cat("pod ", ns, "/", name, " from the API");
   auto m = TRY(parse_manifest(text, source));
-  TRY(create_pod(o_.node, m, text, source, o_.shim));
+  TRY(create_pod(o_.node, m, text, source,
+                 [&](const std::string& dir) { return zygote_.spawn(dir); }));
   return ok();
 }
 

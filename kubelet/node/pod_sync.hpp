@@ -1,11 +1,11 @@
 #pragma once
 // The pods the master assigns to this node, made real: each pod bound here gets one skiff-shim
 // (started in this process by create_pod with the pod and the ConfigMaps and Secrets it uses, the
-// code path `skiff pod run` takes; the shim is posix_spawn'ed: the kubelet never forks) once
-// admission lets it (admission.hpp; else it is Failed with OutOfcpu, NodePorts, ...), its
-// status is PATCHed when the shim reports a change, a pod being deleted is stopped within its
-// grace period and then deleted for good (uid precondition), and local pods the API no longer
-// has (orphans) are stopped and removed. Local state is the pod records under the state root, so
+// code path `skiff pod run` takes; the shim is forked by a ShimZygote, itself posix_spawn'ed: the
+// kubelet never forks) once admission lets it (admission.hpp; else it is Failed with OutOfcpu,
+// NodePorts, ...), its status is PATCHed when the shim reports a change, a pod being deleted is
+// stopped within its grace period and then deleted for good (uid precondition), and local pods
+// the API no longer has (orphans) are stopped and removed. Local state is the pod records under the state root, so
 // a restarted kubelet picks up the shims that kept running. A pod whose ConfigMap or Secret is
 // missing waits (CreateContainerConfigError) and starts once it is there; the configMap and
 // secret volumes of running pods are kept current (fetched every config_refresh, swapped in
@@ -45,6 +45,7 @@
 #include "kubelet/node/api_client.hpp"
 #include "kubelet/node/static_pods.hpp"
 #include "kubelet/shim/pod_record.hpp"
+#include "kubelet/shim/shim.hpp"
 
 namespace skiff::kubelet::node {
 
@@ -140,6 +141,7 @@ class PodSync {
 
   ApiClient& api_;
   PodSyncOptions o_;
+  ShimZygote zygote_{o_.shim};  // forks the pods' shims (started at the first pod)
   std::mutex mu_;
   std::condition_variable cv_;
   bool dirty_ = true;

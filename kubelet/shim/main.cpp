@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <span>
 
 #include "kubelet/shim/shim.hpp"
 #include "runtime/linux/self_exe.hpp"
@@ -17,7 +18,19 @@
 int main(int argc, char** argv) {
   skiff::kubelet::ShimOptions o;
   bool detach = false;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  int zygote = -1;
+  // --zygote FD, then empty arguments (room for the shims' command lines): a ShimZygote's.
+  if (argc >= 3 && std::strcmp(argv[1], "--zygote") == 0) {
+    char* end = nullptr;
+    long fd = std::strtol(argv[2], &end, 10);
+    bool padding = std::all_of(argv + 3, argv + argc, [](const char* a) { return *a == '\0'; });
+    if (*argv[2] == '\0' || *end != '\0' || fd < 3 || fd > 1 << 20 || !padding) {
+      std::cerr << "usage: skiff-shim --zygote FD [\"\"…] (FD >= 3, then only empty arguments)\n";
+      return 2;
+    }
+    zygote = static_cast<int>(fd);
+  }
+  for (int i = 1; zygote < 0 && i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--pod-dir") == 0) {
       o.pod_dir = argv[i + 1];
     } else if (std::strcmp(argv[i], "--adopt") == 0) {
@@ -31,8 +44,23 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (o.pod_dir.empty()) {
-    std::cerr << "usage: skiff-shim --pod-dir DIR [--ready-fd N] [--adopt 1] [--detach 1]\n";
+  if (zygote >= 0) {
+    // A ShimZygote's (shim.hpp): sealed first, so every shim it forks runs from the same
+    // read-only view; then it serves until its kubelet goes, and returns in each forked shim.
+    if (auto sealed = skiff::runtime::linux::reexec_sealed(argv); !sealed) {
+      std::cerr << "skiff-shim: " << sealed.error().what() << "\n";
+      return 1;
+    }
+    syscall(SYS_close_range, zygote + 1, ~0U, 0);  // the sealed view it was exec'd through
+    // Its argument strings lie end to end: the area each forked shim writes its command line to.
+    char* title_end = argv[argc - 1] + std::strlen(argv[argc - 1]) + 1;
+    std::span<char> title(argv[0], static_cast<size_t>(title_end - argv[0]));
+    int status = skiff::kubelet::serve_zygote(zygote, o, title);
+    if (o.ready_fd < 0) return status;
+    detach = true;
+  } else if (o.pod_dir.empty()) {
+    std::cerr << "usage: skiff-shim --pod-dir DIR [--ready-fd N] [--adopt 1] [--detach 1]\n"
+                 "       skiff-shim --zygote FD [\"\"…]\n";
     return 2;
   }
   // Exec'd through /proc/self/fd/N by spawn_shim, the kernel named it "N": ps and pgrep want

@@ -34,6 +34,19 @@ extern char** environ;
 namespace skiff::kubelet {
 namespace {
 
+// The descriptors a received message carries (SCM_RIGHTS), owned.
+std::vector<UniqueFd> received_fds(struct msghdr& msg) {
+  std::vector<UniqueFd> fds;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+        fds.emplace_back(fd);
+      }
+  return fds;
+}
+
 // Reads one line with a deadline (a client that sends nothing cannot hang the shim for long).
 Result<std::string> read_line(int fd, int timeout_ms) {
   std::string line;
@@ -436,14 +449,7 @@ Result<ShimAttach> shim_attach(const std::string& socket_path, const std::string
   do n = ::recvmsg(a.conn.get(), &msg, MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
   if (n < 0) return errno_error("read the shim's attach response");
-  std::vector<UniqueFd> fds;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-      for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        fds.emplace_back(fd);
-      }
+  std::vector<UniqueFd> fds = received_fds(msg);
   std::string line(buf, static_cast<size_t>(n));
   auto j = TRY(parse_json(line.substr(0, line.find('\n')), "shim attach response"));
   if (!j.is_object() || !j.value("ok", false))
@@ -460,27 +466,27 @@ Result<ShimAttach> shim_attach(const std::string& socket_path, const std::string
   return a;
 }
 
-Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir, bool adopt) {
-  // The shim runs from a read-only view of its binary (CVE-2019-5736). Made here, the shim starts
-  // sealed and need not re-exec itself to get one: one exec and dynamic link less per pod (~5 ms
-  // of CPU here). Without one, the shim seals itself.
-  auto sealed = runtime::linux::seal_binary_best(shim_binary);
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
-  UniqueFd rd(p[0]), wr(p[1]);
+namespace {
+
+// posix_spawn of the shim binary with `args` (after argv[0]), detached from the caller, `fd3` as
+// its fd 3. Through `sealed` when there is one (fd 4 in the child, exec'd through
+// /proc/self/fd/4; the shim closes it), else the path (the shim then seals itself).
+//
+// posix_spawn (a vfork-like clone), not fork: the caller may be a multi-threaded daemon (the
+// kubelet) whose fork copies page tables and malloc arenas and leaves it copy-on-write faults —
+// measured ~10 ms of the kubelet's CPU per pod in the 30-pod burst. Nothing of the caller's
+// survives into the child but fd 3: stdio on /dev/null, every other descriptor closed (a
+// daemon's sockets without O_CLOEXEC would otherwise live on in every pod's shim), no signal
+// mask, every signal at its default (ignored ones survive execve), a new session, "/" as
+// working directory.
+Result<pid_t> spawn_detached(const std::string& shim_binary, std::vector<const char*> args, int fd3,
+                             int sealed) {
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null) return errno_error("open /dev/null");
-  // posix_spawn (a vfork-like clone), not fork: the caller may be a multi-threaded daemon (the
-  // kubelet) whose fork copies page tables and malloc arenas and leaves it copy-on-write faults —
-  // measured ~10 ms of the kubelet's CPU per pod in the 30-pod burst. Nothing of the caller's
-  // survives into the shim but the ready pipe (fd 3): stdio on /dev/null, every other descriptor
-  // closed (a daemon's sockets without O_CLOEXEC would otherwise live on in every pod's shim), no
-  // signal mask, every signal at its default (ignored ones survive execve), a new session, "/" as
-  // working directory. The shim then forks once itself (--detach) so that it is not the caller's
-  // child; that process exits at once and is reaped here.
-  constexpr int kReadyFd = 3, kSealedFd = 4;  // as argv and the exec path say
-  const char* argv[] = {"skiff-shim", "--pod-dir",       pod_dir.c_str(), "--ready-fd", "3",
-                        "--adopt",    adopt ? "1" : "0", "--detach",      "1",          nullptr};
+  constexpr int kFd3 = 3, kSealedFd = 4;
+  std::vector<const char*> argv = {"skiff-shim"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
@@ -490,16 +496,19 @@ Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_d
     posix_spawnattr_destroy(&attr);
   });
   // The dup2 actions run in order: no source may be one of their targets (0..4).
-  for (UniqueFd* f : {&null, &wr, sealed ? &*sealed : nullptr})
-    if (f && f->get() <= kSealedFd) {
-      UniqueFd moved(fcntl(f->get(), F_DUPFD_CLOEXEC, kSealedFd + 1));
-      if (!moved) return errno_error("fcntl F_DUPFD");
-      *f = std::move(moved);
+  int null_fd = null.get();
+  UniqueFd moved[3];
+  int* sources[] = {&null_fd, &fd3, &sealed};
+  for (int i = 0; i < 3; ++i)
+    if (*sources[i] >= 0 && *sources[i] <= kSealedFd) {
+      moved[i] = UniqueFd(fcntl(*sources[i], F_DUPFD_CLOEXEC, kSealedFd + 1));
+      if (!moved[i]) return errno_error("fcntl F_DUPFD");
+      *sources[i] = moved[i].get();
     }
-  for (int fd = 0; fd < 3; ++fd) posix_spawn_file_actions_adddup2(&fa, null.get(), fd);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), kReadyFd);
-  if (sealed) posix_spawn_file_actions_adddup2(&fa, sealed->get(), kSealedFd);
-  posix_spawn_file_actions_addclosefrom_np(&fa, sealed ? kSealedFd + 1 : kSealedFd);
+  for (int fd = 0; fd < 3; ++fd) posix_spawn_file_actions_adddup2(&fa, null_fd, fd);
+  posix_spawn_file_actions_adddup2(&fa, fd3, kFd3);
+  if (sealed >= 0) posix_spawn_file_actions_adddup2(&fa, sealed, kSealedFd);
+  posix_spawn_file_actions_addclosefrom_np(&fa, sealed >= 0 ? kSealedFd + 1 : kSealedFd);
   posix_spawn_file_actions_addchdir_np(&fa, "/");
   sigset_t none, all;
   sigemptyset(&none);
@@ -508,18 +517,18 @@ Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_d
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  // Through the sealed view (fd 4 in the child; the shim closes it), else the path (the shim
-  // then seals itself).
-  std::string path = sealed ? "/proc/self/fd/4" : shim_binary;
+  std::string path = sealed >= 0 ? "/proc/self/fd/4" : shim_binary;
   pid_t pid = -1;
-  if (int e = posix_spawn(&pid, path.c_str(), &fa, &attr, const_cast<char**>(argv), environ)) {
+  if (int e =
+          posix_spawn(&pid, path.c_str(), &fa, &attr, const_cast<char**>(argv.data()), environ)) {
     errno = e;
     return errno_error("exec ", quote(shim_binary));
   }
-  wr.reset();
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  return pid;
+}
+
+// Reads the shim's ready pipe to its end (every write end closed): "ok", or its error.
+Result<void> await_ready(const UniqueFd& rd, const std::string& pod_dir) {
   std::string answer;
   char buf[4096];
   ssize_t n;
@@ -531,8 +540,167 @@ Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_d
   return error("the shim exited without reporting (see ", quote(pod_dir + "/shim.log"), ")");
 }
 
+void reap(pid_t pid) {
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir, bool adopt) {
+  // The shim runs from a read-only view of its binary (CVE-2019-5736). Made here, the shim starts
+  // sealed and need not re-exec itself to get one: one exec and dynamic link less per pod (~5 ms
+  // of CPU here). Without one, the shim seals itself.
+  auto sealed = runtime::linux::seal_binary_best(shim_binary);
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
+  UniqueFd rd(p[0]), wr(p[1]);
+  // The shim forks once more (--detach) so that it is not the caller's child; that first process
+  // exits at once and is reaped here.
+  pid_t pid = TRY(spawn_detached(shim_binary,
+                                 {"--pod-dir", pod_dir.c_str(), "--ready-fd", "3", "--adopt",
+                                  adopt ? "1" : "0", "--detach", "1"},
+                                 wr.get(), sealed ? sealed->get() : -1));
+  wr.reset();
+  reap(pid);
+  return await_ready(rd, pod_dir);
+}
+
+ShimZygote::~ShimZygote() {
+  std::lock_guard lock(mu_);
+  stop_locked();
+}
+
+void ShimZygote::stop_locked() {
+  if (pid_ <= 0) return;
+  sock_.reset();  // the zygote reads EOF and exits
+  reap(pid_);
+  pid_ = -1;
+}
+
+Result<void> ShimZygote::start_locked() {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return errno_error("socketpair");
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  auto sealed = runtime::linux::seal_binary_best(binary_);
+  std::vector<const char*> args = {"--zygote", "3"};
+  args.resize(args.size() + kTitleRoom, "");  // room for each shim's command line
+  pid_ = TRY(spawn_detached(binary_, std::move(args), theirs.get(), sealed ? sealed->get() : -1));
+  sock_ = std::move(ours);
+  return ok();
+}
+
+Result<void> ShimZygote::spawn(const std::string& pod_dir, bool adopt) {
+  if (pod_dir.size() + 1 > kMaxRequest)
+    return error("pod directory path too long: ", quote(pod_dir));
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
+  UniqueFd rd(p[0]), wr(p[1]);
+  std::string req = (adopt ? "1" : "0") + pod_dir;
+  bool sent = false;
+  {
+    std::lock_guard lock(mu_);
+    // A zygote that died (killed, say) is started again; one that cannot be started or dies at
+    // once leaves the pod to spawn_shim, whose error, if any, names the cause.
+    for (int attempt = 0; attempt < 2 && !sent; ++attempt) {
+      if (pid_ <= 0) {
+        if (auto started = start_locked(); !started) {
+          log::warn("start the shim zygote: ", started.error().what());
+          break;
+        }
+      }
+      if (auto r = runtime::linux::send_fd_over(sock_.get(), wr.get(), req); r) {
+        sent = true;
+      } else {
+        log::warn(r.error().wrap(cat("the shim zygote (pid ", pid_, ")")).what());
+        stop_locked();
+      }
+    }
+  }
+  if (!sent) return spawn_shim(binary_, pod_dir, adopt);
+  wr.reset();  // the zygote and the shim hold the write end now
+  return await_ready(rd, pod_dir);
+}
+
+namespace {
+
+// The forked shim's command line as spawn_shim's reads in ps and pgrep -f, written over the
+// zygote's own argument strings (setproctitle's way; PR_SET_MM would need CAP_SYS_RESOURCE, which
+// containerised nodes and this CI lack): the zygote is started with kTitleRoom empty arguments
+// after its own, room for "skiff-shim --pod-dir DIR …" (a longer one is cut short). The rest of
+// the area is zeroed.
+void set_cmdline(std::span<char> area, const std::vector<std::string_view>& args) {
+  size_t len = 0;
+  for (auto a : args) {
+    size_t n = std::min(a.size(), area.size() - len - 1);
+    memcpy(area.data() + len, a.data(), n);
+    len += n;
+    area[len++] = '\0';
+    if (len + 1 >= area.size()) break;
+  }
+  std::fill(area.begin() + static_cast<ptrdiff_t>(len), area.end(), '\0');
+}
+
+void report(int ready_fd, std::string_view what) {
+  std::string msg = cat("error: ", what, "\n");
+  (void)!::write(ready_fd, msg.data(), msg.size());
+}
+
+}  // namespace
+
+int serve_zygote(int sock, ShimOptions& o, std::span<char> title) {
+  prctl(PR_SET_NAME, "skiff-zygote");
+  for (;;) {
+    char buf[ShimZygote::kMaxRequest];
+    struct iovec iov = {buf, sizeof buf};
+    alignas(struct cmsghdr) char ctl[CMSG_SPACE(4 * sizeof(int))];
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof ctl;
+    ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return 1;
+    if (n == 0) return 0;  // the kubelet is gone
+    std::vector<UniqueFd> fds = received_fds(msg);
+    if (fds.empty()) continue;  // nowhere to answer
+    if (fds.size() != 1 || n < 2 || (buf[0] != '0' && buf[0] != '1') ||
+        (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+      report(fds[0].get(), "malformed request to the shim zygote");
+      continue;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+      report(fds[0].get(), cat("fork the shim: ", strerror(errno)));
+      continue;
+    }
+    if (pid > 0) {
+      fds.clear();
+      reap(pid);  // it forks the shim and exits at once (--detach)
+      continue;
+    }
+    // The shim: its ready pipe on fd 3 (the zygote's socket was there), nothing else but stdio.
+    int ready = fds[0].release();
+    if (ready == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(ready, 3) < 0) {
+      report(ready, cat("set up the ready pipe: ", strerror(errno)));
+      _exit(1);
+    }
+    syscall(SYS_close_range, 4, ~0U, 0);  // the socket too, if it was not fd 3
+    o.pod_dir.assign(buf + 1, static_cast<size_t>(n - 1));
+    o.adopt = buf[0] == '1';
+    o.ready_fd = 3;
+    set_cmdline(title, {"skiff-shim", "--pod-dir", o.pod_dir, "--ready-fd", "3", "--adopt",
+                        o.adopt ? "1" : "0", "--detach", "1"});
+    return 0;
+  }
+}
+
 Result<PodRecord> create_pod(const NodeConfig& node, const Manifest& m, const std::string& text,
-                             const std::string& source, const std::string& shim_binary) {
+                             const std::string& source,
+                             const std::function<Result<void>(const std::string&)>& spawn) {
   PodRecord rec;
   rec.uid = m.pod.uid;
   rec.name = m.pod.name;
@@ -551,11 +719,17 @@ Result<PodRecord> create_pod(const NodeConfig& node, const Manifest& m, const st
     cleanup();
     return std::move(saved).error();
   }
-  if (auto spawned = spawn_shim(shim_binary, dir); !spawned) {
+  if (auto spawned = spawn(dir); !spawned) {
     cleanup();
     return spawned.error().wrap(cat("pod ", quote(rec.name)));
   }
   return rec;
+}
+
+Result<PodRecord> create_pod(const NodeConfig& node, const Manifest& m, const std::string& text,
+                             const std::string& source, const std::string& shim_binary) {
+  return create_pod(node, m, text, source,
+                    [&](const std::string& dir) { return spawn_shim(shim_binary, dir); });
 }
 
 }  // namespace skiff::kubelet

@@ -23,7 +23,12 @@
 // reason ContainerStatusUnknown (OOMKilled if its cgroup saw one).
 
 #include <chrono>
+#include <functional>
+#include <mutex>
+#include <span>
 #include <string>
+
+#include <sys/types.h>
 
 #include "common/error.hpp"
 #include "common/json_util.hpp"
@@ -63,11 +68,51 @@ Result<ShimAttach> shim_attach(const std::string& socket_path, const std::string
 Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_dir,
                         bool adopt = false);
 
+// spawn_shim's work for a daemon that starts many pods (the kubelet): one skiff-shim started
+// once (`--zygote`, sealed as spawn_shim seals the shim) forks each pod's shim on request, so a
+// pod start costs a fork of that small, idle, single-threaded process instead of the shim's
+// exec, dynamic link and C++ start-up and a sealed view of the binary made per pod. The shims are
+// the same as spawn_shim's: they fork once more (not the zygote's children), in a new session,
+// only their ready pipe inherited, named `skiff-shim --pod-dir DIR …` in ps. The zygote ends
+// when this object does (it reads EOF on its socket), and one that died is started again at the
+// next request. Thread-safe: requests are sent one at a time, the waits for readiness overlap.
+class ShimZygote {
+ public:
+  explicit ShimZygote(std::string shim_binary) : binary_(std::move(shim_binary)) {}
+  ShimZygote(const ShimZygote&) = delete;
+  ShimZygote& operator=(const ShimZygote&) = delete;
+  ~ShimZygote();
+  // spawn_shim(binary, pod_dir, adopt), through the zygote.
+  Result<void> spawn(const std::string& pod_dir, bool adopt = false);
+  pid_t pid() const { return pid_; }  // the zygote's (-1 before the first spawn)
+
+  static constexpr size_t kMaxRequest = 8192;  // "0|1" + the pod directory
+  static constexpr size_t kTitleRoom = 512;    // empty arguments: room for a shim's cmdline
+
+ private:
+  Result<void> start_locked();
+  void stop_locked();
+  std::string binary_;
+  std::mutex mu_;
+  UniqueFd sock_;
+  pid_t pid_ = -1;
+};
+
+// The zygote's side (skiff-shim --zygote FD ""…): serves requests on `sock` until EOF. Returns in
+// each forked shim, with `o` filled (pod_dir, adopt, ready_fd 3) for it to run as `--detach`
+// does, its command line written over `title` (the zygote's argument strings); in the zygote,
+// only at the end (-1 in `o.ready_fd`: exit with the returned status).
+int serve_zygote(int sock, ShimOptions& o, std::span<char> title);
+
 // A new pod on the node's roots: its state directory and record (pod.json) from the manifest
 // (`text`, named `source` in messages), then its shim (spawn_shim); returns once the sandbox is up.
 // A failure removes the directory and the pod's logs. `skiff-pod run` and the kubelet (in-process:
 // no skiff-pod exec per pod) both start pods here.
 Result<PodRecord> create_pod(const NodeConfig& node, const Manifest& m, const std::string& text,
                              const std::string& source, const std::string& shim_binary);
+// The same, with the shim started by `spawn` (a ShimZygote's).
+Result<PodRecord> create_pod(const NodeConfig& node, const Manifest& m, const std::string& text,
+                             const std::string& source,
+                             const std::function<Result<void>(const std::string&)>& spawn);
 
 }  // namespace skiff::kubelet

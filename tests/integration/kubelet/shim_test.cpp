@@ -27,6 +27,21 @@ constexpr char kShimSubnet[] = "10.234.0.0/24";
 
 class ShimTest : public PodFixture<kShimBridge, kShimSubnet> {
  protected:
+  // The roots skiff-pod uses here, for starting pods in process (create_pod), as the kubelet does.
+  kubelet::NodeConfig node_config() const {
+    kubelet::NodeConfig n;
+    n.state_root = dir_ / "state";
+    n.run_root = dir_ / "run";
+    n.log_root = dir_ / "logs";
+    n.image_root = *shared_ / "images";
+    n.snapshot_root = *shared_ / "snapshots";
+    n.cni_conf_dir = dir_ / "net.d";
+    n.cni_cache_dir = dir_ / "cni-cache";
+    n.cni_bin_dirs = {binary("cni")};
+    n.pause_binary = binary("kubelet/skiff-pause");
+    n.pull_binary = binary("runtime/skiff-pull");
+    return n;
+  }
   // The shim's pid from its checkpoint.
   std::string shim_pid() const {
     auto j = json::parse(sh(cat("cat ", dir_ / "state", "/*/status.json")).out, nullptr, false);
@@ -182,18 +197,8 @@ spec:
 
   auto m = kubelet::parse_manifest(text, "inherit.yaml");
   ASSERT_TRUE(m) << m.error().what();
-  kubelet::NodeConfig n;
-  n.state_root = dir_ / "state";
-  n.run_root = dir_ / "run";
-  n.log_root = dir_ / "logs";
-  n.image_root = *shared_ / "images";
-  n.snapshot_root = *shared_ / "snapshots";
-  n.cni_conf_dir = dir_ / "net.d";
-  n.cni_cache_dir = dir_ / "cni-cache";
-  n.cni_bin_dirs = {binary("cni")};
-  n.pause_binary = binary("kubelet/skiff-pause");
-  n.pull_binary = binary("runtime/skiff-pull");
-  auto rec = kubelet::create_pod(n, *m, text, "inherit.yaml", binary("kubelet/skiff-shim"));
+  auto rec =
+      kubelet::create_pod(node_config(), *m, text, "inherit.yaml", binary("kubelet/skiff-shim"));
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   ::signal(SIGUSR2, old_usr2);
   ::close(sv[0]);
@@ -250,6 +255,96 @@ spec:
   ASSERT_EQ(pod({"stop", "inherit", "-t", "1"}).exit_code, 0);
   ASSERT_EQ(pod({"rm", "inherit"}).exit_code, 0);
   expect_nothing_left();
+}
+
+// The kubelet's shims come from a ShimZygote: one sealed skiff-shim, started at the first pod,
+// that forks each pod's shim. The shims must be what spawn_shim makes — not the zygote's
+// children, sealed, named for their pod in ps (pgrep -f finds them by pod directory), holding
+// none of the zygote's descriptors — a zygote that died is started again at the next pod, and
+// the zygote ends with its owner while the shims run on.
+TEST_F(ShimTest, ZygoteForksShimsLikeSpawnShimIsStartedAgainAndEndsWithItsOwner) {
+  auto zygote = std::make_unique<kubelet::ShimZygote>(binary("kubelet/skiff-shim"));
+  auto start = [&](const std::string& name) -> std::string {
+    std::string text = cat("apiVersion: v1\nkind: Pod\nmetadata: {name: ", name,
+                           "}\nspec:\n  containers:\n"
+                           "  - {name: c, image: busybox:1.35, command: [sleep, '1000']}\n");
+    auto m = kubelet::parse_manifest(text, name + ".yaml");
+    if (!m) return "";
+    auto rec = kubelet::create_pod(node_config(), *m, text, name + ".yaml",
+                                   [&](const std::string& dir) { return zygote->spawn(dir); });
+    EXPECT_TRUE(rec) << rec.error().what();
+    return rec ? rec->uid : "";
+  };
+  auto shim_of = [&](const std::string& uid) {
+    return std::string(
+        trim(sh(cat("pgrep -f '^skiff-shim --pod-dir ", dir_ / "state", "/", uid, " '")).out));
+  };
+  auto ppid = [](const std::string& pid) {
+    return std::string(trim(sh(cat("awk '{print $4}' /proc/", pid, "/stat")).out));
+  };
+  EXPECT_EQ(zygote->pid(), -1) << "the zygote starts with the first pod";
+  std::string a = start("za");
+  ASSERT_FALSE(a.empty());
+  pid_t z = zygote->pid();
+  ASSERT_GT(z, 0);
+  std::string zs = std::to_string(z);
+  EXPECT_EQ(trim(sh(cat("cat /proc/", zs, "/comm")).out), "skiff-zygote");
+  EXPECT_TRUE(runs_sealed(zs));
+  // The zygote holds stdio and its socket, nothing else (not the sealed view it ran from).
+  EXPECT_EQ(trim(sh(cat("ls /proc/", zs, "/fd | sort -n | tr '\\n' ' '")).out), "0 1 2 3");
+  std::string socket = std::string(trim(sh(cat("readlink /proc/", zs, "/fd/3")).out));
+  ASSERT_TRUE(socket.starts_with("socket:[")) << socket;
+
+  // Once the container runs (its init, a fork of the shim, has the shim's command line until
+  // it execs).
+  ASSERT_TRUE(
+      wait_until([&] { return container(status("za"), "c")["state"].contains("running"); }));
+  std::string shim_a = shim_of(a);
+  ASSERT_FALSE(shim_a.empty()) << sh("ps -eo pid,args | grep [s]kiff-shim").out;
+  EXPECT_NE(ppid(shim_a), zs) << "a shim must not be the zygote's child";
+  EXPECT_EQ(trim(sh(cat("cat /proc/", shim_a, "/comm")).out), "skiff-shim");
+  EXPECT_TRUE(runs_sealed(shim_a));
+  std::string fds = sh(cat("ls -l /proc/", shim_a, "/fd")).out;
+  EXPECT_EQ(fds.find(socket), std::string::npos) << "the shim holds the zygote's socket:\n" << fds;
+  EXPECT_TRUE(
+      wait_until([&] { return container(status("za"), "c")["state"].contains("running"); }));
+
+  // Killed, the zygote is replaced at the next pod.
+  ASSERT_EQ(::kill(z, SIGKILL), 0);
+  std::string b = start("zb");
+  ASSERT_FALSE(b.empty());
+  pid_t z2 = zygote->pid();
+  EXPECT_GT(z2, 0);
+  EXPECT_NE(z2, z);
+  EXPECT_FALSE(path_exists(cat("/proc/", zs))) << "the killed zygote was not reaped";
+  std::string shim_b = shim_of(b);
+  ASSERT_FALSE(shim_b.empty());
+  EXPECT_TRUE(
+      wait_until([&] { return container(status("zb"), "c")["state"].contains("running"); }));
+
+  // Its owner gone, the zygote ends (EOF on its socket) and is reaped; the shims stay.
+  zygote.reset();
+  EXPECT_FALSE(path_exists(cat("/proc/", z2)));
+  EXPECT_EQ(sh(cat("kill -0 ", shim_a, " && kill -0 ", shim_b)).exit_code, 0);
+  for (const char* name : {"za", "zb"}) {
+    auto r = pod({"rm", "-f", name});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  expect_nothing_left();
+}
+
+// skiff-shim --zygote is for ShimZygote only: a bad descriptor or anything but empty arguments
+// after it is a usage error, before anything is done.
+TEST_F(ShimTest, ZygoteArgumentsAreCheckedStrictly) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--zygote", "x"},
+                                        {"--zygote", "1"},
+                                        {"--zygote", ""},
+                                        {"--zygote", "3", "", "--pod-dir"}}) {
+    args.insert(args.begin(), binary("kubelet/skiff-shim"));
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << args[2];
+    EXPECT_NE(r.err.find("usage: skiff-shim --zygote FD"), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace
