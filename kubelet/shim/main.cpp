@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   }
   if (zygote >= 0) {
     // A ShimZygote's (shim.hpp): sealed first, so every shim it forks runs from the same
-    // read-only view; then it serves until its kubelet goes, and returns in each forked shim.
+    // read-only view; then it serves until its kubelet goes, and returns in each forked shim
+    // (the zygote's child, in its own session: no --detach fork).
     if (auto sealed = skiff::runtime::linux::reexec_sealed(argv); !sealed) {
       std::cerr << "skiff-shim: " << sealed.error().what() << "\n";
       return 1;
@@ -57,7 +58,6 @@ int main(int argc, char** argv) {
     std::span<char> title(argv[0], static_cast<size_t>(title_end - argv[0]));
     int status = skiff::kubelet::serve_zygote(zygote, o, title);
     if (o.ready_fd < 0) return status;
-    detach = true;
   } else if (o.pod_dir.empty()) {
     std::cerr << "usage: skiff-shim --pod-dir DIR [--ready-fd N] [--adopt 1] [--detach 1]\n"
                  "       skiff-shim --zygote FD [\"\"…]\n";

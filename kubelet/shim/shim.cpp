@@ -652,6 +652,8 @@ void report(int ready_fd, std::string_view what) {
 
 int serve_zygote(int sock, ShimOptions& o, std::span<char> title) {
   prctl(PR_SET_NAME, "skiff-zygote");
+  // The shims are its children (one fork a pod, not spawn_shim's two): the kernel reaps them.
+  ::signal(SIGCHLD, SIG_IGN);
   for (;;) {
     char buf[ShimZygote::kMaxRequest];
     struct iovec iov = {buf, sizeof buf};
@@ -677,12 +679,12 @@ int serve_zygote(int sock, ShimOptions& o, std::span<char> title) {
       report(fds[0].get(), cat("fork the shim: ", strerror(errno)));
       continue;
     }
-    if (pid > 0) {
-      fds.clear();
-      reap(pid);  // it forks the shim and exits at once (--detach)
-      continue;
-    }
-    // The shim: its ready pipe on fd 3 (the zygote's socket was there), nothing else but stdio.
+    if (pid > 0) continue;  // `fds` closes our copy of the ready pipe
+    // The shim: in a session of its own, SIGCHLD at its default again (its containers' exits
+    // must reach it), its ready pipe on fd 3 (the zygote's socket was there), nothing else but
+    // stdio.
+    ::signal(SIGCHLD, SIG_DFL);
+    (void)setsid();
     int ready = fds[0].release();
     if (ready == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(ready, 3) < 0) {
       report(ready, cat("set up the ready pipe: ", strerror(errno)));
@@ -693,7 +695,7 @@ int serve_zygote(int sock, ShimOptions& o, std::span<char> title) {
     o.adopt = buf[0] == '1';
     o.ready_fd = 3;
     set_cmdline(title, {"skiff-shim", "--pod-dir", o.pod_dir, "--ready-fd", "3", "--adopt",
-                        o.adopt ? "1" : "0", "--detach", "1"});
+                        o.adopt ? "1" : "0"});
     return 0;
   }
 }

@@ -72,10 +72,12 @@ Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_d
 // once (`--zygote`, sealed as spawn_shim seals the shim) forks each pod's shim on request, so a
 // pod start costs a fork of that small, idle, single-threaded process instead of the shim's
 // exec, dynamic link and C++ start-up and a sealed view of the binary made per pod. The shims are
-// the same as spawn_shim's: they fork once more (not the zygote's children), in a new session,
-// only their ready pipe inherited, named `skiff-shim --pod-dir DIR …` in ps. The zygote ends
-// when this object does (it reads EOF on its socket), and one that died is started again at the
-// next request. Thread-safe: requests are sent one at a time, the waits for readiness overlap.
+// the same as spawn_shim's — each in a session of its own, only its ready pipe inherited, named
+// `skiff-shim --pod-dir DIR …` in ps — but the zygote's children (one fork, where spawn_shim's
+// shim forks again to leave its spawner; the zygote ignores SIGCHLD, so the kernel reaps them,
+// and they pass to init or the nearest subreaper when it ends). The zygote ends when this object
+// does (it reads EOF on its socket), and one that died is started again at the next request.
+// Thread-safe: requests are sent one at a time, the waits for readiness overlap.
 class ShimZygote {
  public:
   explicit ShimZygote(std::string shim_binary) : binary_(std::move(shim_binary)) {}

@@ -258,10 +258,10 @@ spec:
 }
 
 // The kubelet's shims come from a ShimZygote: one sealed skiff-shim, started at the first pod,
-// that forks each pod's shim. The shims must be what spawn_shim makes — not the zygote's
-// children, sealed, named for their pod in ps (pgrep -f finds them by pod directory), holding
-// none of the zygote's descriptors — a zygote that died is started again at the next pod, and
-// the zygote ends with its owner while the shims run on.
+// that forks each pod's shim. The shims must be what spawn_shim makes — sealed, each in its own
+// session, named for their pod in ps (pgrep -f finds them by pod directory), holding none of the
+// zygote's descriptors — a zygote that died is started again at the next pod, and the zygote
+// ends with its owner while the shims run on.
 TEST_F(ShimTest, ZygoteForksShimsLikeSpawnShimIsStartedAgainAndEndsWithItsOwner) {
   auto zygote = std::make_unique<kubelet::ShimZygote>(binary("kubelet/skiff-shim"));
   auto start = [&](const std::string& name) -> std::string {
@@ -301,7 +301,13 @@ TEST_F(ShimTest, ZygoteForksShimsLikeSpawnShimIsStartedAgainAndEndsWithItsOwner)
       wait_until([&] { return container(status("za"), "c")["state"].contains("running"); }));
   std::string shim_a = shim_of(a);
   ASSERT_FALSE(shim_a.empty()) << sh("ps -eo pid,args | grep [s]kiff-shim").out;
-  EXPECT_NE(ppid(shim_a), zs) << "a shim must not be the zygote's child";
+  EXPECT_EQ(ppid(shim_a), zs);  // its child, reaped by the kernel (SIGCHLD ignored)
+  // In a session of its own (signals to the zygote's session or group do not reach it), with
+  // SIGCHLD not ignored (its containers' exits must reach it).
+  EXPECT_EQ(trim(sh(cat("ps -o sid= -p ", shim_a)).out), shim_a);
+  std::string ign(trim(sh(cat("sed -n 's/^SigIgn:\\s*//p' /proc/", shim_a, "/status")).out));
+  ASSERT_FALSE(ign.empty());
+  EXPECT_EQ(std::stoull(ign, nullptr, 16) & (1ull << (SIGCHLD - 1)), 0u) << "SigIgn " << ign;
   EXPECT_EQ(trim(sh(cat("cat /proc/", shim_a, "/comm")).out), "skiff-shim");
   EXPECT_TRUE(runs_sealed(shim_a));
   std::string fds = sh(cat("ls -l /proc/", shim_a, "/fd")).out;
@@ -309,7 +315,7 @@ TEST_F(ShimTest, ZygoteForksShimsLikeSpawnShimIsStartedAgainAndEndsWithItsOwner)
   EXPECT_TRUE(
       wait_until([&] { return container(status("za"), "c")["state"].contains("running"); }));
 
-  // Killed, the zygote is replaced at the next pod.
+  // Killed, the zygote is replaced at the next pod; its shim runs on, no longer its child.
   ASSERT_EQ(::kill(z, SIGKILL), 0);
   std::string b = start("zb");
   ASSERT_FALSE(b.empty());
@@ -317,6 +323,8 @@ TEST_F(ShimTest, ZygoteForksShimsLikeSpawnShimIsStartedAgainAndEndsWithItsOwner)
   EXPECT_GT(z2, 0);
   EXPECT_NE(z2, z);
   EXPECT_FALSE(path_exists(cat("/proc/", zs))) << "the killed zygote was not reaped";
+  EXPECT_EQ(sh(cat("kill -0 ", shim_a)).exit_code, 0);
+  EXPECT_NE(ppid(shim_a), zs);
   std::string shim_b = shim_of(b);
   ASSERT_FALSE(shim_b.empty());
   EXPECT_TRUE(
