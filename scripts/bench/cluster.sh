@@ -6,7 +6,8 @@
 #            watch of the pods (p50, p90, p99, max), the apply-to-all-Running time and the CPU
 #            all processes used meanwhile (per pod); then the median of the bursts' p99s (one
 #            burst's p99 moves by 0.1-0.4 s between runs on this shared VM);
-#   shim:    RSS (and Pss) per pod's skiff-shim, settled (10 s after the last start);
+#   shim:    RSS (and Pss) per pod's skiff-shim and pause, settled (10 s after the last start),
+#            and of each node's shim zygote;
 #   idle:    every kubelet's RSS and CPU (own + children, % of one core) over 30 s with the 30
 #            pods running;
 #   churn:   scale 30 -> 0 -> 30 (all gone, all Running again): the kubelets' CPU over it and
@@ -187,12 +188,16 @@ def ppid(p):
 # A pod's shim and its pause (the shim's child; also the pod's fd store).
 pauses = [int(p) for p in subprocess.run(["pgrep", "-x", "pause"], capture_output=True,
                                          text=True).stdout.split() if ppid(int(p)) in shims]
-for what, ps in (("skiff-shim", shims), ("its pause and fd store", pauses)):
+# Each kubelet's shim zygote (its child; it forks the shims).
+zygotes = [int(p) for p in subprocess.run(["pgrep", "-x", "skiff-zygote"], capture_output=True,
+                                          text=True).stdout.split() if ppid(int(p)) in kubelets]
+for what, ps, per in (("skiff-shim", shims, "per pod"), ("its pause and fd store", pauses, "per pod"),
+                      ("skiff-zygote", zygotes, "per node")):
     if not ps:
         continue
     rss = [rollup_kb(p, "Rss") for p in ps]
     pss = [rollup_kb(p, "Pss") for p in ps]
-    print(f"  {what} per pod ({len(ps)}), settled: RSS median {statistics.median(rss)/1024:.2f} MiB "
+    print(f"  {what} {per} ({len(ps)}), settled: RSS median {statistics.median(rss)/1024:.2f} MiB "
           f"(max {max(rss)/1024:.2f}), Pss median {statistics.median(pss)/1024:.2f} MiB")
 
 # --- idle, 30 pods running ---
