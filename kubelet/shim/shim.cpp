@@ -579,11 +579,25 @@ void ShimZygote::stop_locked() {
   pid_ = -1;
 }
 
+namespace {
+
+// What tells a replaced binary from the one a zygote runs: device, inode, size, mtime.
+std::array<int64_t, 4> file_identity(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) < 0) return {};
+  return {static_cast<int64_t>(st.st_dev), static_cast<int64_t>(st.st_ino),
+          static_cast<int64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+}  // namespace
+
 Result<void> ShimZygote::start_locked() {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     return errno_error("socketpair");
   UniqueFd ours(sv[0]), theirs(sv[1]);
+  started_from_ = file_identity(binary_);
   auto sealed = runtime::linux::seal_binary_best(binary_);
   std::vector<const char*> args = {"--zygote", "3"};
   args.resize(args.size() + kTitleRoom, "");  // room for each shim's command line
@@ -602,8 +616,13 @@ Result<void> ShimZygote::spawn(const std::string& pod_dir, bool adopt) {
   bool sent = false;
   {
     std::lock_guard lock(mu_);
-    // A zygote that died (killed, say) is started again; one that cannot be started or dies at
-    // once leaves the pod to spawn_shim, whose error, if any, names the cause.
+    // A zygote that died (killed, say) or runs a replaced binary is started again; one that
+    // cannot be started or dies at once leaves the pod to spawn_shim, whose error, if any, names
+    // the cause.
+    if (pid_ > 0 && file_identity(binary_) != started_from_) {
+      log::info("skiff-shim ", quote(binary_), " changed on disk: starting a new shim zygote");
+      stop_locked();
+    }
     for (int attempt = 0; attempt < 2 && !sent; ++attempt) {
       if (pid_ <= 0) {
         if (auto started = start_locked(); !started) {

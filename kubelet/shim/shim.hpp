@@ -22,7 +22,9 @@
 // adopted container that ends is reported as the kubelet reports lost state — exit code 137,
 // reason ContainerStatusUnknown (OOMKilled if its cgroup saw one).
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <span>
@@ -76,7 +78,8 @@ Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_d
 // `skiff-shim --pod-dir DIR …` in ps — but the zygote's children (one fork, where spawn_shim's
 // shim forks again to leave its spawner; the zygote ignores SIGCHLD, so the kernel reaps them,
 // and they pass to init or the nearest subreaper when it ends). The zygote ends when this object
-// does (it reads EOF on its socket), and one that died is started again at the next request.
+// does (it reads EOF on its socket); one that died, or whose binary was replaced on disk (an
+// upgrade: new pods get the new shim, as with spawn_shim), is started again at the next request.
 // Thread-safe: requests are sent one at a time, the waits for readiness overlap.
 class ShimZygote {
  public:
@@ -98,6 +101,7 @@ class ShimZygote {
   std::mutex mu_;
   UniqueFd sock_;
   pid_t pid_ = -1;
+  std::array<int64_t, 4> started_from_{};  // binary_'s device, inode, size, mtime (ns)
 };
 
 // The zygote's side (skiff-shim --zygote FD ""…): serves requests on `sock` until EOF. Returns in

@@ -260,10 +260,13 @@ spec:
 // The kubelet's shims come from a ShimZygote: one sealed skiff-shim, started at the first pod,
 // that forks each pod's shim. The shims must be what spawn_shim makes — sealed, each in its own
 // session, named for their pod in ps (pgrep -f finds them by pod directory), holding none of the
-// zygote's descriptors — a zygote that died is started again at the next pod, and the zygote
-// ends with its owner while the shims run on.
-TEST_F(ShimTest, ZygoteForksShimsLikeSpawnShimIsStartedAgainAndEndsWithItsOwner) {
-  auto zygote = std::make_unique<kubelet::ShimZygote>(binary("kubelet/skiff-shim"));
+// zygote's descriptors — a zygote that died or whose binary was replaced is started again at the
+// next pod, and the zygote ends with its owner while the shims run on.
+TEST_F(ShimTest, ZygoteForksShimsLikeSpawnShimIsReplacedWhenKilledOrUpgradedEndsWithItsOwner) {
+  // A copy of the binary: the test replaces it.
+  const std::string shim = dir_ / "skiff-shim";
+  ASSERT_EQ(sh(cat("cp ", binary("kubelet/skiff-shim"), " ", shim)).exit_code, 0);
+  auto zygote = std::make_unique<kubelet::ShimZygote>(shim);
   auto start = [&](const std::string& name) -> std::string {
     std::string text = cat("apiVersion: v1\nkind: Pod\nmetadata: {name: ", name,
                            "}\nspec:\n  containers:\n"
@@ -325,16 +328,26 @@ TEST_F(ShimTest, ZygoteForksShimsLikeSpawnShimIsStartedAgainAndEndsWithItsOwner)
   EXPECT_FALSE(path_exists(cat("/proc/", zs))) << "the killed zygote was not reaped";
   EXPECT_EQ(sh(cat("kill -0 ", shim_a)).exit_code, 0);
   EXPECT_NE(ppid(shim_a), zs);
+  ASSERT_TRUE(
+      wait_until([&] { return container(status("zb"), "c")["state"].contains("running"); }));
   std::string shim_b = shim_of(b);
   ASSERT_FALSE(shim_b.empty());
-  EXPECT_TRUE(
-      wait_until([&] { return container(status("zb"), "c")["state"].contains("running"); }));
+
+  // A new skiff-shim on disk (an upgrade) gets a new zygote at the next pod.
+  ASSERT_EQ(sh(cat("cp ", shim, " ", shim, ".new && mv ", shim, ".new ", shim)).exit_code, 0);
+  ASSERT_FALSE(start("zc").empty());
+  pid_t z3 = zygote->pid();
+  EXPECT_GT(z3, 0);
+  EXPECT_NE(z3, z2);
+  EXPECT_FALSE(path_exists(cat("/proc/", z2))) << "the outdated zygote was not ended";
+  ASSERT_TRUE(
+      wait_until([&] { return container(status("zc"), "c")["state"].contains("running"); }));
 
   // Its owner gone, the zygote ends (EOF on its socket) and is reaped; the shims stay.
   zygote.reset();
-  EXPECT_FALSE(path_exists(cat("/proc/", z2)));
+  EXPECT_FALSE(path_exists(cat("/proc/", z3)));
   EXPECT_EQ(sh(cat("kill -0 ", shim_a, " && kill -0 ", shim_b)).exit_code, 0);
-  for (const char* name : {"za", "zb"}) {
+  for (const char* name : {"za", "zb", "zc"}) {
     auto r = pod({"rm", "-f", name});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   }
