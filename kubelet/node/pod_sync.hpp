@@ -5,10 +5,10 @@
 // kubelet never forks) once admission lets it (admission.hpp; else it is Failed with OutOfcpu,
 // NodePorts, ...), its status is PATCHed when the shim reports a change, a pod being deleted is
 // stopped within its grace period and then deleted for good (uid precondition), and local pods
-// the API no longer has (orphans) are stopped and removed. Local state is the pod records under the state root, so
-// a restarted kubelet picks up the shims that kept running. A pod whose ConfigMap or Secret is
-// missing waits (CreateContainerConfigError) and starts once it is there; the configMap and
-// secret volumes of running pods are kept current (fetched every config_refresh, swapped in
+// the API no longer has (orphans) are stopped and removed. Local state is the pod records under the
+// state root, so a restarted kubelet picks up the shims that kept running. A pod whose ConfigMap or
+// Secret is missing waits (CreateContainerConfigError) and starts once it is there; the configMap
+// and secret volumes of running pods are kept current (fetched every config_refresh, swapped in
 // atomically through ..data).
 //
 // Pod workers, as the kubelet's: at most one worker acts on a pod's namespace/name at a time
