@@ -58,7 +58,11 @@ int main(int argc, char** argv) {
     std::span<char> title(argv[0], static_cast<size_t>(title_end - argv[0]));
     int status = skiff::kubelet::serve_zygote(zygote, o, title);
     if (o.ready_fd < 0) return status;
-  } else if (o.pod_dir.empty()) {
+    // A forked shim: sealed as its zygote is, only stdio and its ready pipe open.
+    prctl(PR_SET_NAME, "skiff-shim");
+    return skiff::kubelet::run_shim(o);
+  }
+  if (o.pod_dir.empty()) {
     std::cerr << "usage: skiff-shim --pod-dir DIR [--ready-fd N] [--adopt 1] [--detach 1]\n"
                  "       skiff-shim --zygote FD [\"\"…]\n";
     return 2;

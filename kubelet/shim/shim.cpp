@@ -468,8 +468,8 @@ Result<ShimAttach> shim_attach(const std::string& socket_path, const std::string
 
 namespace {
 
-// posix_spawn of the shim binary with `args` (after argv[0]), detached from the caller, `fd3` as
-// its fd 3. Through `sealed` when there is one (fd 4 in the child, exec'd through
+// posix_spawn of the shim binary with `args` (after argv[0]) in a new session, `fd3` as its
+// fd 3; the caller reaps it. Through `sealed` when there is one (fd 4 in the child, exec'd through
 // /proc/self/fd/4; the shim closes it), else the path (the shim then seals itself).
 //
 // posix_spawn (a vfork-like clone), not fork: the caller may be a multi-threaded daemon (the
@@ -479,8 +479,8 @@ namespace {
 // daemon's sockets without O_CLOEXEC would otherwise live on in every pod's shim), no signal
 // mask, every signal at its default (ignored ones survive execve), a new session, "/" as
 // working directory.
-Result<pid_t> spawn_detached(const std::string& shim_binary, std::vector<const char*> args, int fd3,
-                             int sealed) {
+Result<pid_t> spawn_shim_process(const std::string& shim_binary, std::vector<const char*> args,
+                                 int fd3, int sealed) {
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null) return errno_error("open /dev/null");
   constexpr int kFd3 = 3, kSealedFd = 4;
@@ -558,10 +558,10 @@ Result<void> spawn_shim(const std::string& shim_binary, const std::string& pod_d
   UniqueFd rd(p[0]), wr(p[1]);
   // The shim forks once more (--detach) so that it is not the caller's child; that first process
   // exits at once and is reaped here.
-  pid_t pid = TRY(spawn_detached(shim_binary,
-                                 {"--pod-dir", pod_dir.c_str(), "--ready-fd", "3", "--adopt",
-                                  adopt ? "1" : "0", "--detach", "1"},
-                                 wr.get(), sealed ? sealed->get() : -1));
+  pid_t pid = TRY(spawn_shim_process(shim_binary,
+                                     {"--pod-dir", pod_dir.c_str(), "--ready-fd", "3", "--adopt",
+                                      adopt ? "1" : "0", "--detach", "1"},
+                                     wr.get(), sealed ? sealed->get() : -1));
   wr.reset();
   reap(pid);
   return await_ready(rd, pod_dir);
@@ -601,7 +601,8 @@ Result<void> ShimZygote::start_locked() {
   auto sealed = runtime::linux::seal_binary_best(binary_);
   std::vector<const char*> args = {"--zygote", "3"};
   args.resize(args.size() + kTitleRoom, "");  // room for each shim's command line
-  pid_ = TRY(spawn_detached(binary_, std::move(args), theirs.get(), sealed ? sealed->get() : -1));
+  pid_ =
+      TRY(spawn_shim_process(binary_, std::move(args), theirs.get(), sealed ? sealed->get() : -1));
   sock_ = std::move(ours);
   return ok();
 }
