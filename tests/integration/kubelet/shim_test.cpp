@@ -354,6 +354,27 @@ TEST_F(ShimTest, ZygoteForksShimsLikeSpawnShimIsReplacedWhenKilledOrUpgradedEnds
   expect_nothing_left();
 }
 
+// A zygote that cannot start leaves the pod to spawn_shim: the error names the binary and the
+// cause, and the failed create_pod leaves nothing behind.
+TEST_F(ShimTest, ZygoteThatCannotStartLeavesThePodToSpawnShimWhoseErrorNamesTheCause) {
+  const std::string missing = dir_ / "no-such-skiff-shim";
+  kubelet::ShimZygote zygote(missing);
+  const std::string text =
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: nozygote}\nspec:\n  containers:\n"
+      "  - {name: c, image: busybox:1.35, command: [sleep, '1000']}\n";
+  auto m = kubelet::parse_manifest(text, "nozygote.yaml");
+  ASSERT_TRUE(m) << m.error().what();
+  auto rec = kubelet::create_pod(node_config(), *m, text, "nozygote.yaml",
+                                 [&](const std::string& dir) { return zygote.spawn(dir); });
+  ASSERT_FALSE(rec);
+  EXPECT_NE(rec.error().what().find(missing), std::string::npos) << rec.error().what();
+  EXPECT_NE(rec.error().what().find("No such file or directory"), std::string::npos)
+      << rec.error().what();
+  EXPECT_EQ(zygote.pid(), -1);
+  EXPECT_EQ(entries(dir_ / "state"), 0u) << sh(cat("ls -R ", dir_ / "state")).out;
+  expect_nothing_left();
+}
+
 // skiff-shim --zygote is for ShimZygote only: a bad descriptor or anything but empty arguments
 // after it is a usage error, before anything is done.
 TEST_F(ShimTest, ZygoteArgumentsAreCheckedStrictly) {
